@@ -1,0 +1,15 @@
+//! mamori-vuln: offline vulnerability diagnosis for hospital device ledgers.
+//!
+//! Import NVD (CVE API 2.0 JSON), CISA KEV and JVN iPedia files, merge them into a [`VulnDb`],
+//! build a [`VulnIndex`] and match [`DeviceFacts`] against it to get [`Finding`]s.
+//! No network and no database: the caller reads files in and persists records as it likes.
+
+pub mod cpe;
+pub mod error;
+pub mod model;
+pub mod version;
+
+pub use cpe::{Av, Cpe};
+pub use error::VulnError;
+pub use model::*;
+pub use version::{Family, Version};

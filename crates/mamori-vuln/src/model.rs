@@ -1,0 +1,175 @@
+//! Plain serde record types: what the importers return and what the store persists.
+
+use serde::{Deserialize, Serialize};
+
+/// One CVE from NVD (CVE API 2.0 schema), reduced to what diagnosis needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CveRecord {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// NVD `lastModified` (ISO 8601 without zone, as NVD writes it). Newer wins on merge.
+    pub last_modified: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// English description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// At most one score per CVSS version (NVD's Primary one when present).
+    #[serde(default)]
+    pub cvss: Vec<CvssScore>,
+    #[serde(default)]
+    pub configurations: Vec<Configuration>,
+    /// NVD's copy of the KEV date added, when NVD lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cisa_exploit_add: Option<String>,
+}
+
+impl CveRecord {
+    /// Rejected CVEs are kept for bookkeeping but never matched.
+    pub fn is_rejected(&self) -> bool {
+        self.status.as_deref() == Some("Rejected")
+    }
+
+    /// The CVSS score used for priority: v3.1, else v3.0, else v4.0, else v2.
+    pub fn primary_cvss(&self) -> Option<&CvssScore> {
+        ["3.1", "3.0", "4.0", "2.0"]
+            .iter()
+            .find_map(|v| self.cvss.iter().find(|c| c.version == *v))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CvssScore {
+    /// "4.0", "3.1", "3.0" or "2.0".
+    pub version: String,
+    pub base_score: f32,
+    /// NONE / LOW / MEDIUM / HIGH / CRITICAL (as NVD writes it).
+    pub severity: String,
+    pub vector: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Operator {
+    Or,
+    And,
+}
+
+/// One NVD configuration: nodes combined by `operator` (OR when absent).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Configuration {
+    pub operator: Operator,
+    #[serde(default)]
+    pub negate: bool,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub operator: Operator,
+    #[serde(default)]
+    pub negate: bool,
+    pub cpe_match: Vec<CpeMatch>,
+}
+
+/// One `cpeMatch` entry. Strings are boxed to keep 400k CVEs small in memory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpeMatch {
+    pub vulnerable: bool,
+    /// CPE 2.3 formatted string as NVD gives it.
+    pub criteria: Box<str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_start_including: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_start_excluding: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_end_including: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_end_excluding: Option<Box<str>>,
+}
+
+impl CpeMatch {
+    pub fn has_range(&self) -> bool {
+        self.version_start_including.is_some()
+            || self.version_start_excluding.is_some()
+            || self.version_end_including.is_some()
+            || self.version_end_excluding.is_some()
+    }
+}
+
+/// One entry of the CISA Known Exploited Vulnerabilities catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KevEntry {
+    pub cve_id: String,
+    pub vendor_project: String,
+    pub product: String,
+    pub vulnerability_name: String,
+    pub date_added: String,
+    pub short_description: String,
+    pub required_action: String,
+    pub due_date: String,
+    /// "Known" or "Unknown".
+    pub known_ransomware_campaign_use: String,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub cwes: Vec<String>,
+}
+
+impl KevEntry {
+    pub fn ransomware_known(&self) -> bool {
+        self.known_ransomware_campaign_use.eq_ignore_ascii_case("known")
+    }
+}
+
+/// A whole KEV catalog file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KevCatalog {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_released: Option<String>,
+    pub entries: Vec<KevEntry>,
+}
+
+/// One JVN iPedia entry (VULDEF), keeping the Japanese text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JvnRecord {
+    /// e.g. "JVNDB-2021-005429".
+    pub jvndb_id: String,
+    /// Japanese title.
+    pub title: String,
+    /// Japanese overview (advisory text).
+    #[serde(default)]
+    pub overview: String,
+    #[serde(default)]
+    pub impact: String,
+    #[serde(default)]
+    pub solution: String,
+    #[serde(default)]
+    pub affected: Vec<JvnAffected>,
+    /// Related CVE ids (deduplicated, in document order).
+    #[serde(default)]
+    pub cve_ids: Vec<String>,
+    #[serde(default)]
+    pub cvss: Vec<CvssScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_first_published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_last_updated: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_public: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct JvnAffected {
+    /// Vendor name as JVN writes it (often Japanese).
+    pub vendor_name: String,
+    pub product_name: String,
+    /// CPE 2.2 URI without version, when JVN gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpe: Option<String>,
+    /// Free-text version statements ("5.16.3 未満", "1.05およびそれ以前", "7.7").
+    #[serde(default)]
+    pub versions: Vec<String>,
+}
