@@ -131,3 +131,9 @@ mod tests {
         assert!(c.find("Windows Server 20125", None).is_none());
     }
 }
+
+impl mamori_model::findings::EosLookup for EndOfSupportCatalog {
+    fn end_of_support(&self, product: &str, version: Option<&str>) -> Option<(String, NaiveDate, String)> {
+        self.find(product, version).map(|e| (e.name.clone(), e.end_of_support, e.source.clone()))
+    }
+}
