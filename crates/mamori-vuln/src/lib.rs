@@ -5,11 +5,16 @@
 //! No network and no database: the caller reads files in and persists records as it likes.
 
 pub mod cpe;
+pub mod db;
 pub mod error;
 pub mod model;
 pub mod version;
 
 pub use cpe::{Av, Cpe};
+pub use db::{ApplyReport, ImportBatch, VulnDb};
 pub use error::VulnError;
 pub use model::*;
 pub use version::{Family, Version};
+pub mod jvn;
+pub mod kev;
+pub mod nvd;

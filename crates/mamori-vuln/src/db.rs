@@ -1,0 +1,95 @@
+//! The merged vulnerability data: NVD CVEs, KEV entries and JVN records.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{CveRecord, JvnRecord, KevCatalog, KevEntry};
+use crate::nvd::NvdFile;
+
+/// One imported file, ready to merge.
+#[derive(Clone, Debug)]
+pub enum ImportBatch {
+    Nvd(NvdFile),
+    Kev(KevCatalog),
+    Jvn(Vec<JvnRecord>),
+}
+
+/// What a merge changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Records older than what is already held (kept the held one).
+    pub older_ignored: usize,
+}
+
+/// All vulnerability data, keyed by id. Serialisable as a whole or record by record.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct VulnDb {
+    pub cves: HashMap<String, CveRecord>,
+    pub kev: HashMap<String, KevEntry>,
+    pub jvn: HashMap<String, JvnRecord>,
+}
+
+fn merge<T: PartialEq>(
+    map: &mut HashMap<String, T>,
+    key: String,
+    rec: T,
+    stamp: impl Fn(&T) -> Option<String>,
+    report: &mut ApplyReport,
+) {
+    match map.get_mut(&key) {
+        None => {
+            map.insert(key, rec);
+            report.added += 1;
+        }
+        Some(old) => {
+            let (o, n) = (stamp(old), stamp(&rec));
+            if n < o {
+                report.older_ignored += 1;
+            } else if *old == rec {
+                report.unchanged += 1;
+            } else {
+                *old = rec;
+                report.updated += 1;
+            }
+        }
+    }
+}
+
+impl VulnDb {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Merges one imported file. Idempotent: applying the same batch again reports everything unchanged.
+    /// A record with an older `lastModified` (JVN: `DateLastUpdated`) than the held one is ignored.
+    pub fn apply(&mut self, batch: ImportBatch) -> ApplyReport {
+        let mut r = ApplyReport::default();
+        match batch {
+            ImportBatch::Nvd(f) => {
+                for rec in f.records {
+                    merge(&mut self.cves, rec.id.clone(), rec, |c| Some(c.last_modified.clone()), &mut r);
+                }
+            }
+            ImportBatch::Kev(cat) => {
+                for e in cat.entries {
+                    merge(&mut self.kev, e.cve_id.clone(), e, |_| None, &mut r);
+                }
+            }
+            ImportBatch::Jvn(recs) => {
+                for rec in recs {
+                    merge(&mut self.jvn, rec.jvndb_id.clone(), rec, |j| j.date_last_updated.clone(), &mut r);
+                }
+            }
+        }
+        r
+    }
+
+    /// Japanese title of a JVN entry for a CVE, if JVN has one.
+    pub fn jvn_for_cve(&self, cve_id: &str) -> Option<&JvnRecord> {
+        self.jvn.values().find(|j| j.cve_ids.iter().any(|c| c == cve_id))
+    }
+}
