@@ -1,0 +1,236 @@
+//! Minimal WordprocessingML writer for [`Doc`]: headings (Heading 1–4 styles, numbers in the
+//! text), paragraphs, bordered tables with a repeated header row, the 「データ未登録」 box and SVG
+//! images. Written with the `zip` crate; opens in Word and LibreOffice.
+
+use std::io::{Cursor, Write};
+
+use zip::write::SimpleFileOptions;
+
+use crate::doc::{Block, Doc};
+use crate::{ReportError, xml_escape};
+
+const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+const R_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+const WP_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing";
+
+/// Text width of the page in EMU (A4 with 20 mm side margins = 170 mm).
+const TEXT_WIDTH_EMU: u64 = 170 * 36_000;
+/// Maximum image height in EMU (220 mm).
+const MAX_IMAGE_HEIGHT_EMU: u64 = 220 * 36_000;
+
+pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
+    let numbers = doc.heading_numbers();
+    let mut body = String::new();
+    let mut images: Vec<String> = Vec::new();
+
+    body.push_str(&para("Title", &run(&doc.title, false, None)));
+    if let Some(s) = &doc.subtitle {
+        body.push_str(&para("Subtitle", &run(s, false, None)));
+    }
+    if let Some(d) = &doc.date {
+        body.push_str(&para("Subtitle", &run(d, false, None)));
+    }
+    for (block, number) in doc.blocks.iter().zip(&numbers) {
+        match block {
+            Block::Heading { level, text } => {
+                let l = (*level).clamp(1, 4);
+                let label = if number.is_empty() { text.clone() } else { format!("{number}　{text}") };
+                body.push_str(&para(&format!("Heading{l}"), &run(&label, false, None)));
+            }
+            Block::Paragraph { text } => {
+                for p in text.split("\n\n") {
+                    body.push_str(&para("Normal", &runs_with_breaks(p, false, None)));
+                }
+            }
+            Block::Missing { text } => body.push_str(&missing_box(text)),
+            Block::Table { header, rows } => body.push_str(&table(header, rows)),
+            Block::Image { svg, caption } => {
+                images.push(svg.clone());
+                let n = images.len();
+                body.push_str(&image_para(n, svg));
+                if let Some(c) = caption {
+                    body.push_str(&para("Caption", &run(c, false, None)));
+                }
+            }
+        }
+    }
+
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}" xmlns:wp="{WP_NS}"><w:body>{body}<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr></w:body></w:document>"#
+    );
+
+    let mut rels = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#,
+    );
+    for n in 1..=images.len() {
+        rels.push_str(&format!(
+            r#"<Relationship Id="rIdImg{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image{n}.svg"/>"#
+        ));
+    }
+    rels.push_str("</Relationships>");
+
+    let core = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{}</dc:title><dc:creator>mamori</dc:creator></cp:coreProperties>"#,
+        xml_escape(&doc.title)
+    );
+
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let parts: [(&str, &str); 6] = [
+        ("[Content_Types].xml", CONTENT_TYPES),
+        ("_rels/.rels", ROOT_RELS),
+        ("docProps/core.xml", &core),
+        ("word/document.xml", &document),
+        ("word/styles.xml", STYLES),
+        ("word/_rels/document.xml.rels", &rels),
+    ];
+    for (name, text) in parts {
+        zip.start_file(name, opts)?;
+        zip.write_all(text.as_bytes())?;
+    }
+    for (i, svg) in images.iter().enumerate() {
+        zip.start_file(format!("word/media/image{}.svg", i + 1), opts)?;
+        zip.write_all(svg.as_bytes())?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+fn para(style: &str, runs: &str) -> String {
+    format!(r#"<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{runs}</w:p>"#)
+}
+
+fn run(text: &str, bold: bool, color: Option<&str>) -> String {
+    let mut rpr = String::new();
+    if bold {
+        rpr.push_str("<w:b/>");
+    }
+    if let Some(c) = color {
+        rpr.push_str(&format!(r#"<w:color w:val="{c}"/>"#));
+    }
+    let rpr = if rpr.is_empty() { rpr } else { format!("<w:rPr>{rpr}</w:rPr>") };
+    format!(r#"<w:r>{rpr}<w:t xml:space="preserve">{}</w:t></w:r>"#, xml_escape(text))
+}
+
+fn runs_with_breaks(text: &str, bold: bool, color: Option<&str>) -> String {
+    text.split('\n').map(|l| run(l, bold, color)).collect::<Vec<_>>().join("<w:r><w:br/></w:r>")
+}
+
+fn borders(tag: &str, val: &str, color: &str, size: u8) -> String {
+    let sides = ["top", "left", "bottom", "right"];
+    let mut s = format!("<w:{tag}>");
+    for side in sides {
+        s.push_str(&format!(r#"<w:{side} w:val="{val}" w:sz="{size}" w:space="0" w:color="{color}"/>"#));
+    }
+    if tag == "tblBorders" {
+        for side in ["insideH", "insideV"] {
+            s.push_str(&format!(r#"<w:{side} w:val="{val}" w:sz="{size}" w:space="0" w:color="{color}"/>"#));
+        }
+    }
+    s.push_str(&format!("</w:{tag}>"));
+    s
+}
+
+fn cell(text: &str, header: bool, width_twips: u32) -> String {
+    let shd = if header { r#"<w:shd w:val="clear" w:color="auto" w:fill="E6E6E6"/>"# } else { "" };
+    format!(
+        r#"<w:tc><w:tcPr><w:tcW w:w="{width_twips}" w:type="dxa"/>{shd}</w:tcPr><w:p><w:pPr><w:pStyle w:val="TableText"/></w:pPr>{}</w:p></w:tc>"#,
+        runs_with_breaks(text, header, None)
+    )
+}
+
+fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let ncols = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0)).max(1);
+    // 170 mm text width = 9638 twips.
+    let w = (9638 / ncols) as u32;
+    let mut s = format!(
+        r#"<w:tbl><w:tblPr><w:tblW w:w="5000" w:type="pct"/>{}<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="85" w:type="dxa"/><w:right w:w="85" w:type="dxa"/></w:tblCellMar></w:tblPr><w:tblGrid>"#,
+        borders("tblBorders", "single", "6E6E6E", 4)
+    );
+    for _ in 0..ncols {
+        s.push_str(&format!(r#"<w:gridCol w:w="{w}"/>"#));
+    }
+    s.push_str("</w:tblGrid>");
+    s.push_str("<w:tr><w:trPr><w:tblHeader/></w:trPr>");
+    for i in 0..ncols {
+        s.push_str(&cell(header.get(i).map(String::as_str).unwrap_or(""), true, w));
+    }
+    s.push_str("</w:tr>");
+    for r in rows {
+        s.push_str("<w:tr><w:trPr><w:cantSplit/></w:trPr>");
+        for i in 0..ncols {
+            s.push_str(&cell(r.get(i).map(String::as_str).unwrap_or(""), false, w));
+        }
+        s.push_str("</w:tr>");
+    }
+    s.push_str("</w:tbl>");
+    // A paragraph after a table keeps two consecutive tables apart in Word.
+    s.push_str(&para("Normal", ""));
+    s
+}
+
+fn missing_box(text: &str) -> String {
+    let mut content = para("TableText", &run("データ未登録 / not registered", true, Some("B00020")));
+    for p in text.split("\n\n") {
+        content.push_str(&para("TableText", &runs_with_breaks(p, false, None)));
+    }
+    format!(
+        r#"<w:tbl><w:tblPr><w:tblW w:w="5000" w:type="pct"/>{}</w:tblPr><w:tblGrid><w:gridCol w:w="9638"/></w:tblGrid><w:tr><w:tc><w:tcPr><w:tcW w:w="9638" w:type="dxa"/><w:shd w:val="clear" w:color="auto" w:fill="FFF4F4"/></w:tcPr>{content}</w:tc></w:tr></w:tbl>{}"#,
+        borders("tblBorders", "dashed", "B00020", 8),
+        para("Normal", "")
+    )
+}
+
+/// Width and height of an SVG from its viewBox (or width/height attributes), in user units.
+fn svg_size(svg: &str) -> (f64, f64) {
+    let attr = |name: &str| -> Option<&str> {
+        let start = svg.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = svg[start..].find('"')? + start;
+        Some(&svg[start..end])
+    };
+    if let Some(vb) = attr("viewBox") {
+        let v: Vec<f64> = vb.split([' ', ',']).filter_map(|x| x.trim().parse().ok()).collect();
+        if v.len() == 4 && v[2] > 0.0 && v[3] > 0.0 {
+            return (v[2], v[3]);
+        }
+    }
+    let num = |s: &str| s.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse::<f64>().ok();
+    match (attr("width").and_then(num), attr("height").and_then(num)) {
+        (Some(w), Some(h)) if w > 0.0 && h > 0.0 => (w, h),
+        _ => (4.0, 3.0),
+    }
+}
+
+fn image_para(n: usize, svg: &str) -> String {
+    let (w, h) = svg_size(svg);
+    let mut cx = TEXT_WIDTH_EMU;
+    let mut cy = (cx as f64 * h / w) as u64;
+    if cy > MAX_IMAGE_HEIGHT_EMU {
+        cy = MAX_IMAGE_HEIGHT_EMU;
+        cx = (cy as f64 * w / h) as u64;
+    }
+    format!(
+        r#"<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="{n}" name="Image {n}"/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="{n}" name="image{n}.svg"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:embed="rIdImg{n}"><a:extLst><a:ext uri="{{96DAC541-7B7A-43D3-8B79-37D633B846F1}}"><asvg:svgBlip xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="rIdImg{n}"/></a:ext></a:extLst></a:blip><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>"#
+    )
+}
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="svg" ContentType="image/svg+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
+
+const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/></Relationships>"#;
+
+const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:docDefaults><w:rPrDefault><w:rPr><w:rFonts w:ascii="BIZ UDPGothic" w:hAnsi="BIZ UDPGothic" w:eastAsia="BIZ UDPゴシック" w:cs="BIZ UDPGothic"/><w:sz w:val="21"/><w:szCs w:val="21"/><w:lang w:val="ja-JP" w:eastAsia="ja-JP"/></w:rPr></w:rPrDefault><w:pPrDefault><w:pPr><w:spacing w:after="120" w:line="300" w:lineRule="auto"/></w:pPr></w:pPrDefault></w:docDefaults>
+<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/><w:qFormat/></w:style>
+<w:style w:type="paragraph" w:styleId="Title"><w:name w:val="Title"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:jc w:val="center"/><w:spacing w:after="240"/></w:pPr><w:rPr><w:b/><w:sz w:val="36"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Subtitle"><w:name w:val="Subtitle"/><w:basedOn w:val="Normal"/><w:qFormat/><w:pPr><w:jc w:val="center"/></w:pPr><w:rPr><w:sz w:val="22"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:pBdr><w:bottom w:val="single" w:sz="8" w:space="1" w:color="3C3C3C"/></w:pBdr><w:spacing w:before="360" w:after="120"/><w:outlineLvl w:val="0"/></w:pPr><w:rPr><w:b/><w:sz w:val="28"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading2"><w:name w:val="heading 2"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:spacing w:before="240" w:after="120"/><w:outlineLvl w:val="1"/></w:pPr><w:rPr><w:b/><w:sz w:val="24"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading3"><w:name w:val="heading 3"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:spacing w:before="200" w:after="80"/><w:outlineLvl w:val="2"/></w:pPr><w:rPr><w:b/><w:sz w:val="21"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Heading4"><w:name w:val="heading 4"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:outlineLvl w:val="3"/></w:pPr><w:rPr><w:b/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="TableText"><w:name w:val="Table Text"/><w:basedOn w:val="Normal"/><w:pPr><w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="19"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Caption"><w:name w:val="caption"/><w:basedOn w:val="Normal"/><w:qFormat/><w:pPr><w:jc w:val="center"/></w:pPr><w:rPr><w:sz w:val="18"/></w:rPr></w:style>
+</w:styles>"#;
