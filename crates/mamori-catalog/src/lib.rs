@@ -5,6 +5,9 @@
 //! A deployment may also load extra files from a directory at run time (see [`CatalogSource`]).
 
 pub mod eos;
+pub mod checklist;
+pub mod gmis;
+pub mod bcp;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
