@@ -226,7 +226,11 @@ pub fn parse_jvn(bytes: &[u8], name: &str) -> Result<Vec<JvnRecord>, VulnError> 
                     }
                 }
                 if n == "Vulinfo" {
-                    if let Some(rec) = cur.take() {
+                    if let Some(mut rec) = cur.take() {
+                        if rec.cve_ids.is_empty() {
+                            // Some entries name their CVE only in the text ("(CWE-20, CVE-2021-44228)").
+                            rec.cve_ids = cve_ids_in(&format!("{} {}", rec.title, rec.overview));
+                        }
                         if !rec.jvndb_id.starts_with("JVNDB-") || rec.title.is_empty() {
                             return Err(VulnError::parse_owned(
                                 name,
@@ -254,6 +258,19 @@ pub fn parse_jvn(bytes: &[u8], name: &str) -> Result<Vec<JvnRecord>, VulnError> 
         ));
     }
     Ok(out)
+}
+
+fn cve_ids_in(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("CVE-") {
+        let cand: String = rest[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        if is_cve_id(&cand) && !out.contains(&cand) {
+            out.push(cand);
+        }
+        rest = &rest[i + 4..];
+    }
+    out
 }
 
 fn push_para(s: &mut String, v: &str) {

@@ -7,6 +7,7 @@
 pub mod cpe;
 pub mod db;
 pub mod error;
+pub mod matcher;
 pub mod model;
 pub mod version;
 
@@ -17,4 +18,7 @@ pub use model::*;
 pub use version::{Family, Version};
 pub mod jvn;
 pub mod kev;
+pub mod normalise;
 pub mod nvd;
+pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};
+pub use matcher::{Confidence, Diagnosis, Finding, KevInfo, PriorityTier, ReviewItem, VulnIndex, diagnose, match_devices};

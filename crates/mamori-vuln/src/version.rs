@@ -100,6 +100,9 @@ impl Version {
         if !s.chars().any(|c| c.is_ascii_digit()) && family != Family::Windows {
             return Err(bad());
         }
+        if family == Family::FortiOs && !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return Err(bad());
+        }
         if family == Family::CiscoIos {
             if !s.chars().all(|c| c.is_ascii_alphanumeric() || "._-()".contains(c)) {
                 return Err(bad());
@@ -117,6 +120,9 @@ impl Version {
                     return Err(Unparsable(cur.clone()));
                 }
                 Seg::Num(cur.parse().map_err(|_| Unparsable(cur.clone()))?)
+            } else if cur == "x" || cur == "xx" {
+                // "6.0.x": a placeholder, not a version.
+                return Err(Unparsable(cur.clone()));
             } else if let Some(r) = pre_rank(cur) {
                 Seg::Pre(r, cur.clone())
             } else {
@@ -226,8 +232,15 @@ pub fn combine(family: Family, version: &str, update: Option<&str>) -> String {
     match (family, update) {
         (Family::PanOs, Some(u)) if u.starts_with('h') => format!("{version}-{u}"),
         (Family::Ivanti, Some(u)) if u.starts_with('r') => format!("{version}{u}"),
+        // "2.0" + "beta9" is the pre-release 2.0-beta9.
+        (Family::Generic, Some(u)) if is_prerelease_update(u) => format!("{version}-{u}"),
         _ => version.to_string(),
     }
+}
+
+fn is_prerelease_update(u: &str) -> bool {
+    let word: String = u.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    pre_rank(&word).is_some() && u[word.len()..].chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 /// Bounds of an NVD range.
