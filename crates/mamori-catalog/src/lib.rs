@@ -8,6 +8,7 @@ pub mod eos;
 pub mod checklist;
 pub mod gmis;
 pub mod bcp;
+pub mod contract;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

@@ -11,3 +11,6 @@ mod gmis;
 
 #[path = "it/bcp.rs"]
 mod bcp;
+
+#[path = "it/contract.rs"]
+mod contract;
