@@ -121,6 +121,13 @@ pub struct TemplateSection {
     pub label: Option<String>,
     /// Heading as printed, e.g. 情報機器台帳.
     pub heading: String,
+    /// Body text as printed: paragraphs and list lines (I. II. …) separated by `\n`; placeholders such as
+    /// 〇〇 / ××-××××-×××× are kept for the hospital to fill. Example tables are not included.
+    #[serde(default)]
+    pub text: String,
+    /// Table items (`1-1`) or check ids (`1-1-3`) this section answers — the project's mapping, not official.
+    #[serde(default)]
+    pub related: Vec<String>,
     /// Figures and tables the section shows (図◯ / 表◯).
     #[serde(default)]
     pub figures: Vec<TemplateFigure>,
@@ -322,6 +329,12 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
                 p.push(format!("{at}: {pv} の次の番号ではありません / does not follow {pv}"));
             }
             prev = Some(&s.number);
+            for r in &s.related {
+                let known = e.items.iter().any(|i| &i.number == r || i.checks.iter().any(|c| &c.id == r));
+                if !known {
+                    p.push(format!("{at}: 関連する確認項目 {r} がありません / related {r:?} is neither an item nor a check of the table"));
+                }
+            }
         }
     }
     p

@@ -73,3 +73,23 @@ fn load_all_finds_the_embedded_edition() {
     let all = bcp::load_all(&CatalogSource::embedded()).unwrap();
     assert_eq!(all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["r6-2024"]);
 }
+
+#[test]
+fn the_template_carries_its_body_text_and_covers_every_table_item() {
+    let e = edition();
+    let t = e.template.as_ref().unwrap();
+    let empty: Vec<_> = t.sections.iter().filter(|s| s.text.is_empty()).map(|s| s.number.as_str()).collect();
+    assert_eq!(empty, ["1", "1.3", "2", "2.2", "3", "4", "4.2"], "only chapters and pure headings have no body");
+    let policy = &t.section("1.2").unwrap().text;
+    assert_eq!(policy.lines().filter(|l| l.starts_with(['I', 'V'])).count(), 5, "基本方針 I. … V.");
+    assert!(t.section("2.1.6").unwrap().text.contains("サーバ、端末PC、ネットワーク機器について脆弱性情報の収集を行う。"));
+    assert!(t.section("2.2.3").unwrap().text.contains("年〇回以上の教育、訓練を実施する。"), "placeholders are kept");
+    // Every table item is answered by some template section (the generator relies on this mapping).
+    for item in &e.items {
+        let covered = t.sections.iter().any(|s| {
+            s.related.iter().any(|r| r == &item.number || item.checks.iter().any(|c| &c.id == r))
+        });
+        assert!(covered, "item {} has a template section", item.number);
+    }
+    assert_eq!(t.section("2.1.3").unwrap().related, ["1-1-1"]);
+}
