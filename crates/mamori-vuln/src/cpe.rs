@@ -90,7 +90,7 @@ impl Cpe {
         let lower = s.get(..8).map(|p| p.to_ascii_lowercase());
         if lower.as_deref() == Some("cpe:2.3:") {
             parse_fs(&s[8..]).map_err(|w| err(&w))
-        } else if s.len() >= 5 && s[..5].eq_ignore_ascii_case("cpe:/") {
+        } else if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("cpe:/")) {
             parse_uri(&s[5..]).map_err(|w| err(&w))
         } else {
             Err(err("does not start with cpe:2.3: or cpe:/"))
