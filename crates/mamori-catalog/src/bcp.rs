@@ -154,7 +154,9 @@ impl BcpEdition {
 
     /// The items of one phase, in order.
     pub fn items_in(&self, phase: u32) -> impl Iterator<Item = &BcpItem> {
-        self.items.iter().filter(move |i| self.phase_of(i).is_some_and(|p| p.number == phase))
+        self.items
+            .iter()
+            .filter(move |i| self.phase_of(i).is_some_and(|p| p.number == phase))
     }
 
     /// One item by number (e.g. `3-5`).
@@ -164,7 +166,9 @@ impl BcpEdition {
 
     /// Every check point, in order.
     pub fn checks(&self) -> impl Iterator<Item = (&BcpItem, &BcpCheck)> {
-        self.items.iter().flat_map(|i| i.checks.iter().map(move |c| (i, c)))
+        self.items
+            .iter()
+            .flat_map(|i| i.checks.iter().map(move |c| (i, c)))
     }
 }
 
@@ -218,33 +222,51 @@ pub fn load_file(src: &CatalogSource, path: &str) -> Result<BcpEdition, CatalogE
     if problems.is_empty() {
         Ok(e)
     } else {
-        Err(CatalogError::Invalid { file: path.to_string(), reason: problems.join("; ") })
+        Err(CatalogError::Invalid {
+            file: path.to_string(),
+            reason: problems.join("; "),
+        })
     }
 }
 
 /// `P-n`: two positive integers joined by `-`.
 fn is_item_number(s: &str) -> bool {
-    let Some((a, b)) = s.split_once('-') else { return false };
-    [a, b].iter().all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
+    let Some((a, b)) = s.split_once('-') else {
+        return false;
+    };
+    [a, b]
+        .iter()
+        .all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Dotted positive integers, e.g. `2.1.3`.
 fn is_section_number(s: &str) -> bool {
-    s.split('.').all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
+    s.split('.')
+        .all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
+    let stem = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml");
     if e.id != stem || !is_id(&e.id) {
         p.push(format!("版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}", e.id, e.id));
     }
     for (i, ph) in e.phases.iter().enumerate() {
         if ph.number as usize != i + 1 {
-            p.push(format!("段階 {} / phase {}: 番号が連番ではありません / numbers must run 1, 2, 3 …", ph.name, ph.number));
+            p.push(format!(
+                "段階 {} / phase {}: 番号が連番ではありません / numbers must run 1, 2, 3 …",
+                ph.name, ph.number
+            ));
         }
         if ph.name.trim().is_empty() {
-            p.push(format!("段階 {}: 名称がありません / phase {} has no name", ph.number, ph.number));
+            p.push(format!(
+                "段階 {}: 名称がありません / phase {} has no name",
+                ph.number, ph.number
+            ));
         }
     }
     if e.items.is_empty() {
@@ -259,7 +281,9 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             p.push(format!("{at}: 項番が重複しています / duplicate number"));
         }
         if !is_item_number(&item.number) {
-            p.push(format!("{at}: 項番が不正です / bad number (expected e.g. 3-5)"));
+            p.push(format!(
+                "{at}: 項番が不正です / bad number (expected e.g. 3-5)"
+            ));
         } else {
             let (a, b) = item.number.split_once('-').unwrap_or_default();
             let key = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
@@ -269,11 +293,17 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
                 Some((pa, _)) => (pa + 1, 1),
             };
             if key != expected {
-                p.push(format!("{at}: 項番が順番どおりではありません / out of sequence (expected {}-{})", expected.0, expected.1));
+                p.push(format!(
+                    "{at}: 項番が順番どおりではありません / out of sequence (expected {}-{})",
+                    expected.0, expected.1
+                ));
             }
             prev = Some(key);
             if e.phase_of(item).is_none() {
-                p.push(format!("{at}: 段階 {} がありません / no phase {}", key.0, key.0));
+                p.push(format!(
+                    "{at}: 段階 {} がありません / no phase {}",
+                    key.0, key.0
+                ));
             }
         }
         if item.title.trim().is_empty() {
@@ -285,7 +315,10 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
         for c in &item.checks {
             let at = format!("確認項目 {} / check {}", c.id, c.id);
             if !is_id(&c.id) || !c.id.starts_with(&format!("{}-", item.number)) {
-                p.push(format!("{at}: IDは「{}-n」の形にしてください / id must be {}-n", item.number, item.number));
+                p.push(format!(
+                    "{at}: IDは「{}-n」の形にしてください / id must be {}-n",
+                    item.number, item.number
+                ));
             }
             if !ids.insert(c.id.as_str()) {
                 p.push(format!("{at}: IDが重複しています / duplicate id"));
@@ -295,7 +328,9 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             }
             for r in &c.references {
                 if let Err(why) = check_reference(r) {
-                    p.push(format!("{at}: 参照「{r}」が不正です / bad reference {r:?} ({why})"));
+                    p.push(format!(
+                        "{at}: 参照「{r}」が不正です / bad reference {r:?} ({why})"
+                    ));
                 }
             }
             if c.references_printed.is_some() && c.references.is_empty() {
@@ -309,7 +344,9 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
         for s in &t.sections {
             let at = format!("ひな形 {} / template section {}", s.number, s.number);
             if !is_section_number(&s.number) {
-                p.push(format!("{at}: 番号が不正です / bad number (expected e.g. 2.1.3)"));
+                p.push(format!(
+                    "{at}: 番号が不正です / bad number (expected e.g. 2.1.3)"
+                ));
             }
             if !seen.insert(s.number.as_str()) {
                 p.push(format!("{at}: 番号が重複しています / duplicate number"));
@@ -321,16 +358,23 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             if let Some((parent, _)) = s.number.rsplit_once('.')
                 && !seen.contains(parent)
             {
-                p.push(format!("{at}: 親の節 {parent} が先にありません / parent {parent} must come first"));
+                p.push(format!(
+                    "{at}: 親の節 {parent} が先にありません / parent {parent} must come first"
+                ));
             }
             if let Some(pv) = prev
                 && !follows(pv, &s.number)
             {
-                p.push(format!("{at}: {pv} の次の番号ではありません / does not follow {pv}"));
+                p.push(format!(
+                    "{at}: {pv} の次の番号ではありません / does not follow {pv}"
+                ));
             }
             prev = Some(&s.number);
             for r in &s.related {
-                let known = e.items.iter().any(|i| &i.number == r || i.checks.iter().any(|c| &c.id == r));
+                let known = e
+                    .items
+                    .iter()
+                    .any(|i| &i.number == r || i.checks.iter().any(|c| &c.id == r));
                 if !known {
                     p.push(format!("{at}: 関連する確認項目 {r} がありません / related {r:?} is neither an item nor a check of the table"));
                 }

@@ -372,16 +372,26 @@ pub fn load_file(src: &CatalogSource, path: &str) -> Result<ChecklistEdition, Ca
     if problems.is_empty() {
         Ok(ed)
     } else {
-        Err(CatalogError::Invalid { file: path.to_string(), reason: problems.join("; ") })
+        Err(CatalogError::Invalid {
+            file: path.to_string(),
+            reason: problems.join("; "),
+        })
     }
 }
 
 /// Check an edition and attach the manual's help to its items; returns every problem found.
 fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
+    let stem = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml");
     if !is_id(&ed.id) {
-        p.push(format!("版のID「{}」が不正です / bad edition id (use a-z, 0-9, -)", ed.id));
+        p.push(format!(
+            "版のID「{}」が不正です / bad edition id (use a-z, 0-9, -)",
+            ed.id
+        ));
     } else if ed.id != stem {
         p.push(format!(
             "版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}",
@@ -389,7 +399,10 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
         ));
     }
     if !(2000..=2100).contains(&ed.fiscal_year) {
-        p.push(format!("年度 {} が範囲外です / fiscal_year {} out of range", ed.fiscal_year, ed.fiscal_year));
+        p.push(format!(
+            "年度 {} が範囲外です / fiscal_year {} out of range",
+            ed.fiscal_year, ed.fiscal_year
+        ));
     }
     if ed.title.trim().is_empty() {
         p.push("表題がありません / title is empty".into());
@@ -407,17 +420,31 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
     if let Some(m) = &ed.manual {
         for e in &m.items {
             if !is_item_number(&e.number) {
-                p.push(format!("マニュアル項目 {}: 番号が不正です / manual entry {:?}: bad number", e.number, e.number));
+                p.push(format!(
+                    "マニュアル項目 {}: 番号が不正です / manual entry {:?}: bad number",
+                    e.number, e.number
+                ));
             }
-            if manual_numbers.insert(e.number.clone(), e.help.clone()).is_some() {
-                p.push(format!("マニュアル項目 {}: 番号が重複しています / manual entry {:?} duplicated", e.number, e.number));
+            if manual_numbers
+                .insert(e.number.clone(), e.help.clone())
+                .is_some()
+            {
+                p.push(format!(
+                    "マニュアル項目 {}: 番号が重複しています / manual entry {:?} duplicated",
+                    e.number, e.number
+                ));
             }
             for r in &e.help.references {
                 if let Err(why) = check_reference(r) {
                     p.push(format!("マニュアル項目 {}: 参照「{r}」が不正です / manual entry {:?}: bad reference {r:?} ({why})", e.number, e.number));
                 }
             }
-            if !e.help.verified && e.help.verification_note.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            if !e.help.verified
+                && e.help
+                    .verification_note
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+            {
                 p.push(format!("マニュアル項目 {}: verified = false には verification_note が必要です / unverified manual entry {:?} needs a verification_note", e.number, e.number));
             }
         }
@@ -427,21 +454,34 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
     let mut kinds = BTreeSet::new();
     for form in &mut ed.forms {
         if !kinds.insert(form.kind) {
-            p.push(format!("様式 {:?} が重複しています / form {:?} appears twice", form.kind, form.kind));
+            p.push(format!(
+                "様式 {:?} が重複しています / form {:?} appears twice",
+                form.kind, form.kind
+            ));
         }
         if official && form.items().next().is_none() {
-            p.push(format!("様式「{}」に項目がありません / form {:?} has no items", form.title, form.kind));
+            p.push(format!(
+                "様式「{}」に項目がありません / form {:?} has no items",
+                form.title, form.kind
+            ));
         }
         let mut section_numbers = BTreeSet::new();
         let mut first = true;
         for section in &mut form.sections {
             if !section_numbers.insert(section.number.clone()) {
-                p.push(format!("様式「{}」: 大項目 {} が重複しています / section {:?} duplicated", form.title, section.number, section.number));
+                p.push(format!(
+                    "様式「{}」: 大項目 {} が重複しています / section {:?} duplicated",
+                    form.title, section.number, section.number
+                ));
             }
             if !section.number.chars().all(|c| c.is_ascii_digit()) || section.number.is_empty() {
-                p.push(format!("大項目番号「{}」が不正です / section number {:?} must be digits", section.number, section.number));
+                p.push(format!(
+                    "大項目番号「{}」が不正です / section number {:?} must be digits",
+                    section.number, section.number
+                ));
             }
-            let group_targets: BTreeSet<TargetGroup> = section.groups.iter().map(|g| g.target).collect();
+            let group_targets: BTreeSet<TargetGroup> =
+                section.groups.iter().map(|g| g.target).collect();
             for item in &mut section.items {
                 let at = format!("項目 {} / item {}", item.id, item.id);
                 if !is_id(&item.id) {
@@ -454,7 +494,10 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                     p.push(format!("{at}: 文言がありません / text is empty"));
                 }
                 if !is_item_number(&item.number) {
-                    p.push(format!("{at}: 番号「{}」が不正です / bad number {:?} (expected e.g. 2-(7) or 2-⑦)", item.number, item.number));
+                    p.push(format!(
+                        "{at}: 番号「{}」が不正です / bad number {:?} (expected e.g. 2-(7) or 2-⑦)",
+                        item.number, item.number
+                    ));
                 } else if section_of(&item.number) != section.number {
                     p.push(format!("{at}: 番号「{}」が大項目 {} に属しません / number {:?} is not in section {}", item.number, section.number, item.number, section.number));
                 }
@@ -471,7 +514,11 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                     if official {
                         p.push(format!("{at}: 公表版に未確認の項目があります / an official edition cannot hold unverified items"));
                     }
-                    if item.verification_note.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    if item
+                        .verification_note
+                        .as_deref()
+                        .is_none_or(|s| s.trim().is_empty())
+                    {
                         p.push(format!("{at}: verified = false には verification_note が必要です / unverified item needs a verification_note"));
                     }
                 } else if !item.unverified.is_empty() {
@@ -494,7 +541,9 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
 
 /// An id: lowercase ASCII letters, digits and `-`, not empty.
 pub(crate) fn is_id(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The section part of an item number ("2-(7)" -> "2", "0" -> "0").
@@ -507,19 +556,30 @@ pub fn is_item_number(s: &str) -> bool {
     if s == "0" {
         return true;
     }
-    let Some((sec, sub)) = s.split_once('-') else { return false };
+    let Some((sec, sub)) = s.split_once('-') else {
+        return false;
+    };
     if sec.is_empty() || !sec.chars().all(|c| c.is_ascii_digit()) || sec.starts_with('0') {
         return false;
     }
     if let Some(inner) = sub.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-        return !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit()) && !inner.starts_with('0');
+        return !inner.is_empty()
+            && inner.chars().all(|c| c.is_ascii_digit())
+            && !inner.starts_with('0');
     }
     let mut chars = sub.chars();
     matches!((chars.next(), chars.next()), (Some(c), None) if ('①'..='⑳').contains(&c))
 }
 
 /// Guideline volumes a reference may name.
-const VOLUMES: &[&str] = &["概説編", "経営管理編", "企画管理編", "システム運用編", "Q&A", "[特集]"];
+const VOLUMES: &[&str] = &[
+    "概説編",
+    "経営管理編",
+    "企画管理編",
+    "システム運用編",
+    "Q&A",
+    "[特集]",
+];
 
 /// A reference is `▶<volume> <place>`, e.g. `▶企画管理編 9.1`; for the four 編 the place starts with a digit.
 pub(crate) fn check_reference(r: &str) -> Result<(), &'static str> {
@@ -547,7 +607,9 @@ mod tests {
         for ok in ["0", "1-(1)", "2-(7)", "2-(13)", "2-⑬", "3-①"] {
             assert!(is_item_number(ok), "{ok}");
         }
-        for bad in ["", "2", "2-(7", "2-7", "2-()", "02-(1)", "2-(01)", "a-(1)", "2-①②", "2-(1))"] {
+        for bad in [
+            "", "2", "2-(7", "2-7", "2-()", "02-(1)", "2-(01)", "a-(1)", "2-①②", "2-(1))",
+        ] {
             assert!(!is_item_number(bad), "{bad}");
         }
     }

@@ -139,9 +139,11 @@ pub struct Viewpoint {
 impl ContractTable {
     /// Every item, with its part and group.
     pub fn items(&self) -> impl Iterator<Item = (&ContractPart, &ContractGroup, &ContractItem)> {
-        self.parts
-            .iter()
-            .flat_map(|p| p.groups.iter().flat_map(move |g| g.items.iter().map(move |i| (p, g, i))))
+        self.parts.iter().flat_map(|p| {
+            p.groups
+                .iter()
+                .flat_map(move |g| g.items.iter().map(move |i| (p, g, i)))
+        })
     }
 
     /// One item by 項番.
@@ -181,13 +183,18 @@ pub fn load_file(src: &CatalogSource, path: &str) -> Result<ContractTable, Catal
     if problems.is_empty() {
         Ok(t)
     } else {
-        Err(CatalogError::Invalid { file: path.to_string(), reason: problems.join("; ") })
+        Err(CatalogError::Invalid {
+            file: path.to_string(),
+            reason: problems.join("; "),
+        })
     }
 }
 
 /// `A-1`: an uppercase letter, `-`, a positive integer.
 fn is_part2_number(s: &str) -> bool {
-    let Some((l, n)) = s.split_once('-') else { return false };
+    let Some((l, n)) = s.split_once('-') else {
+        return false;
+    };
     l.len() == 1
         && l.chars().all(|c| c.is_ascii_uppercase())
         && !n.is_empty()
@@ -197,7 +204,11 @@ fn is_part2_number(s: &str) -> bool {
 
 fn validate(t: &ContractTable, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
+    let stem = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml");
     if t.id != stem || !is_id(&t.id) {
         p.push(format!("版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}", t.id, t.id));
     }
@@ -207,7 +218,10 @@ fn validate(t: &ContractTable, path: &str) -> Vec<String> {
     for part in &t.parts {
         for g in &part.groups {
             if !g.letter.is_empty() && !letters.insert(g.letter.as_str()) {
-                p.push(format!("区分 {} / group {}: 重複しています / duplicate group letter", g.letter, g.letter));
+                p.push(format!(
+                    "区分 {} / group {}: 重複しています / duplicate group letter",
+                    g.letter, g.letter
+                ));
             }
             if !g.verified && (official || g.note.is_none()) {
                 p.push(format!("区分 {} / group {}: 未確認の区分には note が必要で、公表版には置けません / unverified group needs a note and a non-official edition", g.letter, g.letter));
@@ -217,13 +231,20 @@ fn validate(t: &ContractTable, path: &str) -> Vec<String> {
                 if !numbers.insert(i.number.as_str()) {
                     p.push(format!("{at}: 重複しています / duplicate number"));
                 }
-                if !g.letter.is_empty() && !(is_part2_number(&i.number) && i.number.starts_with(&format!("{}-", g.letter))) {
-                    p.push(format!("{at}: 項番は「{}-n」の形にしてください / number must be {}-n", g.letter, g.letter));
+                let well_formed =
+                    is_part2_number(&i.number) && i.number.starts_with(&format!("{}-", g.letter));
+                if !g.letter.is_empty() && !well_formed {
+                    p.push(format!(
+                        "{at}: 項番は「{}-n」の形にしてください / number must be {}-n",
+                        g.letter, g.letter
+                    ));
                 }
                 if i.title.trim().is_empty() {
                     p.push(format!("{at}: 項目名がありません / title is empty"));
                 }
-                if !i.verified && (official || i.note.as_deref().is_none_or(|n| n.trim().is_empty())) {
+                if !i.verified
+                    && (official || i.note.as_deref().is_none_or(|n| n.trim().is_empty()))
+                {
                     p.push(format!("{at}: 未確認の項目には note が必要で、公表版には置けません / unverified item needs a note and a non-official edition"));
                 }
             }

@@ -154,7 +154,11 @@ impl Survey {
     /// Where to go after question `i` answered `answer`.
     fn step(&self, i: usize, answer: &str) -> Step {
         let q = &self.questions[i];
-        match self.rules.iter().find(|r| r.question == q.id && r.answer == answer) {
+        match self
+            .rules
+            .iter()
+            .find(|r| r.question == q.id && r.answer == answer)
+        {
             Some(r) if r.goto == "end" => Step::End,
             Some(r) => self.index_of(&r.goto).map(Step::To).unwrap_or(Step::End),
             None => Step::To(i + 1),
@@ -190,8 +194,16 @@ impl Survey {
 
     /// Answers given to questions that the other answers skip (they should be discarded or shown as unused).
     pub fn skipped_answers(&self, answers: &Answers) -> Vec<QuestionId> {
-        let on_path: BTreeSet<&str> = self.applicable(answers).iter().map(|q| q.id.as_str()).collect();
-        answers.keys().filter(|k| !on_path.contains(k.as_str())).cloned().collect()
+        let on_path: BTreeSet<&str> = self
+            .applicable(answers)
+            .iter()
+            .map(|q| q.id.as_str())
+            .collect();
+        answers
+            .keys()
+            .filter(|k| !on_path.contains(k.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -226,13 +238,20 @@ pub fn load_file(src: &CatalogSource, path: &str) -> Result<Survey, CatalogError
     if problems.is_empty() {
         Ok(s)
     } else {
-        Err(CatalogError::Invalid { file: path.to_string(), reason: problems.join("; ") })
+        Err(CatalogError::Invalid {
+            file: path.to_string(),
+            reason: problems.join("; "),
+        })
     }
 }
 
 fn validate(s: &Survey, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
+    let stem = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".toml");
     if s.id != stem || !is_id(&s.id) {
         p.push(format!("調査のID「{}」がファイル名と一致しません / survey id {:?} must equal the file name {stem:?}", s.id, s.id));
     }
@@ -249,17 +268,30 @@ fn validate(s: &Survey, path: &str) -> Vec<String> {
             p.push(format!("{at}: IDが重複しています / duplicate id"));
         }
         if q.number as usize != i + 1 {
-            p.push(format!("{at}: 番号 {} は {} であるべきです / number {} out of sequence (expected {})", q.number, i + 1, q.number, i + 1));
+            p.push(format!(
+                "{at}: 番号 {} は {} であるべきです / number {} out of sequence (expected {})",
+                q.number,
+                i + 1,
+                q.number,
+                i + 1
+            ));
         }
         if q.text.trim().is_empty() {
             p.push(format!("{at}: 文言がありません / text is empty"));
         }
-        if let AnswerSpec::Choice { options, verified, note } = &q.answer {
+        if let AnswerSpec::Choice {
+            options,
+            verified,
+            note,
+        } = &q.answer
+        {
             if options.is_empty() || options.iter().any(|o| o.trim().is_empty()) {
                 p.push(format!("{at}: 選択肢がありません / choice without options"));
             }
             if !verified && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                p.push(format!("{at}: verified = false には note が必要です / unverified options need a note"));
+                p.push(format!(
+                    "{at}: verified = false には note が必要です / unverified options need a note"
+                ));
             }
         }
     }
@@ -278,22 +310,35 @@ fn validate(s: &Survey, path: &str) -> Vec<String> {
         }
     }
     for r in &s.rules {
-        let at = format!("分岐 {}={} / rule {}={}", r.question, r.answer, r.question, r.answer);
+        let at = format!(
+            "分岐 {}={} / rule {}={}",
+            r.question, r.answer, r.question, r.answer
+        );
         let Some(from) = s.index_of(&r.question) else {
-            p.push(format!("{at}: 設問 {} がありません / unknown question", r.question));
+            p.push(format!(
+                "{at}: 設問 {} がありません / unknown question",
+                r.question
+            ));
             continue;
         };
         if let AnswerSpec::Choice { options, .. } = &s.questions[from].answer
             && !options.contains(&r.answer)
         {
-            p.push(format!("{at}: 回答「{}」は選択肢にありません / answer is not one of the options", r.answer));
+            p.push(format!(
+                "{at}: 回答「{}」は選択肢にありません / answer is not one of the options",
+                r.answer
+            ));
         }
         if r.goto != "end" {
             match s.index_of(&r.goto) {
-                None => p.push(format!("{at}: 移動先 {} がありません / unknown goto {:?}", r.goto, r.goto)),
-                Some(to) if to <= from => {
-                    p.push(format!("{at}: 移動先 {} は後の設問である必要があります / goto must lead forward", r.goto))
-                }
+                None => p.push(format!(
+                    "{at}: 移動先 {} がありません / unknown goto {:?}",
+                    r.goto, r.goto
+                )),
+                Some(to) if to <= from => p.push(format!(
+                    "{at}: 移動先 {} は後の設問である必要があります / goto must lead forward",
+                    r.goto
+                )),
                 Some(_) => {}
             }
         }
