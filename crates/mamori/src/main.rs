@@ -1,1 +1,108 @@
-fn main() {}
+//! `mamori` — one binary, a command for every job. The crates around it hold the work; this file wires
+//! them together: global options, the ledger commands, and the web commands (see `cmd_web`).
+
+mod cmd_ledger;
+mod cmd_web;
+mod demo;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, so scripts (cron, CI) can tell what happened.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// A runtime error (database, file, …); the message says what and what to do.
+    pub const ERROR: u8 = 1;
+    /// The input was refused (an import file with errors); nothing was written.
+    pub const INVALID_INPUT: u8 = 3;
+    /// `findings --fail-on …` found findings at or above the given severity.
+    pub const FINDINGS: u8 = 4;
+}
+
+/// mamori — 医療機関の情報システムを厚生労働省の求めるとおりに守る / security of hospital information systems as MHLW requires
+#[derive(Parser, Debug)]
+#[command(name = "mamori", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// データベース: SQLite のファイル名、sqlite:… または postgres://… の URL / database: SQLite file, sqlite: or postgres:// URL
+    /// （既定: mamori.db、demo では mamori-demo.db）/ (default: mamori.db; mamori-demo.db for demo)
+    #[arg(long, global = true, env = "MAMORI_DB")]
+    pub db: Option<String>,
+    /// 対象の施設（ID、医療機関コード、施設名）。施設が1つなら省略可 / facility (id, code or name); optional with one facility
+    #[arg(long, global = true, env = "MAMORI_FACILITY")]
+    pub facility: Option<String>,
+}
+
+impl Global {
+    /// The database URL or file to use.
+    pub fn db_url(&self) -> &str {
+        self.db.as_deref().unwrap_or("mamori.db")
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// データベースを作成し、施設を登録する / create the database and register a facility
+    Init(cmd_ledger::InitArgs),
+    /// 施設の登録・一覧 / add or list facilities
+    #[command(subcommand)]
+    Facility(cmd_ledger::FacilityCommand),
+    /// デモ病院（約350床）を作ってWeb画面を起動する / create the demo hospital and start the web UI
+    Demo(demo::DemoArgs),
+    /// 台帳ファイル（CSV / .xlsx）を取り込む（全件正常なときだけ書き込む）/ import a ledger file, all or nothing
+    Import(cmd_ledger::ImportArgs),
+    /// 台帳を書き出す（CSV UTF-8 BOM / CP932 / .xlsx）/ export a ledger
+    Export(cmd_ledger::ExportArgs),
+    /// 台帳から分かる指摘（サポート終了、不要アカウント等）/ findings from the ledgers
+    Findings(cmd_ledger::FindingsArgs),
+    /// 性能測定（結果を表示するだけで合否判定はしない）/ benchmarks that print figures
+    #[command(subcommand)]
+    Bench(cmd_ledger::BenchCommand),
+    #[command(flatten)]
+    Web(cmd_web::WebCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    let result = rt.block_on(async move {
+        let g = cli.global;
+        match cli.command {
+            Command::Init(a) => cmd_ledger::init(&g, a).await,
+            Command::Facility(c) => cmd_ledger::facility(&g, c).await,
+            Command::Demo(a) => demo::run(&g, a).await,
+            Command::Import(a) => cmd_ledger::import(&g, a).await,
+            Command::Export(a) => cmd_ledger::export(&g, a).await,
+            Command::Findings(a) => cmd_ledger::findings(&g, a).await,
+            Command::Bench(c) => cmd_ledger::bench(&g, c).await,
+            Command::Web(c) => cmd_web::run(&g, c).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("エラー / error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
