@@ -5,11 +5,8 @@ use chrono::{Datelike, Duration, NaiveDate};
 use crate::text::normalize_width;
 
 /// Japanese eras (元号) with their first day, newest first.
-const ERAS: &[(&str, &str, i32, (i32, u32, u32))] = &[
-    ("令和", "r", 2018, (2019, 5, 1)),
-    ("平成", "h", 1988, (1989, 1, 8)),
-    ("昭和", "s", 1925, (1926, 12, 25)),
-];
+const ERAS: &[(&str, &str, i32, (i32, u32, u32))] =
+    &[("令和", "r", 2018, (2019, 5, 1)), ("平成", "h", 1988, (1989, 1, 8)), ("昭和", "s", 1925, (1926, 12, 25))];
 
 /// Parse a date cell. `Ok(None)` for an empty cell; `Err` with the reason otherwise.
 pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
@@ -32,24 +29,19 @@ pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
         };
         if let Some(rest) = rest {
             let rest = rest.replacen("元年", "1年", 1);
-            let (y, m, d) =
-                split_ymd(&rest).ok_or_else(|| format!("和暦の日付として読めません: {raw}"))?;
+            let (y, m, d) = split_ymd(&rest).ok_or_else(|| format!("和暦の日付として読めません: {raw}"))?;
             if y < 1 {
                 return Err(format!("元号の年が不正です: {raw}"));
             }
             let date = ymd(offset + y, m, d, raw)?;
             let start = NaiveDate::from_ymd_opt(first.0, first.1, first.2).expect("era start");
             if date < start {
-                return Err(format!(
-                    "{kanji}{y}年{m}月{d}日 はこの元号の始まりより前です: {raw}"
-                ));
+                return Err(format!("{kanji}{y}年{m}月{d}日 はこの元号の始まりより前です: {raw}"));
             }
             if let Some((next, _, _, nf)) = i.checked_sub(1).map(|j| ERAS[j]) {
                 let next_start = NaiveDate::from_ymd_opt(nf.0, nf.1, nf.2).expect("era start");
                 if date >= next_start {
-                    return Err(format!(
-                        "{kanji}{y}年{m}月{d}日 は{next}の期間です（{next}で書いてください）: {raw}"
-                    ));
+                    return Err(format!("{kanji}{y}年{m}月{d}日 は{next}の期間です（{next}で書いてください）: {raw}"));
                 }
             }
             return Ok(Some(date));
@@ -68,18 +60,11 @@ fn ymd(y: i32, m: u32, d: u32, raw: &str) -> Result<NaiveDate, String> {
 
 /// "2020/12/1", "2020-12-01", "2020.12.1", "2020年12月1日", "5.4.1" → (y, m, d).
 fn split_ymd(s: &str) -> Option<(i32, u32, u32)> {
-    let parts: Vec<&str> = s
-        .split(['/', '-', '.', '年', '月', '日'])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = s.split(['/', '-', '.', '年', '月', '日']).filter(|p| !p.is_empty()).collect();
     if parts.len() != 3 || !parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit())) {
         return None;
     }
-    Some((
-        parts[0].parse().ok()?,
-        parts[1].parse().ok()?,
-        parts[2].parse().ok()?,
-    ))
+    Some((parts[0].parse().ok()?, parts[1].parse().ok()?, parts[2].parse().ok()?))
 }
 
 fn parse_excel_serial(s: &str) -> Option<NaiveDate> {
@@ -99,11 +84,7 @@ pub fn excel_serial_to_date(n: f64) -> Option<NaiveDate> {
 
 /// Japanese fiscal year (年度, April–March) a date belongs to.
 pub fn fiscal_year(d: NaiveDate) -> i32 {
-    if d.month() >= 4 {
-        d.year()
-    } else {
-        d.year() - 1
-    }
+    if d.month() >= 4 { d.year() } else { d.year() - 1 }
 }
 
 /// 和暦 display: 2023-04-01 → "令和5年4月1日".
@@ -112,11 +93,7 @@ pub fn to_wareki(d: NaiveDate) -> String {
         let start = NaiveDate::from_ymd_opt(first.0, first.1, first.2).expect("era start");
         if d >= start {
             let y = d.year() - offset;
-            let y = if y == 1 {
-                "元".to_string()
-            } else {
-                y.to_string()
-            };
+            let y = if y == 1 { "元".to_string() } else { y.to_string() };
             return format!("{kanji}{y}年{}月{}日", d.month(), d.day());
         }
     }
@@ -152,10 +129,7 @@ mod tests {
     fn bad_dates_say_why() {
         assert!(parse_date("2023/2/30").unwrap_err().contains("存在しない"));
         assert!(parse_date("令和0年1月1日").is_err());
-        assert!(
-            parse_date("平成31年5月1日").unwrap_err().contains("令和"),
-            "H31.5.1 is already Reiwa"
-        );
+        assert!(parse_date("平成31年5月1日").unwrap_err().contains("令和"), "H31.5.1 is already Reiwa");
         assert!(parse_date("来月").is_err());
         assert!(parse_date("23/4/1").is_err());
     }

@@ -110,9 +110,7 @@ impl NewFacility {
             ));
         }
         if self.kind == FacilityKind::Hospital && self.beds.is_some_and(|b| b < 20) {
-            return Err(
-                "病院は20床以上です（19床以下は診療所）/ a hospital has 20 beds or more".into(),
-            );
+            return Err("病院は20床以上です（19床以下は診療所）/ a hospital has 20 beds or more".into());
         }
         Ok(())
     }

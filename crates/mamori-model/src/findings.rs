@@ -10,11 +10,7 @@ use crate::ledger::{Account, Device, LedgerKind};
 /// Looks up the end of support of a product as written in a ledger (the catalog implements it).
 pub trait EosLookup {
     /// (product line name, end of support, source of the date)
-    fn end_of_support(
-        &self,
-        product: &str,
-        version: Option<&str>,
-    ) -> Option<(String, NaiveDate, String)>;
+    fn end_of_support(&self, product: &str, version: Option<&str>) -> Option<(String, NaiveDate, String)>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -89,10 +85,9 @@ impl FindingKind {
     /// Checklist item the finding is evidence for (FY2024 numbering).
     pub fn checklist_item(self) -> &'static str {
         match self {
-            Self::OsEndOfSupport
-            | Self::SoftwareEndOfSupport
-            | Self::DeviceEndOfSupport
-            | Self::EndOfSupportSoon => "2-(7)",
+            Self::OsEndOfSupport | Self::SoftwareEndOfSupport | Self::DeviceEndOfSupport | Self::EndOfSupportSoon => {
+                "2-(7)"
+            }
             Self::AccountRetired | Self::AccountExpired | Self::AccountUnused => "2-(5)",
             Self::DeviceNoOwnerOrPlace | Self::DuplicateIp | Self::DuplicateHostname => "2-(1)",
             Self::AdminLogonPc => "2-(4)",
@@ -127,11 +122,7 @@ pub struct FindingOptions {
 
 impl FindingOptions {
     pub fn new(today: NaiveDate) -> Self {
-        Self {
-            today,
-            unused_days: 90,
-            eos_warning_days: 180,
-        }
+        Self { today, unused_days: 90, eos_warning_days: 180 }
     }
 }
 
@@ -156,22 +147,14 @@ fn f(
 }
 
 /// Reviews the device ledger.
-pub fn device_findings(
-    devices: &[Device],
-    eos: &dyn EosLookup,
-    o: &FindingOptions,
-) -> Vec<Finding> {
+pub fn device_findings(devices: &[Device], eos: &dyn EosLookup, o: &FindingOptions) -> Vec<Finding> {
     let mut out = Vec::new();
     let dev = LedgerKind::Devices;
     for d in devices.iter().filter(|d| d.in_use()) {
         let key = d.asset_no.as_str();
         let mut products: Vec<(bool, String, Option<String>)> = Vec::new();
         if !d.os.is_empty() {
-            products.push((
-                true,
-                d.os.clone(),
-                Some(d.os_version.clone()).filter(|v| !v.is_empty()),
-            ));
+            products.push((true, d.os.clone(), Some(d.os_version.clone()).filter(|v| !v.is_empty())));
         }
         products.extend(d.software_list().into_iter().map(|(n, v)| (false, n, v)));
         for (is_os, name, version) in products {
@@ -184,11 +167,7 @@ pub fn device_findings(
             };
             let days = (end - o.today).num_days();
             if days < 0 {
-                let kind = if is_os {
-                    FindingKind::OsEndOfSupport
-                } else {
-                    FindingKind::SoftwareEndOfSupport
-                };
+                let kind = if is_os { FindingKind::OsEndOfSupport } else { FindingKind::SoftwareEndOfSupport };
                 out.push(f(
                     kind,
                     FindingSeverity::High,
@@ -207,7 +186,10 @@ pub fn device_findings(
                     dev,
                     key,
                     (format!("まもなくサポート終了: {written}"), format!("end of support soon: {written}")),
-                    (format!("{line} のサポートは {end} に終了します（あと{days}日、出典: {source}）。"), format!("{line} ends support on {end} (in {days} days; source: {source}).")),
+                    (
+                        format!("{line} のサポートは {end} に終了します（あと{days}日、出典: {source}）。"),
+                        format!("{line} ends support on {end} (in {days} days; source: {source})."),
+                    ),
                 ));
             }
         }
@@ -219,10 +201,7 @@ pub fn device_findings(
                 FindingSeverity::High,
                 dev,
                 key,
-                (
-                    "保守期限切れの機器".into(),
-                    "device past its end of support".into(),
-                ),
+                ("保守期限切れの機器".into(), "device past its end of support".into()),
                 (
                     format!("台帳のサポート終了日 {end} を過ぎています。"),
                     format!("the ledger's end-of-support date {end} has passed."),
@@ -244,14 +223,10 @@ pub fn device_findings(
                 FindingSeverity::Low,
                 dev,
                 key,
-                (
-                    format!("{}が未記入の機器", ja.join("・")),
-                    format!("device without {}", en.join(" and ")),
-                ),
+                (format!("{}が未記入の機器", ja.join("・")), format!("device without {}", en.join(" and "))),
                 (
                     "機器の所在と利用者を台帳で管理してください（チェックリスト 2-(1)）。".into(),
-                    "the checklist (2-(1)) asks to record where each device is and who uses it."
-                        .into(),
+                    "the checklist (2-(1)) asks to record where each device is and who uses it.".into(),
                 ),
             ));
         }
@@ -266,12 +241,14 @@ pub fn device_findings(
                 if weak_av {
                     (
                         "管理者権限でサーバ等にログオンする端末ですが、ウイルス対策が未記入または無効です。".into(),
-                        "this PC logs on to servers as administrator but has no recorded or an inactive antivirus.".into(),
+                        "this PC logs on to servers as administrator but has no recorded or an inactive antivirus."
+                            .into(),
                     )
                 } else {
                     (
                         "管理者権限でサーバ等にログオンする端末です。用途を限定し、特に厳重に管理してください。".into(),
-                        "this PC logs on to servers as administrator: restrict its use and protect it specially.".into(),
+                        "this PC logs on to servers as administrator: restrict its use and protect it specially."
+                            .into(),
                     )
                 },
             ));
@@ -289,11 +266,7 @@ pub fn device_findings(
         &mut out,
         FindingKind::DuplicateHostname,
         |d| {
-            if d.hostname.is_empty() {
-                vec![]
-            } else {
-                vec![d.hostname.to_lowercase()]
-            }
+            if d.hostname.is_empty() { vec![] } else { vec![d.hostname.to_lowercase()] }
         },
         ("コンピュータ名", "host name"),
     );
@@ -302,20 +275,9 @@ pub fn device_findings(
 
 fn looks_disabled(state: &str) -> bool {
     let s = state.to_lowercase();
-    [
-        "無効",
-        "停止",
-        "未導入",
-        "期限切れ",
-        "古い",
-        "disabled",
-        "expired",
-        "outdated",
-        "none",
-        "なし",
-    ]
-    .iter()
-    .any(|w| s.contains(w))
+    ["無効", "停止", "未導入", "期限切れ", "古い", "disabled", "expired", "outdated", "none", "なし"]
+        .iter()
+        .any(|w| s.contains(w))
 }
 
 fn duplicates(
@@ -339,21 +301,10 @@ fn duplicates(
                 FindingSeverity::Medium,
                 LedgerKind::Devices,
                 key,
+                (format!("{}の重複: {v}", label.0), format!("duplicate {}: {v}", label.1)),
                 (
-                    format!("{}の重複: {v}", label.0),
-                    format!("duplicate {}: {v}", label.1),
-                ),
-                (
-                    format!(
-                        "管理番号 {} と同じ{}です。台帳の誤りか、実機の設定誤りです。",
-                        others.join("、"),
-                        label.0
-                    ),
-                    format!(
-                        "same {} as {}: a ledger or configuration error.",
-                        label.1,
-                        others.join(", ")
-                    ),
+                    format!("管理番号 {} と同じ{}です。台帳の誤りか、実機の設定誤りです。", others.join("、"), label.0),
+                    format!("same {} as {}: a ledger or configuration error.", label.1, others.join(", ")),
                 ),
             ));
         }
@@ -392,10 +343,7 @@ pub fn account_findings(accounts: &[Account], o: &FindingOptions) -> Vec<Finding
                 FindingSeverity::High,
                 led,
                 key,
-                (
-                    format!("有効期限切れのアカウント: {key} {who}"),
-                    format!("expired account: {key}"),
-                ),
+                (format!("有効期限切れのアカウント: {key} {who}"), format!("expired account: {key}")),
                 (
                     format!("有効期限 {until} を過ぎていますが、状態が有効のままです。"),
                     format!("valid until {until}, but still enabled."),
@@ -411,19 +359,12 @@ pub fn account_findings(accounts: &[Account], o: &FindingOptions) -> Vec<Finding
                     led,
                     key,
                     (
-                        format!(
-                            "{}日以上使われていないアカウント: {key} {who}",
-                            o.unused_days
-                        ),
+                        format!("{}日以上使われていないアカウント: {key} {who}", o.unused_days),
                         format!("account unused for over {} days: {key}", o.unused_days),
                     ),
                     (
-                        format!(
-                            "最終ログインは {last}（{idle}日前）です。不要なら削除してください。"
-                        ),
-                        format!(
-                            "last login {last} ({idle} days ago); delete it if no longer needed."
-                        ),
+                        format!("最終ログインは {last}（{idle}日前）です。不要なら削除してください。"),
+                        format!("last login {last} ({idle} days ago); delete it if no longer needed."),
                     ),
                 ));
             }
@@ -447,22 +388,12 @@ mod tests {
 
     struct Eos;
     impl EosLookup for Eos {
-        fn end_of_support(
-            &self,
-            product: &str,
-            _v: Option<&str>,
-        ) -> Option<(String, NaiveDate, String)> {
+        fn end_of_support(&self, product: &str, _v: Option<&str>) -> Option<(String, NaiveDate, String)> {
             match product {
-                "Win8" => Some((
-                    "Windows 8".into(),
-                    NaiveDate::from_ymd_opt(2016, 1, 12)?,
-                    "test".into(),
-                )),
-                "Server2016" => Some((
-                    "Windows Server 2016".into(),
-                    NaiveDate::from_ymd_opt(2027, 1, 12)?,
-                    "test".into(),
-                )),
+                "Win8" => Some(("Windows 8".into(), NaiveDate::from_ymd_opt(2016, 1, 12)?, "test".into())),
+                "Server2016" => {
+                    Some(("Windows Server 2016".into(), NaiveDate::from_ymd_opt(2027, 1, 12)?, "test".into()))
+                }
                 _ => None,
             }
         }
@@ -498,23 +429,11 @@ mod tests {
         let kinds: Vec<(&str, FindingKind)> = fs.iter().map(|f| (f.key.as_str(), f.kind)).collect();
         assert!(kinds.contains(&("1", FindingKind::OsEndOfSupport)));
         assert!(kinds.contains(&("2", FindingKind::EndOfSupportSoon)));
-        assert!(
-            kinds.contains(&("1", FindingKind::DuplicateIp))
-                && kinds.contains(&("2", FindingKind::DuplicateIp))
-        );
-        assert!(
-            kinds.contains(&("2", FindingKind::DuplicateHostname)),
-            "host names compare case-insensitively"
-        );
-        assert!(
-            !kinds.iter().any(|(k, _)| *k == "9"),
-            "retired devices are not reviewed"
-        );
+        assert!(kinds.contains(&("1", FindingKind::DuplicateIp)) && kinds.contains(&("2", FindingKind::DuplicateIp)));
+        assert!(kinds.contains(&("2", FindingKind::DuplicateHostname)), "host names compare case-insensitively");
+        assert!(!kinds.iter().any(|(k, _)| *k == "9"), "retired devices are not reviewed");
         assert!(!kinds.iter().any(|(k, _)| *k == "3"));
-        let eos = fs
-            .iter()
-            .find(|f| f.kind == FindingKind::OsEndOfSupport)
-            .unwrap();
+        let eos = fs.iter().find(|f| f.kind == FindingKind::OsEndOfSupport).unwrap();
         assert!(eos.reason_ja.contains("2016-01-12") && eos.reason_ja.contains("出典"));
     }
 
@@ -548,10 +467,6 @@ mod tests {
         );
         let mut o = opts();
         o.unused_days = 200;
-        assert!(
-            account_findings(&accs, &o)
-                .iter()
-                .all(|f| f.kind != FindingKind::AccountUnused)
-        );
+        assert!(account_findings(&accs, &o).iter().all(|f| f.kind != FindingKind::AccountUnused));
     }
 }

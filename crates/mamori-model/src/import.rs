@@ -41,20 +41,18 @@ impl HeaderMapping {
         let mut entries = Vec::new();
         for p in pairs {
             let (h, k) = p.split_once('=').ok_or_else(|| {
-                format!("対応付け「{p}」は「見出し=列キー」の形で書いてください / write the mapping as HEADER=COLUMN_KEY")
+                format!(
+                    "対応付け「{p}」は「見出し=列キー」の形で書いてください / write the mapping as HEADER=COLUMN_KEY"
+                )
             })?;
-            let col = kind
-                .columns()
-                .iter()
-                .find(|c| c.key == k.trim() || c.ja == k.trim())
-                .ok_or_else(|| {
-                    let keys: Vec<&str> = kind.columns().iter().map(|c| c.key).collect();
-                    format!(
-                        "列キー「{k}」は{}にありません。使える列: {} / unknown column key",
-                        kind.label_ja(),
-                        keys.join(", ")
-                    )
-                })?;
+            let col = kind.columns().iter().find(|c| c.key == k.trim() || c.ja == k.trim()).ok_or_else(|| {
+                let keys: Vec<&str> = kind.columns().iter().map(|c| c.key).collect();
+                format!(
+                    "列キー「{k}」は{}にありません。使える列: {} / unknown column key",
+                    kind.label_ja(),
+                    keys.join(", ")
+                )
+            })?;
             entries.push((h.trim().to_string(), col.key.to_string()));
         }
         Ok(Self { entries })
@@ -155,11 +153,7 @@ pub fn column_letter(mut idx: usize) -> String {
     String::from_utf8(s).expect("ascii")
 }
 
-fn match_header(
-    kind: LedgerKind,
-    header: &str,
-    mapping: &HeaderMapping,
-) -> Option<&'static ColumnDef> {
+fn match_header(kind: LedgerKind, header: &str, mapping: &HeaderMapping) -> Option<&'static ColumnDef> {
     let folded = fold_key(header);
     if folded.is_empty() {
         return None;
@@ -167,9 +161,7 @@ fn match_header(
     if let Some((_, key)) = mapping.entries.iter().find(|(h, _)| fold_key(h) == folded) {
         return kind.column(key);
     }
-    kind.columns()
-        .iter()
-        .find(|c| c.names().any(|n| fold_key(n) == folded))
+    kind.columns().iter().find(|c| c.names().any(|n| fold_key(n) == folded))
 }
 
 /// How many rows at the top of a file may precede the header row (titles, notes).
@@ -191,19 +183,18 @@ pub fn plan<T: LedgerRecord>(table: RawTable, mapping: &HeaderMapping) -> Import
         records: Vec::new(),
         issues: Vec::new(),
     };
-    let file_issue =
-        |msg_ja: String, msg_en: String, hint_ja: String, hint_en: String| ImportIssue {
-            severity: Severity::Error,
-            file: file.clone(),
-            row: None,
-            column: None,
-            column_letter: None,
-            value: String::new(),
-            message_ja: msg_ja,
-            message_en: msg_en,
-            hint_ja,
-            hint_en,
-        };
+    let file_issue = |msg_ja: String, msg_en: String, hint_ja: String, hint_en: String| ImportIssue {
+        severity: Severity::Error,
+        file: file.clone(),
+        row: None,
+        column: None,
+        column_letter: None,
+        value: String::new(),
+        message_ja: msg_ja,
+        message_en: msg_en,
+        hint_ja,
+        hint_en,
+    };
 
     // The header row is the one among the first rows that names the most known columns.
     let header_idx = table
@@ -211,28 +202,13 @@ pub fn plan<T: LedgerRecord>(table: RawTable, mapping: &HeaderMapping) -> Import
         .iter()
         .take(HEADER_SEARCH_ROWS)
         .enumerate()
-        .map(|(i, r)| {
-            (
-                i,
-                r.cells
-                    .iter()
-                    .filter(|c| match_header(kind, c, mapping).is_some())
-                    .count(),
-            )
-        })
+        .map(|(i, r)| (i, r.cells.iter().filter(|c| match_header(kind, c, mapping).is_some()).count()))
         .filter(|(_, n)| *n > 0)
         .max_by_key(|(i, n)| (*n, std::cmp::Reverse(*i)))
         .map(|(i, _)| i);
     let Some(header_idx) = header_idx else {
-        let msg = if table
-            .rows
-            .iter()
-            .all(|r| r.cells.iter().all(|c| c.trim().is_empty()))
-        {
-            (
-                "ファイルが空です".to_string(),
-                "the file is empty".to_string(),
-            )
+        let msg = if table.rows.iter().all(|r| r.cells.iter().all(|c| c.trim().is_empty())) {
+            ("ファイルが空です".to_string(), "the file is empty".to_string())
         } else {
             (
                 format!("{}の見出し行が見つかりません", kind.label_ja()),
@@ -257,20 +233,13 @@ pub fn plan<T: LedgerRecord>(table: RawTable, mapping: &HeaderMapping) -> Import
         let h_clean = clean_cell(h);
         match match_header(kind, &h_clean, mapping) {
             Some(col) => {
-                let ci = cols
-                    .iter()
-                    .position(|c| c.key == col.key)
-                    .expect("column of this ledger");
+                let ci = cols.iter().position(|c| c.key == col.key).expect("column of this ledger");
                 if let Some(prev) = positions[ci] {
                     plan.issues.push(ImportIssue {
                         row: Some(header.line),
                         column: Some(h_clean.clone()),
                         column_letter: Some(column_letter(i)),
-                        message_ja: format!(
-                            "列「{}」が{}列目と重複しています",
-                            col.ja,
-                            column_letter(prev)
-                        ),
+                        message_ja: format!("列「{}」が{}列目と重複しています", col.ja, column_letter(prev)),
                         message_en: format!("column '{}' appears twice", col.en),
                         hint_ja: "どちらかの見出しを変えるか削除してください".into(),
                         hint_en: "rename or remove one of them".into(),
@@ -296,35 +265,20 @@ pub fn plan<T: LedgerRecord>(table: RawTable, mapping: &HeaderMapping) -> Import
         }
     }
     let key_col = kind.key_column();
-    let key_idx = cols
-        .iter()
-        .position(|c| c.key == key_col.key)
-        .expect("key column");
+    let key_idx = cols.iter().position(|c| c.key == key_col.key).expect("key column");
     if positions[key_idx].is_none() {
-        let found: Vec<&str> = header
-            .cells
-            .iter()
-            .map(|s| s.as_str())
-            .filter(|s| !s.trim().is_empty())
-            .collect();
+        let found: Vec<&str> = header.cells.iter().map(|s| s.as_str()).filter(|s| !s.trim().is_empty()).collect();
         plan.issues.push(ImportIssue {
             row: Some(header.line),
             column: Some(key_col.ja.into()),
             ..file_issue(
-                format!(
-                    "必須列「{}」がありません（見出し: {}）",
-                    key_col.ja,
-                    found.join("、")
-                ),
+                format!("必須列「{}」がありません（見出し: {}）", key_col.ja, found.join("、")),
                 format!("required column '{}' is missing", key_col.en),
                 format!(
                     "見出しに「{}」の列を加えるか、対応付け（見出し={}）を指定してください",
                     key_col.ja, key_col.key
                 ),
-                format!(
-                    "add a '{}' column or map your header to '{}'",
-                    key_col.en, key_col.key
-                ),
+                format!("add a '{}' column or map your header to '{}'", key_col.en, key_col.key),
             )
         });
         return plan;
@@ -413,10 +367,7 @@ mod tests {
             rows: rows
                 .iter()
                 .enumerate()
-                .map(|(i, r)| RawRow {
-                    line: i + 1,
-                    cells: r.iter().map(|s| s.to_string()).collect(),
-                })
+                .map(|(i, r)| RawRow { line: i + 1, cells: r.iter().map(|s| s.to_string()).collect() })
                 .collect(),
         }
     }
@@ -471,10 +422,7 @@ mod tests {
         let p = plan::<Device>(t, &HeaderMapping::default());
         assert!(p.is_valid(), "{:#?}", p.issues);
         assert_eq!(p.records.len(), 2);
-        assert_eq!(
-            p.records[0].1.hostname, "Room1のPC1",
-            "full-width digit normalised"
-        );
+        assert_eq!(p.records[0].1.hostname, "Room1のPC1", "full-width digit normalised");
         assert_eq!(p.records[1].1.status.as_deref(), Some("stopped"));
         assert_eq!(p.records[1].1.software_version, "1.2");
     }
@@ -504,10 +452,7 @@ mod tests {
         ]);
         let p = plan::<Device>(t, &HeaderMapping::default());
         assert!(!p.is_valid());
-        let rows: Vec<(Option<usize>, Option<String>)> = p
-            .errors()
-            .map(|e| (e.row, e.column_letter.clone()))
-            .collect();
+        let rows: Vec<(Option<usize>, Option<String>)> = p.errors().map(|e| (e.row, e.column_letter.clone())).collect();
         assert_eq!(
             rows,
             vec![
@@ -528,8 +473,7 @@ mod tests {
         let p = plan::<Device>(t.clone(), &HeaderMapping::default());
         assert!(!p.is_valid());
         assert!(p.errors().next().unwrap().message_ja.contains("管理番号"));
-        let m = HeaderMapping::parse_pairs(LedgerKind::Devices, &["資産ラベル=asset_no".into()])
-            .unwrap();
+        let m = HeaderMapping::parse_pairs(LedgerKind::Devices, &["資産ラベル=asset_no".into()]).unwrap();
         let p = plan::<Device>(t, &m);
         assert!(p.is_valid(), "{:#?}", p.issues);
         assert_eq!(p.records[0].1.asset_no, "X1");
@@ -540,26 +484,14 @@ mod tests {
     fn empty_inputs() {
         let p = plan::<Device>(table(&[]), &HeaderMapping::default());
         assert!(p.errors().next().unwrap().message_ja.contains("空"));
-        let p = plan::<Device>(
-            table(&[&["管理番号", "メーカー"]]),
-            &HeaderMapping::default(),
-        );
-        assert!(
-            p.errors()
-                .next()
-                .unwrap()
-                .message_ja
-                .contains("データ行がありません")
-        );
+        let p = plan::<Device>(table(&[&["管理番号", "メーカー"]]), &HeaderMapping::default());
+        assert!(p.errors().next().unwrap().message_ja.contains("データ行がありません"));
     }
 
     #[test]
     fn huge_field_is_rejected() {
         let big = "x".repeat(10_000);
-        let p = plan::<Device>(
-            table(&[&["管理番号", "説明"], &["1", &big]]),
-            &HeaderMapping::default(),
-        );
+        let p = plan::<Device>(table(&[&["管理番号", "説明"], &["1", &big]]), &HeaderMapping::default());
         assert!(p.errors().next().unwrap().message_ja.contains("長すぎ"));
         assert_eq!(column_letter(27), "AB");
     }

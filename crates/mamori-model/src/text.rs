@@ -32,11 +32,7 @@ pub fn normalize_width(s: &str) -> String {
 
 /// Cell text as stored: width-normalised, trimmed, line breaks kept as `\n`.
 pub fn clean_cell(s: &str) -> String {
-    normalize_width(s)
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .trim()
-        .to_string()
+    normalize_width(s).replace("\r\n", "\n").replace('\r', "\n").trim().to_string()
 }
 
 /// Key for comparing names loosely (headers, enum values): NFKC, lower case, no spaces or punctuation.

@@ -14,8 +14,7 @@ fn from_row(r: &AnyRow) -> Result<Facility> {
         id: r.try_get("id")?,
         data: NewFacility {
             name: r.try_get("name")?,
-            kind: FacilityKind::parse(&kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("facility kind {kind}")))?,
+            kind: FacilityKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("facility kind {kind}")))?,
             prefecture: r.try_get("prefecture")?,
             municipality: r.try_get("municipality")?,
             beds: r.try_get::<Option<i64>, _>("beds")?.map(|b| b as u32),
@@ -46,21 +45,17 @@ impl Store {
     }
 
     pub async fn facilities(&self) -> Result<Vec<Facility>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLS} FROM facilities ORDER BY id"
-        )))
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM facilities ORDER BY id")))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(from_row).collect()
     }
 
     pub async fn facility(&self, id: i64) -> Result<Option<Facility>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLS} FROM facilities WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM facilities WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -75,14 +70,13 @@ impl Store {
                 if let Some(f) = by_id {
                     return Ok(f);
                 }
-                let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLS} FROM facilities WHERE medical_code = $1 OR name = $1 ORDER BY id LIMIT 1")))
-                    .bind(sel)
-                    .fetch_optional(self.pool())
-                    .await?;
-                row.as_ref()
-                    .map(from_row)
-                    .transpose()?
-                    .ok_or_else(|| StoreError::NoFacility(sel.to_string()))
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {COLS} FROM facilities WHERE medical_code = $1 OR name = $1 ORDER BY id LIMIT 1"
+                )))
+                .bind(sel)
+                .fetch_optional(self.pool())
+                .await?;
+                row.as_ref().map(from_row).transpose()?.ok_or_else(|| StoreError::NoFacility(sel.to_string()))
             }
             None => {
                 let all = self.facilities().await?;

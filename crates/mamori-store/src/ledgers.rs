@@ -54,11 +54,7 @@ enum DbKind {
 
 fn db_kind(k: CellKind) -> DbKind {
     match k {
-        CellKind::Key
-        | CellKind::Text
-        | CellKind::RequiredText
-        | CellKind::IpList
-        | CellKind::Mac => DbKind::Text,
+        CellKind::Key | CellKind::Text | CellKind::RequiredText | CellKind::IpList | CellKind::Mac => DbKind::Text,
         CellKind::Date | CellKind::Enum(_) => DbKind::OptText,
         CellKind::Int => DbKind::OptInt,
         CellKind::Bool => DbKind::OptFlag,
@@ -72,9 +68,7 @@ enum DbValue {
 }
 
 fn values_of<T: LedgerRecord + Serialize>(rec: &T) -> Result<Vec<DbValue>> {
-    let Value::Object(map) =
-        serde_json::to_value(rec).map_err(|e| StoreError::Corrupt(e.to_string()))?
-    else {
+    let Value::Object(map) = serde_json::to_value(rec).map_err(|e| StoreError::Corrupt(e.to_string()))? else {
         return Err(StoreError::Corrupt("record is not a struct".into()));
     };
     T::KIND
@@ -91,10 +85,7 @@ fn values_of<T: LedgerRecord + Serialize>(rec: &T) -> Result<Vec<DbValue>> {
                 (DbKind::OptInt | DbKind::OptFlag, Value::Null) => DbValue::OptInt(None),
                 (DbKind::OptFlag, Value::Bool(b)) => DbValue::OptInt(Some(b as i64)),
                 (_, other) => {
-                    return Err(StoreError::Corrupt(format!(
-                        "column {} cannot hold {other}",
-                        c.key
-                    )));
+                    return Err(StoreError::Corrupt(format!("column {} cannot hold {other}", c.key)));
                 }
             })
         })
@@ -107,18 +98,11 @@ fn record_from_row<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T
         let col = db_col(c.key);
         let v = match db_kind(c.kind) {
             DbKind::Text => Value::String(row.try_get::<String, _>(col)?),
-            DbKind::OptText => row
-                .try_get::<Option<String>, _>(col)?
-                .map(Value::String)
-                .unwrap_or(Value::Null),
-            DbKind::OptInt => row
-                .try_get::<Option<i64>, _>(col)?
-                .map(|n| Value::Number(n.into()))
-                .unwrap_or(Value::Null),
-            DbKind::OptFlag => row
-                .try_get::<Option<i64>, _>(col)?
-                .map(|n| Value::Bool(n != 0))
-                .unwrap_or(Value::Null),
+            DbKind::OptText => row.try_get::<Option<String>, _>(col)?.map(Value::String).unwrap_or(Value::Null),
+            DbKind::OptInt => {
+                row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Number(n.into())).unwrap_or(Value::Null)
+            }
+            DbKind::OptFlag => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Bool(n != 0)).unwrap_or(Value::Null),
         };
         map.insert(c.key.to_string(), v);
     }
@@ -130,10 +114,7 @@ const BATCH_ROWS: usize = 400;
 
 impl Store {
     /// Every record of a ledger of a facility, ordered by key.
-    pub async fn list<T: LedgerRecord + DeserializeOwned>(
-        &self,
-        facility_id: i64,
-    ) -> Result<Vec<T>> {
+    pub async fn list<T: LedgerRecord + DeserializeOwned>(&self, facility_id: i64) -> Result<Vec<T>> {
         let kind = T::KIND;
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let sql = format!(
@@ -142,22 +123,16 @@ impl Store {
             table(kind),
             db_col(kind.key_column().key)
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(facility_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(facility_id).fetch_all(self.pool()).await?;
         rows.iter().map(record_from_row::<T>).collect()
     }
 
     pub async fn count(&self, facility_id: i64, kind: LedgerKind) -> Result<i64> {
-        let n: i64 = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {} WHERE facility_id = $1",
-            table(kind)
-        )))
-        .bind(facility_id)
-        .fetch_one(self.pool())
-        .await?
-        .try_get(0)?;
+        let n: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {} WHERE facility_id = $1", table(kind))))
+            .bind(facility_id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
         Ok(n)
     }
 
@@ -174,12 +149,8 @@ impl Store {
         T: LedgerRecord + Serialize + DeserializeOwned + PartialEq,
     {
         let kind = T::KIND;
-        let existing: HashMap<String, T> = self
-            .list::<T>(facility_id)
-            .await?
-            .into_iter()
-            .map(|r| (r.key().to_string(), r))
-            .collect();
+        let existing: HashMap<String, T> =
+            self.list::<T>(facility_id).await?.into_iter().map(|r| (r.key().to_string(), r)).collect();
         let mut counts = UpsertCounts::default();
         let mut to_write: Vec<&T> = Vec::new();
         let mut keys = std::collections::HashSet::with_capacity(records.len());
@@ -211,11 +182,7 @@ impl Store {
         let key = db_col(kind.key_column().key);
         let per_row = cols.len() + 2;
         let sql_for = |n: usize| {
-            let mut sql = format!(
-                "INSERT INTO {} (facility_id, {}, updated_at) VALUES ",
-                table(kind),
-                cols.join(", ")
-            );
+            let mut sql = format!("INSERT INTO {} (facility_id, {}, updated_at) VALUES ", table(kind), cols.join(", "));
             for i in 0..n {
                 if i > 0 {
                     sql.push(',');
@@ -235,10 +202,7 @@ impl Store {
                 .chain(std::iter::once(&"updated_at"))
                 .map(|c| format!("{c} = excluded.{c}"))
                 .collect();
-            sql.push_str(&format!(
-                " ON CONFLICT (facility_id, {key}) DO UPDATE SET {}",
-                sets.join(", ")
-            ));
+            sql.push_str(&format!(" ON CONFLICT (facility_id, {key}) DO UPDATE SET {}", sets.join(", ")));
             sql
         };
         let full_sql = sql_for(BATCH_ROWS);
@@ -275,50 +239,27 @@ impl Store {
     }
 
     /// Deletes one record by key; true when it existed.
-    pub async fn delete_record(
-        &self,
-        facility_id: i64,
-        kind: LedgerKind,
-        key: &str,
-    ) -> Result<bool> {
-        let sql = format!(
-            "DELETE FROM {} WHERE facility_id = $1 AND {} = $2",
-            table(kind),
-            db_col(kind.key_column().key)
-        );
-        Ok(sqlx::query(AssertSqlSafe(sql))
-            .bind(facility_id)
-            .bind(key)
-            .execute(self.pool())
-            .await?
-            .rows_affected()
-            > 0)
+    pub async fn delete_record(&self, facility_id: i64, kind: LedgerKind, key: &str) -> Result<bool> {
+        let sql =
+            format!("DELETE FROM {} WHERE facility_id = $1 AND {} = $2", table(kind), db_col(kind.key_column().key));
+        Ok(sqlx::query(AssertSqlSafe(sql)).bind(facility_id).bind(key).execute(self.pool()).await?.rows_affected() > 0)
     }
 
-    pub async fn header_mapping(
-        &self,
-        facility_id: i64,
-        kind: LedgerKind,
-    ) -> Result<HeaderMapping> {
-        let rows = sqlx::query("SELECT header, column_key FROM header_mappings WHERE facility_id = $1 AND ledger = $2 ORDER BY header")
-            .bind(facility_id)
-            .bind(kind.as_str())
-            .fetch_all(self.pool())
-            .await?;
-        let entries = rows
-            .iter()
-            .map(|r| Ok((r.try_get("header")?, r.try_get("column_key")?)))
-            .collect::<Result<Vec<_>>>()?;
+    pub async fn header_mapping(&self, facility_id: i64, kind: LedgerKind) -> Result<HeaderMapping> {
+        let rows = sqlx::query(
+            "SELECT header, column_key FROM header_mappings WHERE facility_id = $1 AND ledger = $2 ORDER BY header",
+        )
+        .bind(facility_id)
+        .bind(kind.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        let entries =
+            rows.iter().map(|r| Ok((r.try_get("header")?, r.try_get("column_key")?))).collect::<Result<Vec<_>>>()?;
         Ok(HeaderMapping { entries })
     }
 
     /// Saves (adds or replaces) header mappings of a facility's ledger.
-    pub async fn save_header_mapping(
-        &self,
-        facility_id: i64,
-        kind: LedgerKind,
-        m: &HeaderMapping,
-    ) -> Result<()> {
+    pub async fn save_header_mapping(&self, facility_id: i64, kind: LedgerKind, m: &HeaderMapping) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for (h, k) in &m.entries {
             sqlx::query(
@@ -357,27 +298,17 @@ impl Store {
     }
 
     /// Latest import time per ledger (for "ledger kept and updated in the last year").
-    pub async fn last_import_at(
-        &self,
-        facility_id: i64,
-        kind: LedgerKind,
-    ) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT MAX(imported_at) AS at FROM import_runs WHERE facility_id = $1 AND ledger = $2",
-        )
-        .bind(facility_id)
-        .bind(kind.as_str())
-        .fetch_one(self.pool())
-        .await?;
+    pub async fn last_import_at(&self, facility_id: i64, kind: LedgerKind) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT MAX(imported_at) AS at FROM import_runs WHERE facility_id = $1 AND ledger = $2")
+            .bind(facility_id)
+            .bind(kind.as_str())
+            .fetch_one(self.pool())
+            .await?;
         Ok(row.try_get::<Option<String>, _>("at")?)
     }
 
     /// Latest change of any record of a ledger.
-    pub async fn last_updated_at(
-        &self,
-        facility_id: i64,
-        kind: LedgerKind,
-    ) -> Result<Option<String>> {
+    pub async fn last_updated_at(&self, facility_id: i64, kind: LedgerKind) -> Result<Option<String>> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT MAX(updated_at) AS at FROM {} WHERE facility_id = $1",
             table(kind)

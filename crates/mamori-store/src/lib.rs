@@ -17,9 +17,7 @@ use sqlx::{AnyPool, Executor};
 pub enum StoreError {
     #[error("データベースに接続できません / cannot open the database ({url}): {reason}")]
     Connect { url: String, reason: String },
-    #[error(
-        "データベースの更新（マイグレーション）に失敗しました / migrating the database failed: {0}"
-    )]
+    #[error("データベースの更新（マイグレーション）に失敗しました / migrating the database failed: {0}")]
     Migrate(String),
     #[error("データベースエラー / database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -27,9 +25,7 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Invalid(String),
-    #[error(
-        "施設「{0}」が見つかりません（mamori facility list で確認してください）/ facility not found"
-    )]
+    #[error("施設「{0}」が見つかりません（mamori facility list で確認してください）/ facility not found")]
     NoFacility(String),
 }
 
@@ -57,11 +53,7 @@ pub fn normalize_url(given: &str) -> (String, Backend) {
     if given.starts_with("postgres://") || given.starts_with("postgresql://") {
         return (given.to_string(), Backend::Postgres);
     }
-    let url = if given.starts_with("sqlite:") {
-        given.to_string()
-    } else {
-        format!("sqlite://{given}")
-    };
+    let url = if given.starts_with("sqlite:") { given.to_string() } else { format!("sqlite://{given}") };
     let url = if url.contains("mode=") {
         url
     } else if url.contains('?') {
@@ -91,10 +83,7 @@ impl Store {
     pub async fn open(given: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let (url, backend) = normalize_url(given);
-        let connect_err = |e: sqlx::Error| StoreError::Connect {
-            url: redact_url(given),
-            reason: e.to_string(),
-        };
+        let connect_err = |e: sqlx::Error| StoreError::Connect { url: redact_url(given), reason: e.to_string() };
         let opts = AnyConnectOptions::from_str(&url).map_err(connect_err)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
@@ -102,7 +91,10 @@ impl Store {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL;").await?;
+                        conn.execute(
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -112,19 +104,13 @@ impl Store {
             .map_err(connect_err)?;
         if backend == Backend::Sqlite {
             // WAL is a property of the file: set once, kept by every later connection.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await
-                .map_err(connect_err)?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(connect_err)?;
         }
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        migrator.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self { pool, backend })
     }
 
@@ -153,22 +139,10 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            normalize_url("mamori.db"),
-            ("sqlite://mamori.db?mode=rwc".into(), Backend::Sqlite)
-        );
-        assert_eq!(
-            normalize_url("sqlite:///tmp/a.db?mode=ro").0,
-            "sqlite:///tmp/a.db?mode=ro"
-        );
-        assert_eq!(
-            normalize_url("postgres://u:p@127.0.0.1/db").1,
-            Backend::Postgres
-        );
-        assert_eq!(
-            redact_url("postgres://u:secret@127.0.0.1/db"),
-            "postgres://u:***@127.0.0.1/db"
-        );
+        assert_eq!(normalize_url("mamori.db"), ("sqlite://mamori.db?mode=rwc".into(), Backend::Sqlite));
+        assert_eq!(normalize_url("sqlite:///tmp/a.db?mode=ro").0, "sqlite:///tmp/a.db?mode=ro");
+        assert_eq!(normalize_url("postgres://u:p@127.0.0.1/db").1, Backend::Postgres);
+        assert_eq!(redact_url("postgres://u:secret@127.0.0.1/db"), "postgres://u:***@127.0.0.1/db");
         assert_eq!(redact_url("mamori.db"), "mamori.db");
     }
 }

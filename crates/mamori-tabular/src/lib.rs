@@ -19,21 +19,13 @@ pub enum TabularError {
     #[error(
         "{file}: CSVとして読めません（{line}行目）: {reason}。区切り文字と引用符（\"）の対応を確認してください / not valid CSV at line {line}"
     )]
-    Csv {
-        file: String,
-        line: usize,
-        reason: String,
-    },
+    Csv { file: String, line: usize, reason: String },
     #[error(
         "{file}: Excelファイル（.xlsx）として読めません: {reason}。Excelで開けるか確認し、.xlsx で保存し直してください / not a readable .xlsx file"
     )]
     Xlsx { file: String, reason: String },
     #[error("{file}: シート「{sheet}」がありません（あるシート: {available}）/ no such sheet")]
-    NoSheet {
-        file: String,
-        sheet: String,
-        available: String,
-    },
+    NoSheet { file: String, sheet: String, available: String },
     #[error(
         "{file}: 対応していない形式です（.csv / .txt / .xlsx のみ）。Excelの「名前を付けて保存」で .xlsx か CSV にしてください / unsupported file type"
     )]
@@ -41,11 +33,7 @@ pub enum TabularError {
     #[error(
         "{row}行目「{column}」の文字「{ch}」は Shift_JIS(CP932) で表せません。UTF-8 の CSV か .xlsx で出力してください / character not representable in CP932 (row {row}, column {column}); export as UTF-8 CSV or .xlsx"
     )]
-    NotCp932 {
-        row: usize,
-        column: String,
-        ch: char,
-    },
+    NotCp932 { row: usize, column: String, ch: char },
     #[error("xlsx の書き出しに失敗しました / writing the .xlsx failed: {0}")]
     XlsxWrite(String),
 }
@@ -81,14 +69,8 @@ pub struct ReadOptions {
 
 /// Reads a CSV/TSV or .xlsx file by its extension (or its content when the extension says nothing).
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<RawTable, TabularError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
-    let bytes = std::fs::read(path).map_err(|e| TabularError::Io {
-        file: name.clone(),
-        reason: e.to_string(),
-    })?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    let bytes = std::fs::read(path).map_err(|e| TabularError::Io { file: name.clone(), reason: e.to_string() })?;
     read_bytes(&bytes, &name, opts)
 }
 
@@ -122,10 +104,7 @@ pub fn decode_text(bytes: &[u8], name: &str, enc: TextEncoding) -> Result<String
             Some(pos) => text[..pos].matches('\n').count() + 1,
             None => 1,
         };
-        return Err(TabularError::Encoding {
-            file: name.into(),
-            line,
-        });
+        return Err(TabularError::Encoding { file: name.into(), line });
     }
     Ok(text.into_owned())
 }
@@ -134,16 +113,9 @@ fn read_csv(bytes: &[u8], name: &str, enc: TextEncoding) -> Result<RawTable, Tab
     let text = decode_text(bytes, name, enc)?;
     // Tab-separated when the first line has tabs and no commas.
     let first = text.lines().next().unwrap_or("");
-    let delim = if first.contains('\t') && !first.contains(',') {
-        b'\t'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delim)
-        .from_reader(text.as_bytes());
+    let delim = if first.contains('\t') && !first.contains(',') { b'\t' } else { b',' };
+    let mut rdr =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delim).from_reader(text.as_bytes());
     let mut rows = Vec::new();
     let mut rec = csv::StringRecord::new();
     // Line numbers are counted from byte offsets: the reader's own count is off by one after CRLF.
@@ -152,10 +124,7 @@ fn read_csv(bytes: &[u8], name: &str, enc: TextEncoding) -> Result<RawTable, Tab
     let mut line_of = |byte: usize| {
         let byte = byte.min(bytes_of_text.len());
         if byte > counted_to {
-            line_at += bytes_of_text[counted_to..byte]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
+            line_at += bytes_of_text[counted_to..byte].iter().filter(|b| **b == b'\n').count();
             counted_to = byte;
         }
         line_at
@@ -166,84 +135,49 @@ fn read_csv(bytes: &[u8], name: &str, enc: TextEncoding) -> Result<RawTable, Tab
             Ok(true) => {
                 let mut byte = rec.position().map(|p| p.byte() as usize).unwrap_or(0);
                 // A record "starts" at the LF left over from the previous CRLF: skip it.
-                while bytes_of_text
-                    .get(byte)
-                    .is_some_and(|b| *b == b'\n' || *b == b'\r')
-                {
+                while bytes_of_text.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     byte += 1;
                 }
                 let line = line_of(byte);
-                rows.push(RawRow {
-                    line,
-                    cells: rec.iter().map(str::to_string).collect(),
-                });
+                rows.push(RawRow { line, cells: rec.iter().map(str::to_string).collect() });
             }
             Err(e) => {
-                let line = e
-                    .position()
-                    .map(|p| line_of(p.byte() as usize))
-                    .unwrap_or(rows.len() + 1);
-                return Err(TabularError::Csv {
-                    file: name.into(),
-                    line,
-                    reason: e.to_string(),
-                });
+                let line = e.position().map(|p| line_of(p.byte() as usize)).unwrap_or(rows.len() + 1);
+                return Err(TabularError::Csv { file: name.into(), line, reason: e.to_string() });
             }
         }
     }
-    Ok(RawTable {
-        source: name.into(),
-        sheet: None,
-        rows,
-    })
+    Ok(RawTable { source: name.into(), sheet: None, rows })
 }
 
 fn read_xlsx(bytes: &[u8], name: &str, sheet: Option<&str>) -> Result<RawTable, TabularError> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| TabularError::Xlsx {
-        file: name.into(),
-        reason: e.to_string(),
-    })?;
+    let mut wb: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|e| TabularError::Xlsx { file: name.into(), reason: e.to_string() })?;
     let names = wb.sheet_names();
     let sheet_name = match sheet {
         Some(s) => {
             if !names.iter().any(|n| n == s) {
-                return Err(TabularError::NoSheet {
-                    file: name.into(),
-                    sheet: s.into(),
-                    available: names.join("、"),
-                });
+                return Err(TabularError::NoSheet { file: name.into(), sheet: s.into(), available: names.join("、") });
             }
             s.to_string()
         }
-        None => names.first().cloned().ok_or_else(|| TabularError::Xlsx {
-            file: name.into(),
-            reason: "シートがありません / no sheet".into(),
-        })?,
+        None => {
+            names.first().cloned().ok_or_else(|| TabularError::Xlsx {
+                file: name.into(),
+                reason: "シートがありません / no sheet".into(),
+            })?
+        }
     };
-    let range = wb
-        .worksheet_range(&sheet_name)
-        .map_err(|e| TabularError::Xlsx {
-            file: name.into(),
-            reason: e.to_string(),
-        })?;
-    let (row0, col0) = range
-        .start()
-        .map(|(r, c)| (r as usize, c as usize))
-        .unwrap_or((0, 0));
+    let range =
+        wb.worksheet_range(&sheet_name).map_err(|e| TabularError::Xlsx { file: name.into(), reason: e.to_string() })?;
+    let (row0, col0) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
     let mut rows = Vec::with_capacity(range.height());
     for (i, r) in range.rows().enumerate() {
         let mut cells = vec![String::new(); col0];
         cells.extend(r.iter().map(cell_text));
-        rows.push(RawRow {
-            line: row0 + i + 1,
-            cells,
-        });
+        rows.push(RawRow { line: row0 + i + 1, cells });
     }
-    Ok(RawTable {
-        source: name.into(),
-        sheet: Some(sheet_name),
-        rows,
-    })
+    Ok(RawTable { source: name.into(), sheet: Some(sheet_name), rows })
 }
 
 /// Text of a workbook cell as a person would read it: integers without ".0", dates as YYYY-MM-DD.
@@ -285,26 +219,14 @@ pub enum CsvFlavor {
 }
 
 /// Writes a CSV with CRLF line ends (what Excel writes).
-pub fn write_csv(
-    headers: &[&str],
-    rows: &[Vec<String>],
-    flavor: CsvFlavor,
-) -> Result<Vec<u8>, TabularError> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| TabularError::Io {
-        file: "csv".into(),
-        reason: e.to_string(),
-    };
+pub fn write_csv(headers: &[&str], rows: &[Vec<String>], flavor: CsvFlavor) -> Result<Vec<u8>, TabularError> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    let io = |e: csv::Error| TabularError::Io { file: "csv".into(), reason: e.to_string() };
     w.write_record(headers).map_err(io)?;
     for r in rows {
         w.write_record(r).map_err(io)?;
     }
-    let utf8 = w.into_inner().map_err(|e| TabularError::Io {
-        file: "csv".into(),
-        reason: e.to_string(),
-    })?;
+    let utf8 = w.into_inner().map_err(|e| TabularError::Io { file: "csv".into(), reason: e.to_string() })?;
     match flavor {
         CsvFlavor::Utf8Bom => {
             let mut out = vec![0xEF, 0xBB, 0xBF];
@@ -336,11 +258,7 @@ pub fn write_csv(
 }
 
 /// Writes one sheet with a bold, frozen header row, auto-filter and text cells (so 001 stays 001).
-pub fn write_xlsx(
-    sheet: &str,
-    headers: &[&str],
-    rows: &[Vec<String>],
-) -> Result<Vec<u8>, TabularError> {
+pub fn write_xlsx(sheet: &str, headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, TabularError> {
     use rust_xlsxwriter::{Format, FormatBorder, Workbook};
     let err = |e: rust_xlsxwriter::XlsxError| TabularError::XlsxWrite(e.to_string());
     let mut wb = Workbook::new();
@@ -353,8 +271,7 @@ pub fn write_xlsx(
         .set_font_name("BIZ UDPGothic");
     let body = Format::new().set_font_name("BIZ UDPGothic").set_text_wrap();
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &head)
-            .map_err(err)?;
+        ws.write_string_with_format(0, c as u16, *h, &head).map_err(err)?;
         let width = rows
             .iter()
             .take(200)
@@ -362,33 +279,25 @@ pub fn write_xlsx(
             .max()
             .unwrap_or(0)
             .max(display_width(h));
-        ws.set_column_width(c as u16, (width as f64 + 2.0).clamp(6.0, 50.0))
-            .map_err(err)?;
+        ws.set_column_width(c as u16, (width as f64 + 2.0).clamp(6.0, 50.0)).map_err(err)?;
     }
     for (r, row) in rows.iter().enumerate() {
         for (c, v) in row.iter().enumerate() {
             if !v.is_empty() {
-                ws.write_string_with_format(r as u32 + 1, c as u16, v, &body)
-                    .map_err(err)?;
+                ws.write_string_with_format(r as u32 + 1, c as u16, v, &body).map_err(err)?;
             }
         }
     }
     ws.set_freeze_panes(1, 0).map_err(err)?;
     if !headers.is_empty() {
-        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1)
-            .map_err(err)?;
+        ws.autofilter(0, 0, rows.len() as u32, headers.len() as u16 - 1).map_err(err)?;
     }
     wb.save_to_buffer().map_err(err)
 }
 
 /// Rough display width: wide (CJK) characters count two.
 fn display_width(s: &str) -> usize {
-    s.lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(|c| if (c as u32) < 0x1100 { 1 } else { 2 })
-        .sum()
+    s.lines().next().unwrap_or("").chars().map(|c| if (c as u32) < 0x1100 { 1 } else { 2 }).sum()
 }
 
 #[cfg(test)]
@@ -423,48 +332,22 @@ mod tests {
     fn cp932_export_refuses_what_it_cannot_hold() {
         let rows = vec![vec!["1".to_string(), "𠮷田".to_string()]];
         let e = write_csv(&["no", "名"], &rows, CsvFlavor::Cp932).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                TabularError::NotCp932 {
-                    row: 2,
-                    ch: '𠮷',
-                    ..
-                }
-            ),
-            "{e}"
-        );
-        let ok = write_csv(
-            &["no", "名"],
-            &[vec!["1".into(), "吉田".into()]],
-            CsvFlavor::Cp932,
-        )
-        .unwrap();
+        assert!(matches!(e, TabularError::NotCp932 { row: 2, ch: '𠮷', .. }), "{e}");
+        let ok = write_csv(&["no", "名"], &[vec!["1".into(), "吉田".into()]], CsvFlavor::Cp932).unwrap();
         let back = read_bytes(&ok, "b.csv", &ReadOptions::default()).unwrap();
         assert_eq!(back.rows[1].cells[1], "吉田");
     }
 
     #[test]
     fn xlsx_round_trip() {
-        let rows = vec![vec![
-            "001".to_string(),
-            "複数行\nのセル".to_string(),
-            String::new(),
-        ]];
+        let rows = vec![vec!["001".to_string(), "複数行\nのセル".to_string(), String::new()]];
         let bytes = write_xlsx("機器台帳", &["管理番号", "説明", "空"], &rows).unwrap();
         let t = read_bytes(&bytes, "o.xlsx", &ReadOptions::default()).unwrap();
         assert_eq!(t.sheet.as_deref(), Some("機器台帳"));
         assert_eq!(t.rows[1].cells[0], "001");
         assert_eq!(t.rows[1].cells[1], "複数行\nのセル");
         assert!(matches!(
-            read_bytes(
-                &bytes,
-                "o.xlsx",
-                &ReadOptions {
-                    sheet: Some("x".into()),
-                    ..Default::default()
-                }
-            ),
+            read_bytes(&bytes, "o.xlsx", &ReadOptions { sheet: Some("x".into()), ..Default::default() }),
             Err(TabularError::NoSheet { .. })
         ));
         assert!(matches!(

@@ -5,19 +5,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand, ValueEnum};
-use mamori_catalog::CatalogSource;
-use mamori_catalog::eos::EndOfSupportCatalog;
-use mamori_model::findings::{
-    Finding, FindingOptions, FindingSeverity, account_findings, device_findings,
-};
-use mamori_model::import::{HeaderMapping, ImportPlan, RawTable, plan};
-use mamori_model::ledger::{Account, Device, InfoSystem, LedgerKind, LedgerRecord, Vendor};
+use mamori_app::{ImportReport, export_bytes, import_table, ledger_findings};
+use mamori_model::findings::{FindingOptions, FindingSeverity};
+use mamori_model::import::HeaderMapping;
+use mamori_model::ledger::LedgerKind;
 use mamori_model::{Facility, FacilityKind, NewFacility};
-use mamori_store::{ImportRun, Store, UpsertCounts, now_text};
+use mamori_store::Store;
 use mamori_tabular::{CsvFlavor, ReadOptions, TextEncoding};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::progress::Progress;
 use crate::{Global, exit};
@@ -59,10 +53,8 @@ impl FacilityArgs {
         let Some(name) = &self.name else {
             return Ok(None);
         };
-        let prefecture = self
-            .prefecture
-            .clone()
-            .context("--prefecture（都道府県）も指定してください / --prefecture is required")?;
+        let prefecture =
+            self.prefecture.clone().context("--prefecture（都道府県）も指定してください / --prefecture is required")?;
         let kind = FacilityKind::parse(&self.kind)
             .context("--kind は hospital か clinic です / --kind is hospital or clinic")?;
         Ok(Some(NewFacility {
@@ -85,10 +77,7 @@ pub struct InitArgs {
 
 pub async fn init(g: &Global, a: InitArgs) -> Result<u8> {
     let store = open(g).await?;
-    println!(
-        "データベースを準備しました / database ready: {}",
-        mamori_store::redact_url(g.db_url())
-    );
+    println!("データベースを準備しました / database ready: {}", mamori_store::redact_url(g.db_url()));
     if let Some(f) = a.facility.to_new()? {
         let f = store.add_facility(&f).await?;
         print_facility(&f);
@@ -127,9 +116,7 @@ pub async fn facility(g: &Global, c: FacilityCommand) -> Result<u8> {
     let store = open(g).await?;
     match c {
         FacilityCommand::Add(a) => {
-            let f = a
-                .to_new()?
-                .context("--facility-name を指定してください / --facility-name is required")?;
+            let f = a.to_new()?.context("--facility-name を指定してください / --facility-name is required")?;
             print_facility(&store.add_facility(&f).await?);
         }
         FacilityCommand::List => {
@@ -203,42 +190,18 @@ pub enum ReportFormat {
     Json,
 }
 
-/// What an import did or would do; printed as text or JSON, and shown by the web UI.
-#[derive(Debug, Serialize)]
-pub struct ImportReport {
-    pub ledger: &'static str,
-    pub file: String,
-    pub dry_run: bool,
-    pub rows: usize,
-    pub written: bool,
-    pub counts: Option<UpsertCounts>,
-    pub issues: Vec<mamori_model::import::ImportIssue>,
-}
-
 pub async fn import(g: &Global, a: ImportArgs) -> Result<u8> {
     let store = open(g).await?;
     let facility = store.resolve_facility(g.facility.as_deref()).await?;
     let kind = a.ledger.kind();
-    let encoding =
-        TextEncoding::parse(&a.encoding).context("--encoding は auto / utf8 / cp932 です")?;
-    let bytes = std::fs::read(&a.file)
-        .with_context(|| format!("{} を読めません / cannot read the file", a.file.display()))?;
-    let name = a
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let encoding = TextEncoding::parse(&a.encoding).context("--encoding は auto / utf8 / cp932 です")?;
+    let bytes =
+        std::fs::read(&a.file).with_context(|| format!("{} を読めません / cannot read the file", a.file.display()))?;
+    let name = a.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let cli_map = HeaderMapping::parse_pairs(kind, &a.map).map_err(anyhow::Error::msg)?;
     let mut mapping = store.header_mapping(facility.id, kind).await?;
     mapping.entries.extend(cli_map.entries.iter().cloned());
-    let table = match mamori_tabular::read_bytes(
-        &bytes,
-        &name,
-        &ReadOptions {
-            encoding,
-            sheet: a.sheet.clone(),
-        },
-    ) {
+    let table = match mamori_tabular::read_bytes(&bytes, &name, &ReadOptions { encoding, sheet: a.sheet.clone() }) {
         Ok(t) => t,
         Err(e) => {
             let report = ImportReport {
@@ -254,117 +217,23 @@ pub async fn import(g: &Global, a: ImportArgs) -> Result<u8> {
             return Ok(exit::INVALID_INPUT);
         }
     };
-    let report = import_table(
-        &store, &facility, kind, table, &mapping, &bytes, a.dry_run, &a.by,
-    )
+    let mut bar: Option<Progress> = None;
+    let report = import_table(&store, &facility, kind, table, &mapping, &bytes, a.dry_run, &a.by, |done, total| {
+        bar.get_or_insert_with(|| Progress::new("書き込み中 / writing", total)).set(done, total)
+    })
     .await?;
+    if let Some(b) = bar {
+        b.finish();
+    }
     if a.save_mapping && !cli_map.entries.is_empty() && report.written {
-        store
-            .save_header_mapping(facility.id, kind, &cli_map)
-            .await?;
+        store.save_header_mapping(facility.id, kind, &cli_map).await?;
     }
     print_report(&report, a.report, None);
-    Ok(
-        if report
-            .issues
-            .iter()
-            .any(|i| i.severity == mamori_model::import::Severity::Error)
-        {
-            exit::INVALID_INPUT
-        } else {
-            exit::OK
-        },
-    )
-}
-
-/// Plans and, unless `dry_run` or invalid, writes one table into a ledger. Shared by the CLI, the demo and the web.
-#[allow(clippy::too_many_arguments)]
-pub async fn import_table(
-    store: &Store,
-    facility: &Facility,
-    kind: LedgerKind,
-    table: RawTable,
-    mapping: &HeaderMapping,
-    file_bytes: &[u8],
-    dry_run: bool,
-    by: &str,
-) -> Result<ImportReport> {
-    match kind {
-        LedgerKind::Devices => {
-            import_typed::<Device>(store, facility, table, mapping, file_bytes, dry_run, by).await
-        }
-        LedgerKind::Systems => {
-            import_typed::<InfoSystem>(store, facility, table, mapping, file_bytes, dry_run, by)
-                .await
-        }
-        LedgerKind::Accounts => {
-            import_typed::<Account>(store, facility, table, mapping, file_bytes, dry_run, by).await
-        }
-        LedgerKind::Vendors => {
-            import_typed::<Vendor>(store, facility, table, mapping, file_bytes, dry_run, by).await
-        }
-    }
-}
-
-async fn import_typed<T>(
-    store: &Store,
-    facility: &Facility,
-    table: RawTable,
-    mapping: &HeaderMapping,
-    file_bytes: &[u8],
-    dry_run: bool,
-    by: &str,
-) -> Result<ImportReport>
-where
-    T: LedgerRecord + Serialize + DeserializeOwned + PartialEq,
-{
-    let source = table.source.clone();
-    let p: ImportPlan<T> = plan(table, mapping);
-    let mut report = ImportReport {
-        ledger: T::KIND.as_str(),
-        file: p.source.clone(),
-        dry_run,
-        rows: p.records.len()
-            + p.issues
-                .iter()
-                .filter(|i| i.row.is_some() && i.severity == mamori_model::import::Severity::Error)
-                .map(|i| i.row)
-                .collect::<std::collections::HashSet<_>>()
-                .len(),
-        written: false,
-        counts: None,
-        issues: p.issues.clone(),
-    };
-    if !p.is_valid() || dry_run {
-        return Ok(report);
-    }
-    let records: Vec<T> = p.records.into_iter().map(|(_, r)| r).collect();
-    let mut bar = Progress::new("書き込み中 / writing", records.len());
-    let counts = store
-        .upsert(facility.id, &records, |done, total| bar.set(done, total))
-        .await?;
-    bar.finish();
-    store
-        .record_import(
-            facility.id,
-            &ImportRun {
-                ledger: T::KIND.as_str().into(),
-                source,
-                sha256: hex(&Sha256::digest(file_bytes)),
-                rows_in_file: records.len(),
-                counts,
-                imported_by: by.into(),
-                imported_at: now_text(),
-            },
-        )
-        .await?;
-    report.written = true;
-    report.counts = Some(counts);
-    Ok(report)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Ok(if report.issues.iter().any(|i| i.severity == mamori_model::import::Severity::Error) {
+        exit::INVALID_INPUT
+    } else {
+        exit::OK
+    })
 }
 
 fn print_report(r: &ImportReport, fmt: ReportFormat, fatal: Option<&str>) {
@@ -384,14 +253,8 @@ fn print_report(r: &ImportReport, fmt: ReportFormat, fatal: Option<&str>) {
     for i in &r.issues {
         eprintln!("{i}");
     }
-    let errors = r
-        .issues
-        .iter()
-        .filter(|i| i.severity == mamori_model::import::Severity::Error)
-        .count();
-    let label = LedgerKind::parse(r.ledger)
-        .map(|k| k.label_ja())
-        .unwrap_or(r.ledger);
+    let errors = r.issues.iter().filter(|i| i.severity == mamori_model::import::Severity::Error).count();
+    let label = LedgerKind::parse(r.ledger).map(|k| k.label_ja()).unwrap_or(r.ledger);
     if errors > 0 {
         eprintln!(
             "{label}: {} のエラー {errors} 件。ファイルを直して取り込み直してください。何も書き込んでいません / {errors} errors: nothing was written",
@@ -423,6 +286,16 @@ pub enum ExportFormat {
     Xlsx,
 }
 
+impl From<ExportFormat> for mamori_app::ExportFormat {
+    fn from(f: ExportFormat) -> Self {
+        match f {
+            ExportFormat::Csv => Self::Csv,
+            ExportFormat::CsvCp932 => Self::CsvCp932,
+            ExportFormat::Xlsx => Self::Xlsx,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ExportArgs {
     pub ledger: LedgerArg,
@@ -433,46 +306,13 @@ pub struct ExportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// A ledger as a file in the given format, with the same columns the importer reads.
-pub async fn export_bytes(
-    store: &Store,
-    facility_id: i64,
-    kind: LedgerKind,
-    format: ExportFormat,
-) -> Result<Vec<u8>> {
-    let rows = match kind {
-        LedgerKind::Devices => cells::<Device>(store, facility_id).await?,
-        LedgerKind::Systems => cells::<InfoSystem>(store, facility_id).await?,
-        LedgerKind::Accounts => cells::<Account>(store, facility_id).await?,
-        LedgerKind::Vendors => cells::<Vendor>(store, facility_id).await?,
-    };
-    let headers: Vec<&str> = kind.columns().iter().map(|c| c.ja).collect();
-    Ok(match format {
-        ExportFormat::Csv => mamori_tabular::write_csv(&headers, &rows, CsvFlavor::Utf8Bom)?,
-        ExportFormat::CsvCp932 => mamori_tabular::write_csv(&headers, &rows, CsvFlavor::Cp932)?,
-        ExportFormat::Xlsx => mamori_tabular::write_xlsx(kind.label_ja(), &headers, &rows)?,
-    })
-}
-
-async fn cells<T: LedgerRecord + DeserializeOwned>(
-    store: &Store,
-    facility_id: i64,
-) -> Result<Vec<Vec<String>>> {
-    Ok(store
-        .list::<T>(facility_id)
-        .await?
-        .iter()
-        .map(|r| r.to_cells())
-        .collect())
-}
-
 pub async fn export(g: &Global, a: ExportArgs) -> Result<u8> {
     let store = open(g).await?;
     let facility = store.resolve_facility(g.facility.as_deref()).await?;
     if a.format == ExportFormat::Xlsx && a.output.is_none() {
         bail!("xlsx は --output でファイルを指定してください / give --output for xlsx");
     }
-    let bytes = export_bytes(&store, facility.id, a.ledger.kind(), a.format).await?;
+    let bytes = export_bytes(&store, facility.id, a.ledger.kind(), a.format.into()).await?;
     match &a.output {
         Some(p) => write_atomically(p, &bytes)?,
         None => {
@@ -485,20 +325,10 @@ pub async fn export(g: &Global, a: ExportArgs) -> Result<u8> {
 
 /// Writes through a temp file and rename, so a crash never leaves half a file under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    ));
-    std::fs::write(&tmp, bytes)
-        .with_context(|| format!("{} に書き込めません / cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("{} に書き込めません / cannot write", path.display()))?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".{}.tmp", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("{} に書き込めません / cannot write", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{} に書き込めません / cannot write", path.display()))?;
     Ok(())
 }
 
@@ -535,45 +365,16 @@ pub struct FindingsArgs {
     pub fail_on: Option<SeverityArg>,
 }
 
-/// All ledger findings of a facility, most severe first.
-pub async fn ledger_findings(
-    store: &Store,
-    facility_id: i64,
-    opts: &FindingOptions,
-) -> Result<Vec<Finding>> {
-    let eos = EndOfSupportCatalog::load(&CatalogSource::embedded())?;
-    let devices: Vec<Device> = store.list(facility_id).await?;
-    let accounts: Vec<Account> = store.list(facility_id).await?;
-    let mut all = device_findings(&devices, &eos, opts);
-    all.extend(account_findings(&accounts, opts));
-    all.sort_by(|a, b| {
-        a.severity
-            .cmp(&b.severity)
-            .then(a.ledger.as_str().cmp(b.ledger.as_str()))
-            .then(a.key.cmp(&b.key))
-    });
-    Ok(all)
-}
-
 pub async fn findings(g: &Global, a: FindingsArgs) -> Result<u8> {
     let store = open(g).await?;
     let facility = store.resolve_facility(g.facility.as_deref()).await?;
-    let mut opts =
-        FindingOptions::new(a.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
+    let mut opts = FindingOptions::new(a.today.unwrap_or_else(|| chrono::Local::now().date_naive()));
     opts.unused_days = a.unused_days;
     let all = ledger_findings(&store, facility.id, &opts).await?;
     match a.format {
         FindingsFormat::Json => println!("{}", serde_json::to_string_pretty(&all)?),
         FindingsFormat::Csv => {
-            let headers = [
-                "重大度",
-                "種類",
-                "台帳",
-                "キー",
-                "指摘",
-                "理由",
-                "チェックリスト",
-            ];
+            let headers = ["重大度", "種類", "台帳", "キー", "指摘", "理由", "チェックリスト"];
             let rows: Vec<Vec<String>> = all
                 .iter()
                 .map(|f| {
@@ -589,20 +390,10 @@ pub async fn findings(g: &Global, a: FindingsArgs) -> Result<u8> {
                 })
                 .collect();
             use std::io::Write;
-            std::io::stdout().write_all(&mamori_tabular::write_csv(
-                &headers,
-                &rows,
-                CsvFlavor::Utf8Bom,
-            )?)?;
+            std::io::stdout().write_all(&mamori_tabular::write_csv(&headers, &rows, CsvFlavor::Utf8Bom)?)?;
         }
         FindingsFormat::Text => {
-            println!(
-                "{} — 指摘 {} 件 / {} findings (基準日 {})",
-                facility.data.name,
-                all.len(),
-                all.len(),
-                opts.today
-            );
+            println!("{} — 指摘 {} 件 / {} findings (基準日 {})", facility.data.name, all.len(), all.len(), opts.today);
             for f in &all {
                 println!(
                     "[{}] {} {}: {}\n      {}",
@@ -614,10 +405,7 @@ pub async fn findings(g: &Global, a: FindingsArgs) -> Result<u8> {
                 );
             }
             let counts = mamori_model::findings::count_by_severity(&all);
-            let summary: Vec<String> = counts
-                .iter()
-                .map(|(s, n)| format!("{} {n}", s.label_ja()))
-                .collect();
+            let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{} {n}", s.label_ja())).collect();
             println!("重大度別 / by severity: {}", summary.join("、"));
         }
     }

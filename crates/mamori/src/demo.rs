@@ -15,7 +15,9 @@ use mamori_model::{Facility, FacilityKind, NewFacility};
 use mamori_store::Store;
 use mamori_tabular::{CsvFlavor, ReadOptions};
 
-use crate::cmd_ledger::{BenchImportArgs, import_table};
+use mamori_app::import_table;
+
+use crate::cmd_ledger::BenchImportArgs;
 use crate::{Global, exit};
 
 pub const DEMO_NAME: &str = "みまもり総合病院（デモ）";
@@ -45,12 +47,7 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<u8> {
         }
     }
     let store = Store::open(&db).await?;
-    let facility = match store
-        .facilities()
-        .await?
-        .into_iter()
-        .find(|f| f.data.name == DEMO_NAME)
-    {
+    let facility = match store.facilities().await?.into_iter().find(|f| f.data.name == DEMO_NAME) {
         Some(f) => {
             println!(
                 "デモ病院はすでにあります（作り直すには --reset）/ the demo hospital exists (use --reset to recreate)"
@@ -60,19 +57,12 @@ pub async fn run(g: &Global, a: DemoArgs) -> Result<u8> {
         None => {
             let started = Instant::now();
             let f = load(&store, a.write_files.as_deref()).await?;
-            println!(
-                "デモ病院を作りました（{:.1} 秒）/ demo hospital created",
-                started.elapsed().as_secs_f64()
-            );
+            println!("デモ病院を作りました（{:.1} 秒）/ demo hospital created", started.elapsed().as_secs_f64());
             f
         }
     };
     for kind in LedgerKind::ALL {
-        println!(
-            "  {}: {} 件",
-            kind.label_ja(),
-            store.count(facility.id, kind).await?
-        );
+        println!("  {}: {} 件", kind.label_ja(), store.count(facility.id, kind).await?);
     }
     println!("データベース / database: {}", mamori_store::redact_url(&db));
     if a.no_serve {
@@ -97,26 +87,10 @@ pub async fn load(store: &Store, write_files: Option<&std::path::Path>) -> Resul
         .await?;
     let d = generate(2024);
     let files: Vec<(LedgerKind, String, Vec<u8>)> = vec![
-        (
-            LedgerKind::Vendors,
-            "事業者一覧.csv".into(),
-            csv(&d.vendors, CsvFlavor::Utf8Bom)?,
-        ),
-        (
-            LedgerKind::Systems,
-            "医療情報システム一覧.csv".into(),
-            csv(&d.systems, CsvFlavor::Utf8Bom)?,
-        ),
-        (
-            LedgerKind::Devices,
-            "機器台帳.csv".into(),
-            csv(&d.devices, CsvFlavor::Cp932)?,
-        ),
-        (
-            LedgerKind::Accounts,
-            "利用者ID台帳.xlsx".into(),
-            xlsx(&d.accounts)?,
-        ),
+        (LedgerKind::Vendors, "事業者一覧.csv".into(), csv(&d.vendors, CsvFlavor::Utf8Bom)?),
+        (LedgerKind::Systems, "医療情報システム一覧.csv".into(), csv(&d.systems, CsvFlavor::Utf8Bom)?),
+        (LedgerKind::Devices, "機器台帳.csv".into(), csv(&d.devices, CsvFlavor::Cp932)?),
+        (LedgerKind::Accounts, "利用者ID台帳.xlsx".into(), xlsx(&d.accounts)?),
     ];
     for (kind, name, bytes) in files {
         if let Some(dir) = write_files {
@@ -124,24 +98,11 @@ pub async fn load(store: &Store, write_files: Option<&std::path::Path>) -> Resul
             std::fs::write(dir.join(&name), &bytes)?;
         }
         let table = mamori_tabular::read_bytes(&bytes, &name, &ReadOptions::default())?;
-        let report = import_table(
-            store,
-            &facility,
-            kind,
-            table,
-            &HeaderMapping::default(),
-            &bytes,
-            false,
-            "demo",
-        )
-        .await?;
+        let report =
+            import_table(store, &facility, kind, table, &HeaderMapping::default(), &bytes, false, "demo", |_, _| {})
+                .await?;
         if !report.written {
-            let first: Vec<String> = report
-                .issues
-                .iter()
-                .take(5)
-                .map(|i| i.to_string())
-                .collect();
+            let first: Vec<String> = report.issues.iter().take(5).map(|i| i.to_string()).collect();
             anyhow::bail!("demo data did not import ({}): {}", name, first.join("\n"));
         }
     }
@@ -157,11 +118,7 @@ fn csv<T: LedgerRecord>(records: &[T], flavor: CsvFlavor) -> Result<Vec<u8>> {
 fn xlsx<T: LedgerRecord>(records: &[T]) -> Result<Vec<u8>> {
     let headers: Vec<&str> = T::KIND.columns().iter().map(|c| c.ja).collect();
     let rows: Vec<Vec<String>> = records.iter().map(|r| r.to_cells()).collect();
-    Ok(mamori_tabular::write_xlsx(
-        T::KIND.label_ja(),
-        &headers,
-        &rows,
-    )?)
+    Ok(mamori_tabular::write_xlsx(T::KIND.label_ja(), &headers, &rows)?)
 }
 
 /// The demo hospital's ledgers.
@@ -273,19 +230,16 @@ pub fn generate(seed: u64) -> DemoData {
     let d = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd);
     let today = d(2026, 11, 1).expect("date");
 
-    let vendor =
-        |name: &str, person: &str, phone: &str, emergency: &str, email: &str, contract: &str| {
-            Vendor {
-                name: name.into(),
-                contact_person: person.into(),
-                phone: phone.into(),
-                emergency_phone: emergency.into(),
-                email: email.into(),
-                contract: contract.into(),
-                has_contract: Some(true),
-                description: String::new(),
-            }
-        };
+    let vendor = |name: &str, person: &str, phone: &str, emergency: &str, email: &str, contract: &str| Vendor {
+        name: name.into(),
+        contact_person: person.into(),
+        phone: phone.into(),
+        emergency_phone: emergency.into(),
+        email: email.into(),
+        contract: contract.into(),
+        has_contract: Some(true),
+        description: String::new(),
+    };
     let vendors = vec![
         vendor(
             "さくら医療システム株式会社",
@@ -380,15 +334,7 @@ pub fn generate(seed: u64) -> DemoData {
         ..Default::default()
     };
     // Servers of the server room (サーバ室), each with its system.
-    struct Srv(
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-    );
+    struct Srv(&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
     let servers = [
         Srv(
             "EHR-DB01",
@@ -489,42 +435,10 @@ pub fn generate(seed: u64) -> DemoData {
             "2.5",
             "いろは給食システム株式会社",
         ),
-        Srv(
-            "AD-DC01",
-            "ドメインコントローラ",
-            "Windows Server 2022 Standard",
-            "21H2",
-            "Active Directory",
-            "",
-            "病院",
-        ),
-        Srv(
-            "AD-DC02",
-            "ドメインコントローラ",
-            "Windows Server 2022 Standard",
-            "21H2",
-            "Active Directory",
-            "",
-            "病院",
-        ),
-        Srv(
-            "FILE-SV01",
-            "ファイルサーバ",
-            "Windows Server 2019 Standard",
-            "1809",
-            "",
-            "",
-            "病院",
-        ),
-        Srv(
-            "WSUS-SV01",
-            "更新プログラム配信サーバ",
-            "Windows Server 2019 Standard",
-            "1809",
-            "WSUS",
-            "10.0",
-            "病院",
-        ),
+        Srv("AD-DC01", "ドメインコントローラ", "Windows Server 2022 Standard", "21H2", "Active Directory", "", "病院"),
+        Srv("AD-DC02", "ドメインコントローラ", "Windows Server 2022 Standard", "21H2", "Active Directory", "", "病院"),
+        Srv("FILE-SV01", "ファイルサーバ", "Windows Server 2019 Standard", "1809", "", "", "病院"),
+        Srv("WSUS-SV01", "更新プログラム配信サーバ", "Windows Server 2019 Standard", "1809", "WSUS", "10.0", "病院"),
         Srv(
             "AV-MGR01",
             "ウイルス対策管理サーバ",
@@ -552,15 +466,7 @@ pub fn generate(seed: u64) -> DemoData {
             "6.0",
             "さくら医療システム株式会社",
         ),
-        Srv(
-            "ONS-PC01",
-            "オンライン資格確認端末",
-            "Windows 10 Pro",
-            "22H2",
-            "オンライン資格確認",
-            "",
-            "病院",
-        ),
+        Srv("ONS-PC01", "オンライン資格確認端末", "Windows 10 Pro", "22H2", "オンライン資格確認", "", "病院"),
         Srv(
             "RENKEI-SV01",
             "地域医療連携サーバ",
@@ -594,25 +500,18 @@ pub fn generate(seed: u64) -> DemoData {
         server_no.insert(s.0, no);
     }
     // Network devices: the boundary to the outside first.
-    let net = |maker: &str,
-               model: &str,
-               os: &str,
-               osv: &str,
-               host: &str,
-               ip: &str,
-               place: &str,
-               what: &str,
-               by: &str| {
-        let mut dev = base("network", maker, model, os, osv);
-        dev.hostname = host.into();
-        dev.ip_addresses = ip.into();
-        dev.location = place.into();
-        dev.user = "情報システム室".into();
-        dev.description = what.into();
-        dev.managed_by = by.into();
-        dev.registered_on = d(2019, 10, 1);
-        dev
-    };
+    let net =
+        |maker: &str, model: &str, os: &str, osv: &str, host: &str, ip: &str, place: &str, what: &str, by: &str| {
+            let mut dev = base("network", maker, model, os, osv);
+            dev.hostname = host.into();
+            dev.ip_addresses = ip.into();
+            dev.location = place.into();
+            dev.user = "情報システム室".into();
+            dev.description = what.into();
+            dev.managed_by = by.into();
+            dev.registered_on = d(2019, 10, 1);
+            dev
+        };
     let nw = "みなとネットワークサービス株式会社";
     let vpn = add(
         &mut devices,
@@ -764,10 +663,7 @@ pub fn generate(seed: u64) -> DemoData {
         ("MRI操作卓", "Windows 10 Enterprise LTSC 2019"),
         ("一般撮影FPD", "Windows 10 Enterprise LTSC 2019"),
         ("超音波診断装置", "Windows Embedded Standard 7"),
-        (
-            "内視鏡ワークステーション",
-            "Windows 10 Enterprise LTSC 2021",
-        ),
+        ("内視鏡ワークステーション", "Windows 10 Enterprise LTSC 2021"),
         ("心電計サーバ", "Windows 8.1 Pro"),
     ]
     .iter()
@@ -776,11 +672,7 @@ pub fn generate(seed: u64) -> DemoData {
         let mut dev = base("medical", "各社", what, os, "");
         dev.hostname = format!("MED-{:02}", i + 1);
         dev.ip_addresses = format!("10.10.5.{}", 10 + i);
-        dev.location = if i < 3 {
-            "放射線科".into()
-        } else {
-            "検査室".into()
-        };
+        dev.location = if i < 3 { "放射線科".into() } else { "検査室".into() };
         dev.user = "放射線科・検査科".into();
         dev.managed_by = "あおば画像システム株式会社".into();
         dev.description = format!("{what}（医療機器、保守は事業者）");
@@ -813,19 +705,11 @@ pub fn generate(seed: u64) -> DemoData {
             _ => ("Windows 8.1 Pro", ""),
         };
         let ward = i % 6 + 1;
-        let place = if i < 120 {
-            format!("{ward}階病棟")
-        } else {
-            places[i % places.len()].to_string()
-        };
+        let place = if i < 120 { format!("{ward}階病棟") } else { places[i % places.len()].to_string() };
         let mut dev = base(
             "pc",
             if i % 3 == 0 { "富士通" } else { "NEC" },
-            if i % 3 == 0 {
-                "ESPRIMO D7012"
-            } else {
-                "Mate MKM34"
-            },
+            if i % 3 == 0 { "ESPRIMO D7012" } else { "Mate MKM34" },
             os,
             osv,
         );
@@ -837,16 +721,10 @@ pub fn generate(seed: u64) -> DemoData {
         dev.software_version = format!("5.2\n{}", if i % 7 == 0 { "2013" } else { "2021" });
         dev.managed_by = "病院".into();
         dev.antivirus = "ウイルスバスター Corp.".into();
-        dev.antivirus_state = if i % 41 == 0 {
-            "定義ファイル期限切れ".into()
-        } else {
-            "有効".into()
-        };
+        dev.antivirus_state = if i % 41 == 0 { "定義ファイル期限切れ".into() } else { "有効".into() };
         dev.registered_on = d(2019 + (i as i32 % 6), 4, 1 + (i as u32 % 28));
-        dev.software = dev.software.replace(
-            "Microsoft Office",
-            &format!("Office {}", if i % 7 == 0 { "2013" } else { "2021" }),
-        );
+        dev.software =
+            dev.software.replace("Microsoft Office", &format!("Office {}", if i % 7 == 0 { "2013" } else { "2021" }));
         dev.software_version = "5.2\n".to_string() + if i % 7 == 0 { "15.0" } else { "16.0" };
         if i % 53 == 7 {
             dev.user.clear(); // never recorded
@@ -865,29 +743,15 @@ pub fn generate(seed: u64) -> DemoData {
     }
     // Administrator logon PCs of the IT office.
     for n in 1..=3 {
-        let mut dev = base(
-            "pc",
-            "Dell",
-            "Latitude 5440",
-            "Windows 11 Enterprise",
-            "24H2",
-        );
+        let mut dev = base("pc", "Dell", "Latitude 5440", "Windows 11 Enterprise", "24H2");
         dev.hostname = format!("ADMIN-PC{n:02}");
         dev.ip_addresses = format!("10.10.1.{}", 200 + n);
         dev.location = "情報システム室".into();
         dev.user = "情報システム室".into();
         dev.admin_logon_pc = Some(true);
         dev.managed_by = "病院".into();
-        dev.antivirus = if n == 3 {
-            String::new()
-        } else {
-            "ウイルスバスター Corp.".into()
-        };
-        dev.antivirus_state = if n == 3 {
-            String::new()
-        } else {
-            "有効".into()
-        };
+        dev.antivirus = if n == 3 { String::new() } else { "ウイルスバスター Corp.".into() };
+        dev.antivirus_state = if n == 3 { String::new() } else { "有効".into() };
         dev.description = "サーバ・ネットワーク機器の管理者ログオン専用端末".into();
         dev.registered_on = d(2024, 4, 1);
         add(&mut devices, dev);
@@ -911,11 +775,7 @@ pub fn generate(seed: u64) -> DemoData {
         remote_maintenance: remote,
         remote_method: how.into(),
         mds_sds: mds,
-        devices: devs
-            .iter()
-            .filter_map(|h| server_no.get(h).cloned())
-            .collect::<Vec<_>>()
-            .join(", "),
+        devices: devs.iter().filter_map(|h| server_no.get(h).cloned()).collect::<Vec<_>>().join(", "),
         importance: imp.into(),
         recovery_priority: prio.into(),
         alternative: alt.into(),
@@ -1054,18 +914,7 @@ pub fn generate(seed: u64) -> DemoData {
             "4",
             "保険証の目視確認",
         ),
-        sys(
-            "院内ファイル共有",
-            "その他",
-            "",
-            Some(false),
-            "",
-            None,
-            &["FILE-SV01"],
-            "低",
-            "7",
-            "",
-        ),
+        sys("院内ファイル共有", "その他", "", Some(false), "", None, &["FILE-SV01"], "低", "7", ""),
     ];
 
     let mut accounts = Vec::new();
@@ -1089,9 +938,7 @@ pub fn generate(seed: u64) -> DemoData {
             };
             match (no % 50, i) {
                 (7, _) => a.status = Some("retired".into()),
-                (13, _) => {
-                    a.last_login = today.checked_sub_days(chrono::Days::new(120 + rng.u64(0..300)))
-                }
+                (13, _) => a.last_login = today.checked_sub_days(chrono::Days::new(120 + rng.u64(0..300))),
                 (29, _) => {
                     a.valid_until = d(2026, 3, 31);
                     a.description = "研修医（2025年度）".into();
@@ -1114,20 +961,11 @@ pub fn generate(seed: u64) -> DemoData {
             role: "保守（管理者権限）".into(),
             status: Some("active".into()),
             valid_until: d(2027, 3, 31),
-            last_login: if i == 4 {
-                d(2025, 6, 30)
-            } else {
-                today.checked_sub_days(chrono::Days::new(3 + i as u64))
-            },
+            last_login: if i == 4 { d(2025, 6, 30) } else { today.checked_sub_days(chrono::Days::new(3 + i as u64)) },
         });
         no += 1;
     }
-    DemoData {
-        vendors,
-        systems,
-        devices,
-        accounts,
-    }
+    DemoData { vendors, systems, devices, accounts }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1140,12 +978,7 @@ pub async fn bench_import(a: BenchImportArgs) -> Result<u8> {
     let dir = tmp.0.clone();
     let xlsx = a.format == "xlsx";
     let ext = if xlsx { "xlsx" } else { "csv" };
-    println!(
-        "generating {} devices and {} accounts as .{ext} in {} …",
-        a.devices,
-        a.accounts,
-        dir.display()
-    );
+    println!("generating {} devices and {} accounts as .{ext} in {} …", a.devices, a.accounts, dir.display());
     let seed = generate(7);
     let dev_rows: Vec<Vec<String>> = (0..a.devices)
         .map(|i| {
@@ -1156,12 +989,7 @@ pub async fn bench_import(a: BenchImportArgs) -> Result<u8> {
             d.to_cells()
         })
         .collect();
-    write_table(
-        &dir.join(format!("devices.{ext}")),
-        LedgerKind::Devices,
-        &dev_rows,
-        xlsx,
-    )?;
+    write_table(&dir.join(format!("devices.{ext}")), LedgerKind::Devices, &dev_rows, xlsx)?;
     drop(dev_rows);
     let acc_rows: Vec<Vec<String>> = (0..a.accounts)
         .map(|i| {
@@ -1171,12 +999,7 @@ pub async fn bench_import(a: BenchImportArgs) -> Result<u8> {
             acc.to_cells()
         })
         .collect();
-    write_table(
-        &dir.join(format!("accounts.{ext}")),
-        LedgerKind::Accounts,
-        &acc_rows,
-        xlsx,
-    )?;
+    write_table(&dir.join(format!("accounts.{ext}")), LedgerKind::Accounts, &acc_rows, xlsx)?;
     drop(acc_rows);
 
     let exe = std::env::current_exe()?;
@@ -1184,35 +1007,15 @@ pub async fn bench_import(a: BenchImportArgs) -> Result<u8> {
     let db_s = db.to_string_lossy().to_string();
     run_child(
         &exe,
-        &[
-            "--db",
-            &db_s,
-            "init",
-            "--facility-name",
-            "ベンチ病院",
-            "--prefecture",
-            "東京都",
-            "--beds",
-            "400",
-        ],
+        &["--db", &db_s, "init", "--facility-name", "ベンチ病院", "--prefecture", "東京都", "--beds", "400"],
     )?;
-    println!(
-        "{:<10} {:>9} {:>10} {:>12} {:>14}",
-        "ledger", "rows", "seconds", "rows/s", "peak RSS MiB"
-    );
+    println!("{:<10} {:>9} {:>10} {:>12} {:>14}", "ledger", "rows", "seconds", "rows/s", "peak RSS MiB");
     for (ledger, rows) in [("devices", a.devices), ("accounts", a.accounts)] {
         let file = dir.join(format!("{ledger}.{ext}"));
         let started = Instant::now();
-        let rss = run_child(
-            &exe,
-            &["--db", &db_s, "import", ledger, &file.to_string_lossy()],
-        )?;
+        let rss = run_child(&exe, &["--db", &db_s, "import", ledger, &file.to_string_lossy()])?;
         let secs = started.elapsed().as_secs_f64();
-        println!(
-            "{ledger:<10} {rows:>9} {secs:>10.2} {:>12.0} {:>14.1}",
-            rows as f64 / secs,
-            rss as f64 / 1024.0
-        );
+        println!("{ledger:<10} {rows:>9} {secs:>10.2} {:>12.0} {:>14.1}", rows as f64 / secs, rss as f64 / 1024.0);
     }
     println!(
         "(figures include reading and decoding the file, validation of every cell and the write in one transaction)"
@@ -1243,12 +1046,7 @@ fn tempfile_dir(given: Option<PathBuf>) -> Result<TempDir> {
     }
 }
 
-fn write_table(
-    path: &std::path::Path,
-    kind: LedgerKind,
-    rows: &[Vec<String>],
-    xlsx: bool,
-) -> Result<()> {
+fn write_table(path: &std::path::Path, kind: LedgerKind, rows: &[Vec<String>], xlsx: bool) -> Result<()> {
     let headers: Vec<&str> = kind.columns().iter().map(|c| c.ja).collect();
     let bytes = if xlsx {
         mamori_tabular::write_xlsx(kind.label_ja(), &headers, rows)?
@@ -1261,10 +1059,7 @@ fn write_table(
 /// Runs a child and returns its peak resident set size in KiB (from wait4's rusage).
 fn run_child(exe: &std::path::Path, args: &[&str]) -> Result<i64> {
     use std::os::unix::process::ExitStatusExt;
-    let child = std::process::Command::new(exe)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
+    let child = std::process::Command::new(exe).args(args).stdout(std::process::Stdio::null()).spawn()?;
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: rusage is plain data filled by the kernel; pid is our own child.

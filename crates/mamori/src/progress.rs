@@ -15,20 +15,14 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
-                ProgressStyle::with_template(
-                    "{msg} [{bar:40}] {pos}/{len} ({per_sec}, 残り {eta})",
-                )
-                .expect("template")
-                .progress_chars("=> "),
+                ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, 残り {eta})")
+                    .expect("template")
+                    .progress_chars("=> "),
             );
             b.set_message(label.to_string());
             b
         });
-        Self {
-            bar,
-            label: label.to_string(),
-            last_line: 0,
-        }
+        Self { bar, label: label.to_string(), last_line: 0 }
     }
 
     pub fn set(&mut self, done: usize, total: usize) {

@@ -6,8 +6,7 @@ mod records;
 
 pub use columns::{CellKind, ColumnDef, EnumValue};
 pub use records::{
-    Account, AccountStatus, Device, DeviceCategory, DeviceStatus, InfoSystem, LedgerRecord,
-    RowReader, Vendor,
+    Account, AccountStatus, Device, DeviceCategory, DeviceStatus, InfoSystem, LedgerRecord, RowReader, Vendor,
 };
 
 use serde::{Deserialize, Serialize};
@@ -77,10 +76,7 @@ impl LedgerKind {
 
     /// The column that identifies a record within a facility (re-imports update by it).
     pub fn key_column(self) -> &'static ColumnDef {
-        self.columns()
-            .iter()
-            .find(|c| c.kind == CellKind::Key)
-            .expect("every ledger has a key column")
+        self.columns().iter().find(|c| c.kind == CellKind::Key).expect("every ledger has a key column")
     }
 
     pub fn column(self, key: &str) -> Option<&'static ColumnDef> {

@@ -33,32 +33,15 @@ pub struct RowReader<'a> {
 impl<'a> RowReader<'a> {
     pub fn new(kind: LedgerKind, cells: &'a [Option<String>]) -> Self {
         debug_assert_eq!(cells.len(), kind.columns().len());
-        Self {
-            kind,
-            cells,
-            problems: Vec::new(),
-        }
+        Self { kind, cells, problems: Vec::new() }
     }
 
     fn raw(&self, key: &str) -> &str {
-        let idx = self
-            .kind
-            .columns()
-            .iter()
-            .position(|c| c.key == key)
-            .expect("known column");
+        let idx = self.kind.columns().iter().position(|c| c.key == key).expect("known column");
         self.cells[idx].as_deref().unwrap_or("")
     }
 
-    fn problem(
-        &mut self,
-        key: &'static str,
-        value: &str,
-        ja: String,
-        en: String,
-        hint_ja: &str,
-        hint_en: &str,
-    ) {
+    fn problem(&mut self, key: &'static str, value: &str, ja: String, en: String, hint_ja: &str, hint_en: &str) {
         self.problems.push(CellProblem {
             column: key,
             value: value.chars().take(80).collect(),
@@ -75,16 +58,8 @@ impl<'a> RowReader<'a> {
             self.problem(
                 key,
                 &v,
-                format!(
-                    "値が長すぎます（{}文字、上限{}文字）",
-                    v.chars().count(),
-                    MAX_CELL_CHARS
-                ),
-                format!(
-                    "value too long ({} characters, limit {})",
-                    v.chars().count(),
-                    MAX_CELL_CHARS
-                ),
+                format!("値が長すぎます（{}文字、上限{}文字）", v.chars().count(), MAX_CELL_CHARS),
+                format!("value too long ({} characters, limit {})", v.chars().count(), MAX_CELL_CHARS),
                 "セルの内容を確認してください（列がずれていないか）",
                 "check the cell (are the columns shifted?)",
             );
@@ -168,11 +143,7 @@ impl<'a> RowReader<'a> {
         }
     }
 
-    pub fn choice(
-        &mut self,
-        key: &'static str,
-        values: &'static [EnumValue],
-    ) -> Option<&'static str> {
+    pub fn choice(&mut self, key: &'static str, values: &'static [EnumValue]) -> Option<&'static str> {
         let v = self.raw(key).to_string();
         if v.is_empty() {
             return None;
@@ -219,10 +190,7 @@ impl<'a> RowReader<'a> {
         if v.is_empty() {
             return v;
         }
-        let hex: String = v
-            .chars()
-            .filter(|c| !matches!(c, ':' | '-' | '.'))
-            .collect();
+        let hex: String = v.chars().filter(|c| !matches!(c, ':' | '-' | '.')).collect();
         if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             self.problem(
                 key,
@@ -242,10 +210,12 @@ pub const MAX_CELL_CHARS: usize = 4000;
 
 pub fn parse_bool(v: &str) -> Option<bool> {
     match fold_key(v).as_str() {
-        "はい" | "有" | "有り" | "あり" | "○" | "〇" | "◯" | "yes" | "y" | "true" | "1" | "済"
-        | "受領" | "受領済" => Some(true),
-        "いいえ" | "無" | "無し" | "なし" | "×" | "✕" | "no" | "n" | "false" | "0" | "未"
-        | "未受領" => Some(false),
+        "はい" | "有" | "有り" | "あり" | "○" | "〇" | "◯" | "yes" | "y" | "true" | "1" | "済" | "受領" | "受領済" => {
+            Some(true)
+        }
+        "いいえ" | "無" | "無し" | "なし" | "×" | "✕" | "no" | "n" | "false" | "0" | "未" | "未受領" => {
+            Some(false)
+        }
         _ => None,
     }
 }
@@ -272,29 +242,20 @@ pub fn parse_enum(values: &'static [EnumValue], v: &str) -> Option<&'static str>
 }
 
 pub fn enum_label(values: &'static [EnumValue], code: &str) -> &'static str {
-    values
-        .iter()
-        .find(|e| e.code == code)
-        .map(|e| e.ja)
-        .unwrap_or("")
+    values.iter().find(|e| e.code == code).map(|e| e.ja).unwrap_or("")
 }
 
 /// Items of a list cell: separated by `,` `;` `、` `，` or line breaks.
 pub fn split_list(v: &str) -> impl Iterator<Item = &str> {
-    v.split([',', ';', '、', '，', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    v.split([',', ';', '、', '，', '\n']).map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn is_masked_ip(s: &str) -> bool {
-    s.split('.').count() == 4
-        && s.chars()
-            .any(|c| matches!(c, '〇' | '○' | 'x' | 'X' | '*' | '＊'))
+    s.split('.').count() == 4 && s.chars().any(|c| matches!(c, '〇' | '○' | 'x' | 'X' | '*' | '＊'))
 }
 
 fn date_cell(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
+    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
 }
 
 /// A record of one ledger: read from a row, written back to the same columns, identified by its key.
@@ -345,51 +306,30 @@ pub struct Device {
 
 impl Device {
     pub fn category_label(&self) -> &'static str {
-        self.category
-            .as_deref()
-            .map(|c| enum_label(DEVICE_CATEGORIES, c))
-            .unwrap_or("")
+        self.category.as_deref().map(|c| enum_label(DEVICE_CATEGORIES, c)).unwrap_or("")
     }
     pub fn status_label(&self) -> &'static str {
-        self.status
-            .as_deref()
-            .map(|c| enum_label(DEVICE_STATUSES, c))
-            .unwrap_or("")
+        self.status.as_deref().map(|c| enum_label(DEVICE_STATUSES, c)).unwrap_or("")
     }
     /// In use unless the ledger says it is retired, spare or broken (blank counts as in use).
     pub fn in_use(&self) -> bool {
-        matches!(
-            self.status.as_deref(),
-            None | Some("active") | Some("stopped")
-        )
+        matches!(self.status.as_deref(), None | Some("active") | Some("stopped"))
     }
     /// (name, version) pairs of the software column.
     pub fn software_list(&self) -> Vec<(String, Option<String>)> {
         let versions: Vec<&str> = split_soft(&self.software_version).collect();
         split_soft(&self.software)
             .enumerate()
-            .map(|(i, name)| {
-                (
-                    name.to_string(),
-                    versions
-                        .get(i)
-                        .filter(|v| !v.is_empty())
-                        .map(|v| v.to_string()),
-                )
-            })
+            .map(|(i, name)| (name.to_string(), versions.get(i).filter(|v| !v.is_empty()).map(|v| v.to_string())))
             .collect()
     }
     pub fn ips(&self) -> Vec<IpAddr> {
-        split_list(&self.ip_addresses)
-            .filter_map(|s| s.parse().ok())
-            .collect()
+        split_list(&self.ip_addresses).filter_map(|s| s.parse().ok()).collect()
     }
 }
 
 fn split_soft(v: &str) -> impl Iterator<Item = &str> {
-    v.split(['\n', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    v.split(['\n', ';']).map(str::trim).filter(|s| !s.is_empty())
 }
 
 pub type DeviceCategory = &'static str;
@@ -541,15 +481,10 @@ pub struct Account {
 
 impl Account {
     pub fn status_label(&self) -> &'static str {
-        self.status
-            .as_deref()
-            .map(|c| enum_label(ACCOUNT_STATUSES, c))
-            .unwrap_or("")
+        self.status.as_deref().map(|c| enum_label(ACCOUNT_STATUSES, c)).unwrap_or("")
     }
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.family_name, self.given_name)
-            .trim()
-            .to_string()
+        format!("{} {}", self.family_name, self.given_name).trim().to_string()
     }
 }
 
@@ -640,11 +575,7 @@ impl LedgerRecord for Vendor {
 #[cfg(test)]
 fn key_kind_ok(kind: LedgerKind) -> bool {
     use super::columns::CellKind;
-    kind.columns()
-        .iter()
-        .filter(|c| c.kind == CellKind::Key)
-        .count()
-        == 1
+    kind.columns().iter().filter(|c| c.kind == CellKind::Key).count() == 1
 }
 
 #[cfg(test)]
@@ -682,16 +613,8 @@ mod tests {
             last_login: NaiveDate::from_ymd_opt(2024, 1, 5),
             ..Default::default()
         });
-        round_trip(InfoSystem {
-            name: "電子カルテ".into(),
-            remote_maintenance: Some(true),
-            ..Default::default()
-        });
-        round_trip(Vendor {
-            name: "A社".into(),
-            has_contract: Some(true),
-            ..Default::default()
-        });
+        round_trip(InfoSystem { name: "電子カルテ".into(), remote_maintenance: Some(true), ..Default::default() });
+        round_trip(Vendor { name: "A社".into(), has_contract: Some(true), ..Default::default() });
         for k in LedgerKind::ALL {
             assert!(key_kind_ok(k));
         }
@@ -699,14 +622,7 @@ mod tests {
 
     #[test]
     fn software_pairs_by_position() {
-        let d = Device {
-            software: "EHR\nOffice".into(),
-            software_version: "2.0".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            d.software_list(),
-            vec![("EHR".into(), Some("2.0".into())), ("Office".into(), None)]
-        );
+        let d = Device { software: "EHR\nOffice".into(), software_version: "2.0".into(), ..Default::default() };
+        assert_eq!(d.software_list(), vec![("EHR".into(), Some("2.0".into())), ("Office".into(), None)]);
     }
 }
