@@ -32,14 +32,19 @@ pub struct ChartNode {
     /// Unique id within the chart.
     pub id: String,
     pub group: ChartGroup,
-    /// Role, e.g. 「医療情報システム安全管理責任者」 or 「電子カルテ保守（○○株式会社）」.
+    /// Role, e.g. 「医療情報システム安全管理責任者」 or 「電子カルテ保守」.
     pub role: String,
-    /// Person or department name.
+    /// Person, department or company name.
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
     /// Order of contact (1 = first); shown as a numbered badge.
     pub order: Option<u32>,
+    /// Internal boxes only: row of the hierarchy inside the facility frame (0 = top, e.g. 最高責任者).
+    /// When no internal node has a tier, tiers follow the arrows (breadth-first from the boxes
+    /// nobody inside points to); nodes without a tier go below the others.
+    #[serde(default)]
+    pub tier: Option<u32>,
 }
 
 /// Where a box sits.
@@ -57,10 +62,13 @@ pub enum ChartGroup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacedBox {
     pub id: String,
+    pub group: ChartGroup,
     pub x: f64,
     pub y: f64,
     pub w: f64,
     pub h: f64,
+    /// Internal boxes: index into the layout's rows.
+    row: Option<usize>,
     lines: Vec<(String, bool)>,
 }
 
@@ -69,18 +77,37 @@ impl PlacedBox {
     pub fn overlaps(&self, o: &PlacedBox) -> bool {
         self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
     }
+    fn cx(&self) -> f64 {
+        self.x + self.w / 2.0
+    }
+    fn cy(&self) -> f64 {
+        self.y + self.h / 2.0
+    }
+    fn bottom(&self) -> f64 {
+        self.y + self.h
+    }
 }
 
-/// The computed layout: page size in mm and every box.
+/// A row of internal boxes.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    top: f64,
+    bottom: f64,
+    gap_above: f64,
+    gap_below: f64,
+}
+
+/// The computed layout: size in mm and every box.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartLayout {
     pub width: f64,
     pub height: f64,
     pub boxes: Vec<PlacedBox>,
-    frame: (f64, f64, f64, f64),
+    /// The facility frame (x, y, w, h); every internal box lies inside it.
+    pub frame: (f64, f64, f64, f64),
+    rows: Vec<Row>,
     ext_header: Option<(f64, f64)>,
     ven_header: Option<(f64, f64)>,
-    font: f64,
 }
 
 // Geometry in mm at design size.
@@ -89,42 +116,58 @@ const LINE: f64 = FONT * 1.35;
 const PAD: f64 = 2.0;
 const BOX_W: f64 = 46.0;
 const GAP_X: f64 = 5.0;
-const GAP_ROW: f64 = 5.0;
-const GAP_LEVEL: f64 = 11.0;
-const GAP_SIDE: f64 = 22.0;
+const GAP_ROW: f64 = 7.0;
+const GAP_LEVEL: f64 = 12.0;
+const GAP_SIDE: f64 = 20.0;
 const FRAME_PAD: f64 = 6.0;
-const FRAME_LABEL: f64 = 8.0;
+const FRAME_LABEL: f64 = 9.0;
 const MARGIN: f64 = 5.0;
 const TITLE_H: f64 = 12.0;
 const HEADER_H: f64 = 7.0;
 const LEGEND_H: f64 = 8.0;
 /// A4 landscape area available for the chart in the one-page PDF (mm).
 const PAGE_W: f64 = 277.0;
-const PAGE_H: f64 = 190.0;
+const PAGE_H: f64 = 180.0;
 
 /// Approximate advance of a character in em (BIZ UDPGothic: full-width 1.0, ASCII ≈ 0.6 at most).
 fn char_em(c: char) -> f64 {
     if c.is_ascii() { 0.6 } else { 1.0 }
 }
 
-/// Wraps text to lines of at most `max_em` em, breaking between any two characters (Japanese
-/// text has no spaces) but not before closing punctuation.
+fn text_em(s: &str) -> f64 {
+    s.chars().map(char_em).sum()
+}
+
+/// Wraps text to lines of at most `max_em` em. Japanese text breaks between any two characters
+/// (never before closing punctuation); runs of ASCII (addresses, numbers) break after
+/// `@ . - / _` or a space when one is on the line.
 fn wrap(text: &str, max_em: f64) -> Vec<String> {
     let mut out = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
+        let mut line: Vec<char> = Vec::new();
         let mut width = 0.0;
         for c in para.chars() {
             let w = char_em(c);
             let closing = "、。，．）」』】〕ー・,.)".contains(c);
             if width + w > max_em && !line.is_empty() && !(closing && width + w <= max_em + 1.0) {
-                out.push(std::mem::take(&mut line));
-                width = 0.0;
+                // Prefer an ASCII break opportunity when the overflowing char is ASCII.
+                let cut = if c.is_ascii() && line.last().is_some_and(char::is_ascii) {
+                    line.iter().rposition(|&p| " @.-/_".contains(p)).map(|i| i + 1).filter(|&i| i < line.len())
+                } else {
+                    None
+                };
+                let rest: Vec<char> = match cut {
+                    Some(i) => line.split_off(i),
+                    None => Vec::new(),
+                };
+                out.push(line.iter().collect::<String>().trim_end().to_string());
+                line = rest;
+                width = line.iter().copied().map(char_em).sum();
             }
             line.push(c);
             width += w;
         }
-        out.push(line);
+        out.push(line.into_iter().collect());
     }
     out.retain(|l| !l.trim().is_empty());
     out
@@ -148,6 +191,10 @@ fn node_lines(n: &ChartNode) -> Vec<(String, bool)> {
 
 fn box_h(lines: usize) -> f64 {
     2.0 * PAD + lines as f64 * LINE
+}
+
+fn col_w(n: usize) -> f64 {
+    if n == 0 { 0.0 } else { n as f64 * BOX_W + (n - 1) as f64 * GAP_X }
 }
 
 impl ContactChart {
@@ -180,73 +227,109 @@ impl ContactChart {
         Ok(())
     }
 
-    /// Levels of the internal nodes: breadth-first from the nodes nobody inside reports to.
+    fn order_key(&self, i: usize) -> (u32, usize) {
+        (self.nodes[i].order.unwrap_or(u32::MAX), i)
+    }
+
+    /// Tiers of the internal nodes (see [`ChartNode::tier`]), each sorted by contact order.
     fn internal_levels(&self) -> Vec<Vec<usize>> {
         let internal: Vec<usize> =
             (0..self.nodes.len()).filter(|&i| self.nodes[i].group == ChartGroup::Internal).collect();
-        let index: HashMap<&str, usize> =
-            self.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
-        let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut has_parent: HashSet<usize> = HashSet::new();
-        for (f, t, _) in &self.edges {
-            let (Some(&a), Some(&b)) = (index.get(f.as_str()), index.get(t.as_str())) else { continue };
-            if a != b
-                && self.nodes[a].group == ChartGroup::Internal
-                && self.nodes[b].group == ChartGroup::Internal
-            {
-                children.entry(a).or_default().push(b);
-                has_parent.insert(b);
-            }
-        }
-        let key = |i: &usize| (self.nodes[*i].order.unwrap_or(u32::MAX), *i);
         let mut depth: HashMap<usize, usize> = HashMap::new();
-        let mut queue: VecDeque<usize> = VecDeque::new();
-        let mut roots: Vec<usize> = internal.iter().copied().filter(|i| !has_parent.contains(i)).collect();
-        roots.sort_by_key(key);
-        for r in roots {
-            depth.insert(r, 0);
-            queue.push_back(r);
-        }
-        loop {
-            while let Some(i) = queue.pop_front() {
-                let d = depth[&i];
-                let mut cs = children.get(&i).cloned().unwrap_or_default();
-                cs.sort_by_key(key);
-                for c in cs {
-                    if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(c) {
-                        e.insert(d + 1);
-                        queue.push_back(c);
+        if internal.iter().any(|&i| self.nodes[i].tier.is_some()) {
+            let max = internal.iter().filter_map(|&i| self.nodes[i].tier).max().unwrap_or(0) as usize;
+            for &i in &internal {
+                depth.insert(i, self.nodes[i].tier.map_or(max + 1, |t| t as usize));
+            }
+        } else {
+            let index: HashMap<&str, usize> =
+                self.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+            let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+            let mut has_parent: HashSet<usize> = HashSet::new();
+            for (f, t, _) in &self.edges {
+                let (Some(&a), Some(&b)) = (index.get(f.as_str()), index.get(t.as_str())) else { continue };
+                if a != b
+                    && self.nodes[a].group == ChartGroup::Internal
+                    && self.nodes[b].group == ChartGroup::Internal
+                {
+                    children.entry(a).or_default().push(b);
+                    has_parent.insert(b);
+                }
+            }
+            let mut queue: VecDeque<usize> = VecDeque::new();
+            // Boxes without any arrow inside the frame go to a row of their own at the bottom.
+            let isolated: Vec<usize> = internal
+                .iter()
+                .copied()
+                .filter(|i| !has_parent.contains(i) && !children.contains_key(i))
+                .collect();
+            let mut roots: Vec<usize> = internal
+                .iter()
+                .copied()
+                .filter(|i| !has_parent.contains(i) && children.contains_key(i))
+                .collect();
+            roots.sort_by_key(|&i| self.order_key(i));
+            for r in roots {
+                depth.insert(r, 0);
+                queue.push_back(r);
+            }
+            loop {
+                while let Some(i) = queue.pop_front() {
+                    let d = depth[&i];
+                    let mut cs = children.get(&i).cloned().unwrap_or_default();
+                    cs.sort_by_key(|&c| self.order_key(c));
+                    for c in cs {
+                        if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(c) {
+                            e.insert(d + 1);
+                            queue.push_back(c);
+                        }
                     }
                 }
-            }
-            // Nodes only reachable through a cycle: start again from the first of them.
-            match internal.iter().copied().filter(|i| !depth.contains_key(i)).min_by_key(key) {
-                Some(i) => {
-                    depth.insert(i, 0);
-                    queue.push_back(i);
+                // Nodes only reachable through a cycle: start again from the first of them.
+                match internal
+                    .iter()
+                    .copied()
+                    .filter(|i| !depth.contains_key(i) && !isolated.contains(i))
+                    .min_by_key(|&i| self.order_key(i))
+                {
+                    Some(i) => {
+                        depth.insert(i, 0);
+                        queue.push_back(i);
+                    }
+                    None => break,
                 }
-                None => break,
+            }
+            let bottom = depth.values().copied().max().map_or(0, |m| m + 1);
+            for i in isolated {
+                depth.insert(i, bottom);
             }
         }
-        let max = depth.values().copied().max().map_or(0, |m| m + 1);
-        let mut levels = vec![Vec::new(); max];
+        let mut tiers: Vec<usize> = depth.values().copied().collect();
+        tiers.sort_unstable();
+        tiers.dedup();
+        let mut levels: Vec<Vec<usize>> = vec![Vec::new(); tiers.len()];
         for i in internal {
-            levels[depth[&i]].push(i);
+            let l = tiers.binary_search(&depth[&i]).unwrap_or(0);
+            levels[l].push(i);
         }
         for l in &mut levels {
-            l.sort_by_key(key);
+            l.sort_by_key(|&i| self.order_key(i));
         }
         levels
     }
 
-    /// Computes the layout (validates first).
+    /// Computes the layout (validates first). Among the candidate column counts it keeps the one
+    /// that prints largest on A4 landscape.
     pub fn layout(&self) -> Result<ChartLayout, ReportError> {
         self.validate()?;
         let lines: Vec<Vec<(String, bool)>> = self.nodes.iter().map(node_lines).collect();
         let levels = self.internal_levels();
+        // Side boxes with arrows first, so they land in the column next to the frame.
+        let linked: HashSet<&str> =
+            self.edges.iter().flat_map(|(a, b, _)| [a.as_str(), b.as_str()]).collect();
         let by_order = |g: ChartGroup| {
             let mut v: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].group == g).collect();
-            v.sort_by_key(|&i| (self.nodes[i].order.unwrap_or(u32::MAX), i));
+            v.sort_by_key(|&i| (!linked.contains(self.nodes[i].id.as_str()), self.order_key(i)));
             v
         };
         let ext = by_order(ChartGroup::External);
@@ -265,7 +348,7 @@ impl ContactChart {
                 }
             }
         }
-        Ok(best.map(|(_, l)| l).expect("at least one candidate layout"))
+        best.map(|(_, l)| l).ok_or_else(|| ReportError::Chart("layout failed".into()))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -280,84 +363,106 @@ impl ContactChart {
         ven_cols: usize,
     ) -> ChartLayout {
         let mut boxes: Vec<Option<PlacedBox>> = vec![None; self.nodes.len()];
+        let mut rows: Vec<Row> = Vec::new();
         let top = MARGIN + TITLE_H;
+        let per_row = per_row.max(1);
 
         // Side columns: balanced, column-major in contact order.
-        let side = |items: &[usize], cols: usize| -> (usize, Vec<Vec<usize>>) {
+        let side = |items: &[usize], cols: usize| -> Vec<Vec<usize>> {
             if items.is_empty() {
-                return (0, Vec::new());
+                return Vec::new();
             }
-            let per = items.len().div_ceil(cols);
-            let chunks: Vec<Vec<usize>> = items.chunks(per).map(<[usize]>::to_vec).collect();
-            (chunks.len(), chunks)
+            items.chunks(items.len().div_ceil(cols)).map(<[usize]>::to_vec).collect()
         };
-        let (ext_n, ext_chunks) = side(ext, ext_cols);
-        let (ven_n, ven_chunks) = side(ven, ven_cols);
-        let col_w = |n: usize| if n == 0 { 0.0 } else { n as f64 * BOX_W + (n - 1) as f64 * GAP_X };
-        let ext_w = col_w(ext_n);
-        let ven_w = col_w(ven_n);
+        let ext_chunks = side(ext, ext_cols);
+        let ven_chunks = side(ven, ven_cols);
+        let ext_w = col_w(ext_chunks.len());
+        let ven_w = col_w(ven_chunks.len());
 
-        // Facility frame.
-        let inner_w = col_w(per_row.max(1));
-        let frame_x = MARGIN + if ext_n > 0 { ext_w + GAP_SIDE } else { 0.0 };
+        // Facility frame with one row per tier (wrapped after per_row boxes), all rows of a tier
+        // on one column grid.
+        let widest = levels.iter().map(|l| l.len().min(per_row)).max().unwrap_or(1).max(1);
+        let inner_w = col_w(widest);
+        let frame_x = MARGIN + if ext_chunks.is_empty() { 0.0 } else { ext_w + GAP_SIDE };
         let frame_y = top + HEADER_H;
         let mut y = frame_y + FRAME_PAD + FRAME_LABEL;
         for (li, level) in levels.iter().enumerate() {
-            if li > 0 {
-                y += GAP_LEVEL - GAP_ROW;
-            }
-            for row in level.chunks(per_row.max(1)) {
+            let cols = level.len().min(per_row);
+            let x0 = frame_x + FRAME_PAD + (inner_w - col_w(cols)) / 2.0;
+            let nrows = level.len().div_ceil(per_row);
+            for (ri, row) in level.chunks(per_row).enumerate() {
+                if ri > 0 {
+                    y += GAP_ROW;
+                } else if li > 0 {
+                    y += GAP_LEVEL;
+                }
                 let row_h = row.iter().map(|&i| box_h(lines[i].len())).fold(0.0, f64::max);
-                let row_w = col_w(row.len());
-                let mut x = frame_x + FRAME_PAD + (inner_w - row_w) / 2.0;
-                for &i in row {
+                let offset = (cols - row.len()) / 2;
+                for (ci, &i) in row.iter().enumerate() {
                     boxes[i] = Some(PlacedBox {
                         id: self.nodes[i].id.clone(),
-                        x,
+                        group: ChartGroup::Internal,
+                        x: x0 + (offset + ci) as f64 * (BOX_W + GAP_X),
                         y,
                         w: BOX_W,
                         h: row_h,
+                        row: Some(rows.len()),
                         lines: lines[i].clone(),
                     });
-                    x += BOX_W + GAP_X;
                 }
-                y += row_h + GAP_ROW;
+                rows.push(Row {
+                    top: y,
+                    bottom: y + row_h,
+                    gap_above: if ri > 0 { GAP_ROW } else if li > 0 { GAP_LEVEL } else { FRAME_LABEL },
+                    gap_below: if ri + 1 < nrows { GAP_ROW } else { GAP_LEVEL.min(FRAME_PAD * 2.0) },
+                });
+                y += row_h;
             }
         }
         let frame_w = inner_w + 2.0 * FRAME_PAD;
-        let mut frame_h = (y - GAP_ROW + FRAME_PAD - frame_y).max(FRAME_LABEL + 2.0 * FRAME_PAD);
+        let mut frame_h = (y + FRAME_PAD - frame_y).max(FRAME_LABEL + 2.0 * FRAME_PAD);
 
-        let mut place_side = |chunks: &[Vec<usize>], x0: f64| -> f64 {
+        // The first chunk goes into the column next to the frame.
+        let mut place_side = |chunks: &[Vec<usize>], x0: f64, group: ChartGroup| -> f64 {
             let mut bottom: f64 = frame_y;
+            let n = chunks.len();
             for (c, chunk) in chunks.iter().enumerate() {
-                let x = x0 + c as f64 * (BOX_W + GAP_X);
+                let col = if group == ChartGroup::External { n - 1 - c } else { c };
+                let x = x0 + col as f64 * (BOX_W + GAP_X);
                 let mut y = frame_y;
                 for &i in chunk {
                     let h = box_h(lines[i].len());
-                    boxes[i] = Some(PlacedBox { id: self.nodes[i].id.clone(), x, y, w: BOX_W, h, lines: lines[i].clone() });
+                    boxes[i] = Some(PlacedBox {
+                        id: self.nodes[i].id.clone(),
+                        group,
+                        x,
+                        y,
+                        w: BOX_W,
+                        h,
+                        row: None,
+                        lines: lines[i].clone(),
+                    });
                     y += h + GAP_ROW;
                 }
                 bottom = bottom.max(y - GAP_ROW);
             }
             bottom
         };
-        let ext_bottom = place_side(&ext_chunks, MARGIN);
+        let ext_bottom = place_side(&ext_chunks, MARGIN, ChartGroup::External);
         let ven_x = frame_x + frame_w + GAP_SIDE;
-        let ven_bottom = place_side(&ven_chunks, ven_x);
-        // The frame is at least as tall as the side columns so arrows meet it.
-        let side_bottom = ext_bottom.max(ven_bottom);
-        frame_h = frame_h.max(side_bottom - frame_y);
+        let ven_bottom = place_side(&ven_chunks, ven_x, ChartGroup::Vendor);
+        frame_h = frame_h.max(ext_bottom.max(ven_bottom) - frame_y);
 
-        let width = if ven_n > 0 { ven_x + ven_w + MARGIN } else { frame_x + frame_w + MARGIN };
+        let width = if ven_chunks.is_empty() { frame_x + frame_w + MARGIN } else { ven_x + ven_w + MARGIN };
         let height = frame_y + frame_h + LEGEND_H + MARGIN;
         ChartLayout {
             width,
             height,
             boxes: boxes.into_iter().flatten().collect(),
             frame: (frame_x, frame_y, frame_w, frame_h),
-            ext_header: (ext_n > 0).then_some((MARGIN, ext_w)),
-            ven_header: (ven_n > 0).then_some((ven_x, ven_w)),
-            font: FONT,
+            rows,
+            ext_header: (!ext_chunks.is_empty()).then_some((MARGIN, ext_w)),
+            ven_header: (!ven_chunks.is_empty()).then_some((ven_x, ven_w)),
         }
     }
 
@@ -368,15 +473,14 @@ impl ContactChart {
     }
 
     fn svg_from_layout(&self, l: &ChartLayout) -> String {
-        let f = l.font;
-        let pos: HashMap<&str, &PlacedBox> = l.boxes.iter().map(|b| (b.id.as_str(), b)).collect();
+        let f = FONT;
         let node: HashMap<&str, &ChartNode> = self.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
         let mut s = String::new();
         let _ = write!(
             s,
             r##"<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="{w:.1}mm" height="{h:.1}mm" viewBox="0 0 {w:.2} {h:.2}" font-family="{font}, 'BIZ UDPゴシック', sans-serif" font-size="{f}">
-<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker></defs>
 <rect x="0" y="0" width="{w:.2}" height="{h:.2}" fill="#fff"/>
 "##,
             w = l.width,
@@ -391,7 +495,6 @@ impl ContactChart {
             f * 1.6,
             xml_escape(&self.title)
         );
-        // Column headers.
         let header_y = MARGIN + TITLE_H + HEADER_H * 0.6;
         if let Some((x, w)) = l.ext_header {
             let _ = writeln!(s, r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">外部関係機関</text>"#, x + w / 2.0);
@@ -399,7 +502,6 @@ impl ContactChart {
         if let Some((x, w)) = l.ven_header {
             let _ = writeln!(s, r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">事業者（ベンダー）</text>"#, x + w / 2.0);
         }
-        // Facility frame.
         let (fx, fy, fw, fh) = l.frame;
         let _ = writeln!(
             s,
@@ -409,38 +511,31 @@ impl ContactChart {
             s,
             r##"<text x="{:.2}" y="{:.2}" font-weight="bold" fill="#1f4e79" font-size="{:.2}">{}</text>"##,
             fx + FRAME_PAD,
-            fy + FRAME_PAD + FRAME_LABEL * 0.3,
+            fy + FRAME_PAD + f * 0.9,
             f * 1.2,
             xml_escape(&self.facility_name)
         );
-        // Edges under the boxes.
-        s.push_str("<g class=\"edges\" stroke=\"#333\" stroke-width=\"0.35\" fill=\"none\">\n");
+        // Edges under the boxes, labels above everything.
+        s.push_str("<g class=\"edges\" stroke=\"#333\" stroke-width=\"0.35\" fill=\"none\" stroke-linejoin=\"round\">\n");
         let mut labels = String::new();
-        for (from, to, label) in &self.edges {
-            let (Some(a), Some(b)) = (pos.get(from.as_str()), pos.get(to.as_str())) else { continue };
-            if from == to {
-                continue;
-            }
-            let pts = route(a, b);
+        for (pts, label, anchor) in route_edges(self, l) {
             let d: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();
             let _ = writeln!(s, r#"<polyline points="{}" marker-end="url(#arrow)"/>"#, d.join(" "));
-            if !label.trim().is_empty() {
-                let (lx, ly) = label_point(&pts);
-                let text = xml_escape(label);
-                let tw = label.chars().map(char_em).sum::<f64>() * f * 0.8 + 1.2;
+            if let Some((lx, ly, start)) = anchor.filter(|_| !label.trim().is_empty()) {
+                let fs = f * 0.8;
+                let tw = text_em(&label) * fs + 0.8;
+                let rx = if start { lx - 0.4 } else { lx - tw + 0.4 };
                 let _ = writeln!(
                     labels,
-                    r##"<rect x="{:.2}" y="{:.2}" width="{tw:.2}" height="{:.2}" fill="#fff" fill-opacity="0.9"/><text x="{lx:.2}" y="{:.2}" font-size="{:.2}" text-anchor="middle" fill="#333">{text}</text>"##,
-                    lx - tw / 2.0,
-                    ly - f * 0.55,
-                    f * 1.0,
-                    ly + f * 0.3,
-                    f * 0.8
+                    r##"<rect x="{rx:.2}" y="{:.2}" width="{tw:.2}" height="{:.2}" fill="#fff" fill-opacity="0.85"/><text x="{lx:.2}" y="{ly:.2}" font-size="{fs:.2}" text-anchor="{}" fill="#333">{}</text>"##,
+                    ly - fs * 0.9,
+                    fs * 1.15,
+                    if start { "start" } else { "end" },
+                    xml_escape(&label)
                 );
             }
         }
         s.push_str("</g>\n");
-        // Boxes.
         for b in &l.boxes {
             let n = node[b.id.as_str()];
             let (fill, stroke) = match n.group {
@@ -461,25 +556,22 @@ impl ContactChart {
                 ty += LINE;
             }
             if let Some(o) = n.order {
-                let r = f * 0.85;
+                let r = f * 0.8;
+                let (cx, cy) = (b.x + b.w - r - 0.6, b.y - r * 0.35);
                 let _ = writeln!(
                     s,
-                    r##"<circle cx="{:.2}" cy="{:.2}" r="{r:.2}" fill="{stroke}"/><text x="{:.2}" y="{:.2}" font-size="{:.2}" font-weight="bold" fill="#fff" text-anchor="middle">{o}</text>"##,
-                    b.x + b.w - r * 0.6,
-                    b.y + r * 0.6,
-                    b.x + b.w - r * 0.6,
-                    b.y + r * 0.6 + f * 0.33,
+                    r##"<circle cx="{cx:.2}" cy="{cy:.2}" r="{r:.2}" fill="{stroke}" stroke="#fff" stroke-width="0.3"/><text x="{cx:.2}" y="{:.2}" font-size="{:.2}" font-weight="bold" fill="#fff" text-anchor="middle">{o}</text>"##,
+                    cy + f * 0.32,
                     f * 0.9
                 );
             }
             s.push_str("</g>\n");
         }
         s.push_str(&labels);
-        // Legend.
         let ly = l.height - MARGIN - LEGEND_H * 0.3;
         let _ = writeln!(
             s,
-            r##"<text x="{MARGIN:.2}" y="{ly:.2}" font-size="{:.2}" fill="#333">矢印: 報告・連絡の流れ / 右上の番号: 連絡の順番 / 青枠: 院内　緑: 事業者　橙: 外部関係機関</text>"##,
+            r##"<text x="{MARGIN:.2}" y="{ly:.2}" font-size="{:.2}" fill="#333">矢印: 報告・連絡の流れ　丸数字: 連絡の順番　青: 院内　緑: 事業者　橙: 外部関係機関</text>"##,
             f * 0.9
         );
         s.push_str("</svg>\n");
@@ -497,13 +589,128 @@ impl ContactChart {
 /// The one-page template for the chart.
 pub const CHART_TYP: &str = include_str!("../templates/chart.typ");
 
-fn center(b: &PlacedBox) -> (f64, f64) {
-    (b.x + b.w / 2.0, b.y + b.h / 2.0)
+type Pt = (f64, f64);
+/// Label anchor: (x, y baseline, text-anchor start?)
+type Anchor = Option<(f64, f64, bool)>;
+
+/// Routes every edge on lanes that run in the gaps between rows, the frame padding and the
+/// channels between the frame and the side columns, so lines do not pass under boxes.
+fn route_edges(chart: &ContactChart, l: &ChartLayout) -> Vec<(Vec<Pt>, String, Anchor)> {
+    let pos: HashMap<&str, &PlacedBox> = l.boxes.iter().map(|b| (b.id.as_str(), b)).collect();
+    let (fx, _, fw, _) = l.frame;
+    let f = FONT;
+    // Lane counters so parallel lines stay apart.
+    let mut bus_index: HashMap<(usize, String), usize> = HashMap::new();
+    let mut row_side_lanes: HashMap<usize, usize> = HashMap::new();
+    let mut left_lanes = 0usize;
+    let mut right_lanes = 0usize;
+    let mut frame_lanes = [0usize; 2];
+    // Side edges sorted by the side box's height so channel lanes do not cross each other.
+    let mut order: Vec<usize> = (0..chart.edges.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| {
+            let (from, to, _) = &chart.edges[i];
+            let y = |id: &str| pos.get(id).map_or(0.0, |b| if b.group == ChartGroup::Internal { 0.0 } else { b.y });
+            y(from) + y(to)
+        };
+        key(a).total_cmp(&key(b))
+    });
+    let mut out = Vec::new();
+    for i in order {
+        let (from, to, label) = &chart.edges[i];
+        let (Some(&a), Some(&b)) = (pos.get(from.as_str()), pos.get(to.as_str())) else { continue };
+        if from == to {
+            continue;
+        }
+        let (pts, anchor): (Vec<Pt>, Anchor) = match (a.row, b.row) {
+            (Some(ra), Some(rb)) => {
+                // Route from the upper box to the lower one, then orient.
+                let (u, lo, ru, rl, down) = if ra <= rb { (a, b, ra, rb, true) } else { (b, a, rb, ra, false) };
+                let row_u = &l.rows[ru];
+                let row_l = &l.rows[rl];
+                let pts: Vec<Pt> = if ru == rl {
+                    let y = u.y - (row_u.gap_above / 2.0).min(2.5);
+                    vec![(u.cx(), u.y), (u.cx(), y), (lo.cx(), y), (lo.cx(), lo.y)]
+                } else {
+                    // Parallel buses below one row: one per source box.
+                    let n = bus_index.len();
+                    let k = *bus_index.entry((ru, u.id.clone())).or_insert(n) % 3;
+                    let ya = u.bottom() + row_u.gap_below / 2.0 + (k as f64 - 1.0) * 1.0;
+                    if rl == ru + 1 {
+                        vec![(u.cx(), u.bottom()), (u.cx(), ya), (lo.cx(), ya), (lo.cx(), lo.y)]
+                    } else {
+                        // Rows in between: go down a gap between their boxes (a trunk), or along
+                        // the frame padding when no gap is free.
+                        let yb = lo.y - row_l.gap_above / 2.0;
+                        let blocked = |x: f64| {
+                            l.boxes.iter().any(|b| {
+                                b.row.is_some_and(|r| r > ru && r < rl) && x > b.x - 0.8 && x < b.x + b.w + 0.8
+                            })
+                        };
+                        let mut candidates: Vec<f64> = vec![u.cx()];
+                        for b in l.boxes.iter().filter(|b| b.row.is_some_and(|r| r > ru && r < rl)) {
+                            candidates.push(b.x - GAP_X / 2.0);
+                            candidates.push(b.x + b.w + GAP_X / 2.0);
+                        }
+                        let target = (u.cx() + lo.cx()) / 2.0;
+                        candidates.sort_by(|p, q| (p - target).abs().total_cmp(&(q - target).abs()));
+                        let xl = match candidates.into_iter().find(|&x| !blocked(x)) {
+                            Some(x) => x,
+                            None => {
+                                let left = target < fx + fw / 2.0;
+                                let lane = &mut frame_lanes[usize::from(!left)];
+                                let off = FRAME_PAD * 0.5 - (*lane % 3) as f64 * 1.0;
+                                *lane += 1;
+                                if left { fx + off } else { fx + fw - off }
+                            }
+                        };
+                        vec![(u.cx(), u.bottom()), (u.cx(), ya), (xl, ya), (xl, yb), (lo.cx(), yb), (lo.cx(), lo.y)]
+                    }
+                };
+                let pts = if down { pts } else { pts.into_iter().rev().collect() };
+                // Label beside the last (vertical) segment, right of a downward arrow, left of an upward one.
+                let (p, q) = (pts[pts.len() - 2], pts[pts.len() - 1]);
+                let anchor = Some(if down {
+                    (q.0 + 0.8, (p.1 + q.1) / 2.0 + f * 0.3, true)
+                } else {
+                    (q.0 - 0.8, (p.1 + q.1) / 2.0 + f * 0.3, false)
+                });
+                (pts, anchor)
+            }
+            (Some(r), None) | (None, Some(r)) => {
+                let (inner, outer) = if a.row.is_some() { (a, b) } else { (b, a) };
+                let row = &l.rows[r];
+                let k = row_side_lanes.entry(r).or_insert(0);
+                let max_lanes = ((row.gap_above * 0.4) / 1.0).floor().max(1.0) as usize;
+                let y = inner.y - 1.2 - (*k % max_lanes) as f64 * 1.0;
+                *k += 1;
+                let left = outer.cx() < fx;
+                let (lanes, sign) = if left { (&mut left_lanes, -1.0) } else { (&mut right_lanes, 1.0) };
+                let j = *lanes % (((GAP_SIDE - 8.0) / 1.6) as usize).max(1);
+                *lanes += 1;
+                let edge_x = if left { fx } else { fx + fw };
+                let xl = edge_x + sign * (3.0 + j as f64 * 1.6);
+                let ox = if left { outer.x + outer.w } else { outer.x };
+                let oy = outer.cy().min(outer.y + outer.h - 2.0).max(outer.y + 2.0);
+                let pts = vec![(inner.cx(), inner.y), (inner.cx(), y), (xl, y), (xl, oy), (ox, oy)];
+                let pts = if a.row.is_some() { pts } else { pts.into_iter().rev().collect() };
+                // Label just above the horizontal piece at the side box.
+                let anchor = if left { (ox + 0.8, oy - 0.8, true) } else { (ox - 0.8, oy - 0.8, false) };
+                (pts, Some(anchor))
+            }
+            (None, None) => {
+                let (pa, pb) = (exit_point(a, b.cx(), b.cy()), exit_point(b, a.cx(), a.cy()));
+                (vec![pa, pb], Some(((pa.0 + pb.0) / 2.0, (pa.1 + pb.1) / 2.0, true)))
+            }
+        };
+        out.push((pts, label.clone(), anchor));
+    }
+    out
 }
 
 /// Point where the segment from the box centre towards (tx, ty) leaves the box.
-fn exit_point(b: &PlacedBox, tx: f64, ty: f64) -> (f64, f64) {
-    let (cx, cy) = center(b);
+fn exit_point(b: &PlacedBox, tx: f64, ty: f64) -> Pt {
+    let (cx, cy) = (b.cx(), b.cy());
     let (dx, dy) = (tx - cx, ty - cy);
     if dx.abs() < 1e-9 && dy.abs() < 1e-9 {
         return (cx, cy);
@@ -512,39 +719,6 @@ fn exit_point(b: &PlacedBox, tx: f64, ty: f64) -> (f64, f64) {
     let sy = if dy.abs() > 1e-9 { (b.h / 2.0) / dy.abs() } else { f64::INFINITY };
     let t = sx.min(sy);
     (cx + dx * t, cy + dy * t)
-}
-
-/// Route of an edge: an elbow connector when the target is below, otherwise a straight line
-/// between the box borders.
-fn route(a: &PlacedBox, b: &PlacedBox) -> Vec<(f64, f64)> {
-    let (ax, _) = center(a);
-    let (bx, _) = center(b);
-    if b.y >= a.y + a.h + 1.0 && (a.x - b.x).abs() < 400.0 && side_of(a, b).is_none() {
-        let mid = b.y - (GAP_LEVEL / 2.0).min((b.y - a.y - a.h) / 2.0);
-        return vec![(ax, a.y + a.h), (ax, mid), (bx, mid), (bx, b.y)];
-    }
-    let (cx, cy) = center(b);
-    let (dx, dy) = center(a);
-    vec![exit_point(a, cx, cy), exit_point(b, dx, dy)]
-}
-
-/// Boxes in different horizontal regions (side column vs frame) are joined by straight lines.
-fn side_of(a: &PlacedBox, b: &PlacedBox) -> Option<()> {
-    let separated = a.x + a.w + GAP_SIDE - 1.0 <= b.x || b.x + b.w + GAP_SIDE - 1.0 <= a.x;
-    separated.then_some(())
-}
-
-fn label_point(pts: &[(f64, f64)]) -> (f64, f64) {
-    if pts.len() == 4 {
-        // On the horizontal part of an elbow, or the lower vertical part when it is straight.
-        let (x, y) = pts[2];
-        if (pts[1].0 - x).abs() < 1.0 {
-            return (x, (pts[2].1 + pts[3].1) / 2.0);
-        }
-        return ((pts[1].0 + x) / 2.0, y);
-    }
-    let (a, b) = (pts[0], pts[pts.len() - 1]);
-    ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0)
 }
 
 #[cfg(test)]
@@ -556,14 +730,32 @@ mod tests {
         let lines = wrap("医療情報システム安全管理責任者", 8.0);
         assert_eq!(lines, vec!["医療情報システム", "安全管理責任者"]);
         // A closing bracket may hang rather than start a line.
-        let lines = wrap("あいうえお）", 5.0);
-        assert_eq!(lines, vec!["あいうえお）"]);
+        assert_eq!(wrap("あいうえお）", 5.0), vec!["あいうえお）"]);
         assert!(wrap("", 5.0).is_empty());
     }
 
     #[test]
+    fn wrap_breaks_addresses_after_at_or_dot() {
+        // 0.6 em per ASCII char: 10 em = 16 chars.
+        let lines = wrap("support@ehr-vendor.example.co.jp", 10.0);
+        assert_eq!(lines, vec!["support@ehr-", "vendor.example.", "co.jp"]);
+        for l in &lines {
+            assert!(text_em(l) <= 10.0);
+        }
+    }
+
+    #[test]
     fn exit_point_lies_on_the_border() {
-        let b = PlacedBox { id: "a".into(), x: 0.0, y: 0.0, w: 10.0, h: 4.0, lines: vec![] };
+        let b = PlacedBox {
+            id: "a".into(),
+            group: ChartGroup::Vendor,
+            x: 0.0,
+            y: 0.0,
+            w: 10.0,
+            h: 4.0,
+            row: None,
+            lines: vec![],
+        };
         assert_eq!(exit_point(&b, 100.0, 2.0), (10.0, 2.0));
         assert_eq!(exit_point(&b, 5.0, -50.0), (5.0, 0.0));
     }

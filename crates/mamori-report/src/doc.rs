@@ -37,8 +37,14 @@ pub enum Block {
     Missing { text: String },
     /// A table with a header row; short rows are padded with empty cells.
     Table { header: Vec<String>, rows: Vec<Vec<String>> },
-    /// An SVG image (e.g. the contact chart), scaled to the text width.
-    Image { svg: String, caption: Option<String> },
+    /// An SVG image (e.g. the contact chart), scaled to the text width, or with `full_page` on a
+    /// page of its own in A4 landscape (the contact chart stays legible that way).
+    Image {
+        svg: String,
+        caption: Option<String>,
+        #[serde(default)]
+        full_page: bool,
+    },
 }
 
 impl Doc {

@@ -17,6 +17,18 @@ const WP_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/wordproces
 const TEXT_WIDTH_EMU: u64 = 170 * 36_000;
 /// Maximum image height in EMU (220 mm).
 const MAX_IMAGE_HEIGHT_EMU: u64 = 220 * 36_000;
+/// A4 landscape: 257 mm text width, at most 150 mm high (room for a caption).
+const LANDSCAPE_TEXT_WIDTH_EMU: u64 = 257 * 36_000;
+const LANDSCAPE_MAX_HEIGHT_EMU: u64 = 150 * 36_000;
+
+const PORTRAIT: &str = r#"<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
+const LANDSCAPE: &str = r#"<w:sectPr><w:pgSz w:w="16838" w:h="11906" w:orient="landscape"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
+
+/// An empty paragraph that ends the current section; `landscape` is the orientation of the
+/// section it ends.
+fn section_break(landscape: bool) -> String {
+    format!("<w:p><w:pPr>{}</w:pPr></w:p>", if landscape { LANDSCAPE } else { PORTRAIT })
+}
 
 pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
     let numbers = doc.heading_numbers();
@@ -44,12 +56,22 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
             }
             Block::Missing { text } => body.push_str(&missing_box(text)),
             Block::Table { header, rows } => body.push_str(&table(header, rows)),
-            Block::Image { svg, caption } => {
+            Block::Image { svg, caption, full_page } => {
                 images.push(svg.clone());
                 let n = images.len();
-                body.push_str(&image_para(n, svg));
-                if let Some(c) = caption {
-                    body.push_str(&para("Caption", &run(c, false, None)));
+                if *full_page {
+                    // End the portrait section here; the image gets a landscape section of its own.
+                    body.push_str(&section_break(false));
+                    body.push_str(&image_para(n, svg, LANDSCAPE_TEXT_WIDTH_EMU, LANDSCAPE_MAX_HEIGHT_EMU));
+                    if let Some(c) = caption {
+                        body.push_str(&para("Caption", &run(c, false, None)));
+                    }
+                    body.push_str(&section_break(true));
+                } else {
+                    body.push_str(&image_para(n, svg, TEXT_WIDTH_EMU, MAX_IMAGE_HEIGHT_EMU));
+                    if let Some(c) = caption {
+                        body.push_str(&para("Caption", &run(c, false, None)));
+                    }
                 }
             }
         }
@@ -57,7 +79,7 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
 
     let document = format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}" xmlns:wp="{WP_NS}"><w:body>{body}<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr></w:body></w:document>"#
+<w:document xmlns:w="{W_NS}" xmlns:r="{R_NS}" xmlns:wp="{WP_NS}"><w:body>{body}{PORTRAIT}</w:body></w:document>"#
     );
 
     let mut rels = String::from(
@@ -203,12 +225,12 @@ fn svg_size(svg: &str) -> (f64, f64) {
     }
 }
 
-fn image_para(n: usize, svg: &str) -> String {
+fn image_para(n: usize, svg: &str, max_w: u64, max_h: u64) -> String {
     let (w, h) = svg_size(svg);
-    let mut cx = TEXT_WIDTH_EMU;
+    let mut cx = max_w;
     let mut cy = (cx as f64 * h / w) as u64;
-    if cy > MAX_IMAGE_HEIGHT_EMU {
-        cy = MAX_IMAGE_HEIGHT_EMU;
+    if cy > max_h {
+        cy = max_h;
         cx = (cy as f64 * w / h) as u64;
     }
     format!(

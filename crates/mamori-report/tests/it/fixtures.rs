@@ -16,18 +16,24 @@ fn node(id: &str, group: ChartGroup, role: &str, name: &str, phone: &str, email:
         phone: (!phone.is_empty()).then(|| phone.into()),
         email: (!email.is_empty()).then(|| email.into()),
         order,
+        tier: None,
     }
+}
+
+fn tiered(mut n: ChartNode, tier: u32) -> ChartNode {
+    n.tier = Some(tier);
+    n
 }
 
 /// A contact chart with 35 boxes: 15 inside the hospital, 10 vendors, 10 external bodies.
 pub fn chart35() -> ContactChart {
     use ChartGroup::*;
     let mut nodes = vec![
-        node("director", Internal, "最高責任者", "院長 山田 太郎", "内線 100", "director@sakura-hp.example.jp", Some(3)),
-        node("ciso", Internal, "CISO（最高情報セキュリティ責任者）", "副院長 佐藤 花子", "内線 101", "ciso@sakura-hp.example.jp", Some(2)),
-        node("manager", Internal, "医療情報システム安全管理責任者", "情報管理部長 鈴木 一郎", "内線 200", "it-manager@sakura-hp.example.jp", Some(1)),
-        node("csirt", Internal, "CSIRT（院内インシデント対応チーム）", "チームリーダー 高橋 健", "内線 210 / 090-0000-0001", "csirt@sakura-hp.example.jp", None),
-        node("itstaff", Internal, "情報システム担当者", "田中 誠・伊藤 優子", "内線 211", "it@sakura-hp.example.jp", None),
+        tiered(node("director", Internal, "最高責任者", "院長 山田 太郎", "内線 100", "director@sakura-hp.example.jp", Some(3)), 0),
+        tiered(node("ciso", Internal, "CISO（最高情報セキュリティ責任者）", "副院長 佐藤 花子", "内線 101", "ciso@sakura-hp.example.jp", Some(2)), 1),
+        tiered(node("manager", Internal, "医療情報システム安全管理責任者", "情報管理部長 鈴木 一郎", "内線 200", "it-manager@sakura-hp.example.jp", Some(1)), 2),
+        tiered(node("csirt", Internal, "CSIRT（院内インシデント対応チーム）", "チームリーダー 高橋 健", "内線 210 / 090-0000-0001", "csirt@sakura-hp.example.jp", None), 3),
+        tiered(node("itstaff", Internal, "情報システム担当者", "田中 誠・伊藤 優子", "内線 211", "it@sakura-hp.example.jp", None), 3),
     ];
     let depts = [
         ("med", "診療部 責任者", "診療部長 渡辺 修"),
@@ -42,7 +48,7 @@ pub fn chart35() -> ContactChart {
         ("renkei", "地域医療連携室 責任者", "室長 林 直樹"),
     ];
     for (i, (id, role, name)) in depts.iter().enumerate() {
-        nodes.push(node(id, Internal, role, name, &format!("内線 3{i:02}"), "", None));
+        nodes.push(tiered(node(id, Internal, role, name, &format!("内線 3{i:02}"), "", None), 4));
     }
     let vendors = [
         ("v-ehr", "電子カルテ保守", "株式会社さくらメディカルシステムズ 東日本サポートセンター", "0120-000-101", "support@ehr-vendor.example.co.jp"),
@@ -121,7 +127,7 @@ pub fn bcp_doc(with_image: bool) -> Doc {
     ];
     if with_image {
         let svg = chart35().to_svg().expect("fixture chart lays out");
-        blocks.push(Block::Image { svg, caption: Some("図1　連絡体制図".into()) });
+        blocks.push(Block::Image { svg, caption: Some("図1　連絡体制図".into()), full_page: true });
     }
     blocks.extend([
         h(2, "バックアップ"),
@@ -130,7 +136,7 @@ pub fn bcp_doc(with_image: bool) -> Doc {
         p("年1回以上、連絡体制図に基づく訓練を実施する。\n訓練の結果は記録し、改善計画に反映する。"),
         h(1, "発生時の対応"),
     ]);
-    for i in 1..=12 {
+    for i in 1..=20 {
         blocks.push(h(2, &format!("手順 {i}")));
         blocks.push(p("不審な挙動を検知した職員は、端末をネットワークから切り離さずに電源を入れたままとし、直ちに情報システム担当者へ連絡する。連絡を受けた担当者は、影響範囲を確認し、医療情報システム安全管理責任者へ報告する。"));
     }
