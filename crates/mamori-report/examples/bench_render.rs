@@ -33,7 +33,9 @@ fn sheet200() -> OfficialSheet {
         .map(|i| {
             vec![
                 CellValue::Text(format!("{}-({})", i / 10 + 1, i % 10 + 1)),
-                CellValue::Text("サーバについて、利用者の職種・担当業務別の情報区分毎のアクセス利用権限を設定している。".into()),
+                CellValue::Text(
+                    "サーバについて、利用者の職種・担当業務別の情報区分毎のアクセス利用権限を設定している。".into(),
+                ),
                 CellValue::YesNo(i % 3 != 0),
                 CellValue::Date(d + chrono::Days::new(i)),
                 if i % 3 == 0 { CellValue::Date(d + chrono::Days::new(200)) } else { CellValue::Empty },

@@ -242,15 +242,12 @@ impl ContactChart {
                 depth.insert(i, self.nodes[i].tier.map_or(max + 1, |t| t as usize));
             }
         } else {
-            let index: HashMap<&str, usize> =
-                self.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+            let index: HashMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
             let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
             let mut has_parent: HashSet<usize> = HashSet::new();
             for (f, t, _) in &self.edges {
                 let (Some(&a), Some(&b)) = (index.get(f.as_str()), index.get(t.as_str())) else { continue };
-                if a != b
-                    && self.nodes[a].group == ChartGroup::Internal
-                    && self.nodes[b].group == ChartGroup::Internal
+                if a != b && self.nodes[a].group == ChartGroup::Internal && self.nodes[b].group == ChartGroup::Internal
                 {
                     children.entry(a).or_default().push(b);
                     has_parent.insert(b);
@@ -258,16 +255,10 @@ impl ContactChart {
             }
             let mut queue: VecDeque<usize> = VecDeque::new();
             // Boxes without any arrow inside the frame go to a row of their own at the bottom.
-            let isolated: Vec<usize> = internal
-                .iter()
-                .copied()
-                .filter(|i| !has_parent.contains(i) && !children.contains_key(i))
-                .collect();
-            let mut roots: Vec<usize> = internal
-                .iter()
-                .copied()
-                .filter(|i| !has_parent.contains(i) && children.contains_key(i))
-                .collect();
+            let isolated: Vec<usize> =
+                internal.iter().copied().filter(|i| !has_parent.contains(i) && !children.contains_key(i)).collect();
+            let mut roots: Vec<usize> =
+                internal.iter().copied().filter(|i| !has_parent.contains(i) && children.contains_key(i)).collect();
             roots.sort_by_key(|&i| self.order_key(i));
             for r in roots {
                 depth.insert(r, 0);
@@ -325,8 +316,7 @@ impl ContactChart {
         let lines: Vec<Vec<(String, bool)>> = self.nodes.iter().map(node_lines).collect();
         let levels = self.internal_levels();
         // Side boxes with arrows first, so they land in the column next to the frame.
-        let linked: HashSet<&str> =
-            self.edges.iter().flat_map(|(a, b, _)| [a.as_str(), b.as_str()]).collect();
+        let linked: HashSet<&str> = self.edges.iter().flat_map(|(a, b, _)| [a.as_str(), b.as_str()]).collect();
         let by_order = |g: ChartGroup| {
             let mut v: Vec<usize> = (0..self.nodes.len()).filter(|&i| self.nodes[i].group == g).collect();
             v.sort_by_key(|&i| (!linked.contains(self.nodes[i].id.as_str()), self.order_key(i)));
@@ -413,7 +403,13 @@ impl ContactChart {
                 rows.push(Row {
                     top: y,
                     bottom: y + row_h,
-                    gap_above: if ri > 0 { GAP_ROW } else if li > 0 { GAP_LEVEL } else { FRAME_LABEL },
+                    gap_above: if ri > 0 {
+                        GAP_ROW
+                    } else if li > 0 {
+                        GAP_LEVEL
+                    } else {
+                        FRAME_LABEL
+                    },
                     gap_below: if ri + 1 < nrows { GAP_ROW } else { GAP_LEVEL.min(FRAME_PAD * 2.0) },
                 });
                 y += row_h;
@@ -497,10 +493,18 @@ impl ContactChart {
         );
         let header_y = MARGIN + TITLE_H + HEADER_H * 0.6;
         if let Some((x, w)) = l.ext_header {
-            let _ = writeln!(s, r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">外部関係機関</text>"#, x + w / 2.0);
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">外部関係機関</text>"#,
+                x + w / 2.0
+            );
         }
         if let Some((x, w)) = l.ven_header {
-            let _ = writeln!(s, r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">事業者（ベンダー）</text>"#, x + w / 2.0);
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.2}" y="{header_y:.2}" font-weight="bold" text-anchor="middle">事業者（ベンダー）</text>"#,
+                x + w / 2.0
+            );
         }
         let (fx, fy, fw, fh) = l.frame;
         let _ = writeln!(
@@ -516,7 +520,9 @@ impl ContactChart {
             xml_escape(&self.facility_name)
         );
         // Edges under the boxes, labels above everything.
-        s.push_str("<g class=\"edges\" stroke=\"#333\" stroke-width=\"0.35\" fill=\"none\" stroke-linejoin=\"round\">\n");
+        s.push_str(
+            "<g class=\"edges\" stroke=\"#333\" stroke-width=\"0.35\" fill=\"none\" stroke-linejoin=\"round\">\n",
+        );
         let mut labels = String::new();
         for (pts, label, anchor) in route_edges(self, l) {
             let d: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.2},{y:.2}")).collect();

@@ -21,8 +21,8 @@ const MAX_IMAGE_HEIGHT_EMU: u64 = 220 * 36_000;
 const LANDSCAPE_TEXT_WIDTH_EMU: u64 = 257 * 36_000;
 const LANDSCAPE_MAX_HEIGHT_EMU: u64 = 150 * 36_000;
 
-const PORTRAIT: &str = r#"<w:sectPr><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
-const LANDSCAPE: &str = r#"<w:sectPr><w:pgSz w:w="16838" w:h="11906" w:orient="landscape"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
+const PORTRAIT: &str = r#"<w:sectPr><w:headerReference w:type="default" r:id="rIdHeader"/><w:footerReference w:type="default" r:id="rIdFooter"/><w:pgSz w:w="11906" w:h="16838"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
+const LANDSCAPE: &str = r#"<w:sectPr><w:headerReference w:type="default" r:id="rIdHeader"/><w:footerReference w:type="default" r:id="rIdFooter"/><w:pgSz w:w="16838" w:h="11906" w:orient="landscape"/><w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134" w:header="567" w:footer="567" w:gutter="0"/></w:sectPr>"#;
 
 /// An empty paragraph that ends the current section; `landscape` is the orientation of the
 /// section it ends.
@@ -84,7 +84,7 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
 
     let mut rels = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>"#,
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rIdHeader" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/header" Target="header1.xml"/><Relationship Id="rIdFooter" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer" Target="footer1.xml"/>"#,
     );
     for n in 1..=images.len() {
         rels.push_str(&format!(
@@ -99,10 +99,32 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
         xml_escape(&doc.title)
     );
 
+    // Header: facility name left, title right (tab stop); footer: "n / N" centred.
+    let header = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:hdr xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:p><w:pPr><w:pStyle w:val="Header"/><w:tabs><w:tab w:val="right" w:pos="9638"/></w:tabs></w:pPr>{}<w:r><w:tab/></w:r>{}</w:p></w:hdr>"#,
+        run(&doc.facility_name, false, None),
+        run(&doc.title, false, None)
+    );
+    let field = |instr: &str| {
+        format!(
+            r#"<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> {instr} </w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>1</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r>"#
+        )
+    };
+    let footer = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:ftr xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:p><w:pPr><w:pStyle w:val="Footer"/><w:jc w:val="center"/></w:pPr>{}{}{}</w:p></w:ftr>"#,
+        field("PAGE"),
+        run(" / ", false, None),
+        field("NUMPAGES")
+    );
+
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let parts: [(&str, &str); 6] = [
+    let parts: [(&str, &str); 8] = [
         ("[Content_Types].xml", CONTENT_TYPES),
+        ("word/header1.xml", &header),
+        ("word/footer1.xml", &footer),
         ("_rels/.rels", ROOT_RELS),
         ("docProps/core.xml", &core),
         ("word/document.xml", &document),
@@ -165,25 +187,36 @@ fn cell(text: &str, header: bool, width_twips: u32) -> String {
 
 fn table(header: &[String], rows: &[Vec<String>]) -> String {
     let ncols = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0)).max(1);
-    // 170 mm text width = 9638 twips.
-    let w = (9638 / ncols) as u32;
+    // 170 mm text width = 9638 twips, shared by the widest line of each column (4–30 em).
+    let em = |s: &str| {
+        s.split('\n').map(|l| l.chars().map(|c| if c.is_ascii() { 0.55 } else { 1.0 }).sum::<f64>()).fold(0.0, f64::max)
+    };
+    let weights: Vec<f64> = (0..ncols)
+        .map(|i| {
+            let head = header.get(i).map_or(0.0, |h| em(h));
+            let body = rows.iter().filter_map(|r| r.get(i)).map(|c| em(c)).fold(0.0, f64::max);
+            head.max(body).clamp(4.0, 30.0)
+        })
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let widths: Vec<u32> = weights.iter().map(|w| (9638.0 * w / total) as u32).collect();
     let mut s = format!(
         r#"<w:tbl><w:tblPr><w:tblW w:w="5000" w:type="pct"/>{}<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="85" w:type="dxa"/><w:right w:w="85" w:type="dxa"/></w:tblCellMar></w:tblPr><w:tblGrid>"#,
         borders("tblBorders", "single", "6E6E6E", 4)
     );
-    for _ in 0..ncols {
+    for w in &widths {
         s.push_str(&format!(r#"<w:gridCol w:w="{w}"/>"#));
     }
     s.push_str("</w:tblGrid>");
     s.push_str("<w:tr><w:trPr><w:tblHeader/></w:trPr>");
-    for i in 0..ncols {
-        s.push_str(&cell(header.get(i).map(String::as_str).unwrap_or(""), true, w));
+    for (i, w) in widths.iter().enumerate() {
+        s.push_str(&cell(header.get(i).map(String::as_str).unwrap_or(""), true, *w));
     }
     s.push_str("</w:tr>");
     for r in rows {
         s.push_str("<w:tr><w:trPr><w:cantSplit/></w:trPr>");
-        for i in 0..ncols {
-            s.push_str(&cell(r.get(i).map(String::as_str).unwrap_or(""), false, w));
+        for (i, w) in widths.iter().enumerate() {
+            s.push_str(&cell(r.get(i).map(String::as_str).unwrap_or(""), false, *w));
         }
         s.push_str("</w:tr>");
     }
@@ -239,7 +272,7 @@ fn image_para(n: usize, svg: &str, max_w: u64, max_h: u64) -> String {
 }
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="svg" ContentType="image/svg+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="svg" ContentType="image/svg+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/><Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
 
 const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/></Relationships>"#;
@@ -254,5 +287,7 @@ const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:style w:type="paragraph" w:styleId="Heading3"><w:name w:val="heading 3"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:spacing w:before="200" w:after="80"/><w:outlineLvl w:val="2"/></w:pPr><w:rPr><w:b/><w:sz w:val="21"/></w:rPr></w:style>
 <w:style w:type="paragraph" w:styleId="Heading4"><w:name w:val="heading 4"/><w:basedOn w:val="Normal"/><w:next w:val="Normal"/><w:qFormat/><w:pPr><w:keepNext/><w:outlineLvl w:val="3"/></w:pPr><w:rPr><w:b/></w:rPr></w:style>
 <w:style w:type="paragraph" w:styleId="TableText"><w:name w:val="Table Text"/><w:basedOn w:val="Normal"/><w:pPr><w:spacing w:before="20" w:after="20" w:line="240" w:lineRule="auto"/></w:pPr><w:rPr><w:sz w:val="19"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Header"><w:name w:val="header"/><w:basedOn w:val="Normal"/><w:pPr><w:pBdr><w:bottom w:val="single" w:sz="4" w:space="1" w:color="969696"/></w:pBdr><w:spacing w:after="0"/></w:pPr><w:rPr><w:color w:val="464646"/><w:sz w:val="16"/></w:rPr></w:style>
+<w:style w:type="paragraph" w:styleId="Footer"><w:name w:val="footer"/><w:basedOn w:val="Normal"/><w:pPr><w:spacing w:after="0"/></w:pPr><w:rPr><w:color w:val="464646"/><w:sz w:val="16"/></w:rPr></w:style>
 <w:style w:type="paragraph" w:styleId="Caption"><w:name w:val="caption"/><w:basedOn w:val="Normal"/><w:qFormat/><w:pPr><w:jc w:val="center"/></w:pPr><w:rPr><w:sz w:val="18"/></w:rPr></w:style>
 </w:styles>"#;

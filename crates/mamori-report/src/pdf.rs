@@ -144,17 +144,10 @@ impl PdfRenderer {
             map.insert(id, Bytes::new(data.clone()));
         }
         map.insert(self.data_id, Bytes::new(serde_json::to_vec(&inputs)?));
-        let world = RenderWorld {
-            renderer: self,
-            main: Source::new(self.main_id, main.to_string()),
-            files: map,
-        };
+        let world = RenderWorld { renderer: self, main: Source::new(self.main_id, main.to_string()), files: map };
         let warned = typst::compile::<PagedDocument>(&world);
         warned.output.map_err(|diags| {
-            let first = diags
-                .iter()
-                .find(|d| d.severity == Severity::Error)
-                .or_else(|| diags.first());
+            let first = diags.iter().find(|d| d.severity == Severity::Error).or_else(|| diags.first());
             match first {
                 Some(d) => world.template_error(d),
                 None => ReportError::Template {
@@ -200,10 +193,7 @@ impl RenderWorld<'_> {
         let hints = if d.hints.is_empty() {
             String::new()
         } else {
-            format!(
-                " (hint: {})",
-                d.hints.iter().map(|h| h.v.to_string()).collect::<Vec<_>>().join("; ")
-            )
+            format!(" (hint: {})", d.hints.iter().map(|h| h.v.to_string()).collect::<Vec<_>>().join("; "))
         };
         ReportError::Template { file, line, column, message: d.message.to_string(), hints }
     }
@@ -248,9 +238,7 @@ impl World for RenderWorld<'_> {
             VirtualRoot::Package(_) => Err(FileError::Other(Some(
                 "パッケージは使えません（ネットワークなし） / packages are not available".into(),
             ))),
-            VirtualRoot::Project => {
-                Err(FileError::NotFound(id.vpath().get_without_slash().into()))
-            }
+            VirtualRoot::Project => Err(FileError::NotFound(id.vpath().get_without_slash().into())),
         }
     }
 

@@ -3,9 +3,7 @@
 //! A4 fit to width, Japanese font.
 
 use chrono::{Datelike, NaiveDate};
-use rust_xlsxwriter::{
-    DataValidation, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
-};
+use rust_xlsxwriter::{DataValidation, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
@@ -167,7 +165,8 @@ fn write_sheet(ws: &mut Worksheet, sheet: &OfficialSheet) -> Result<(), ReportEr
     let ncols = sheet.columns.len() as u16;
     let last_col = ncols - 1;
 
-    let title_fmt = base().set_bold().set_font_size(14).set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter);
+    let title_fmt =
+        base().set_bold().set_font_size(14).set_align(FormatAlign::Center).set_align(FormatAlign::VerticalCenter);
     let note_fmt = base().set_text_wrap().set_align(FormatAlign::Top).set_font_size(9);
     let head_fmt = base()
         .set_bold()
@@ -177,10 +176,7 @@ fn write_sheet(ws: &mut Worksheet, sheet: &OfficialSheet) -> Result<(), ReportEr
         .set_background_color(0xE6E6E6)
         .set_border(FormatBorder::Thin);
     let text_fmt = base().set_text_wrap().set_align(FormatAlign::Top).set_border(FormatBorder::Thin);
-    let center_fmt = base()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::Top)
-        .set_border(FormatBorder::Thin);
+    let center_fmt = base().set_align(FormatAlign::Center).set_align(FormatAlign::Top).set_border(FormatBorder::Thin);
     let date_fmt = center_fmt.clone().set_num_format("yyyy/mm/dd");
 
     let merged = |ws: &mut Worksheet, row: u32, text: &str, fmt: &Format| -> Result<(), ReportError> {

@@ -13,11 +13,7 @@ fn node_texts(svg: &str) -> Vec<(String, String)> {
     doc.descendants()
         .filter(|n| n.has_tag_name("g") && n.attribute("class") == Some("node"))
         .map(|g| {
-            let text: String = g
-                .descendants()
-                .filter(|t| t.has_tag_name("text"))
-                .filter_map(|t| t.text())
-                .collect();
+            let text: String = g.descendants().filter(|t| t.has_tag_name("text")).filter_map(|t| t.text()).collect();
             (g.attribute("data-id").unwrap_or_default().to_string(), text)
         })
         .collect()
@@ -27,7 +23,11 @@ fn assert_no_overlap(chart: &ContactChart) {
     let layout = chart.layout().expect("layout");
     assert_eq!(layout.boxes.len(), chart.nodes.len());
     for (i, a) in layout.boxes.iter().enumerate() {
-        assert!(a.x >= 0.0 && a.y >= 0.0 && a.x + a.w <= layout.width && a.y + a.h <= layout.height, "{} outside", a.id);
+        assert!(
+            a.x >= 0.0 && a.y >= 0.0 && a.x + a.w <= layout.width && a.y + a.h <= layout.height,
+            "{} outside",
+            a.id
+        );
         for b in &layout.boxes[i + 1..] {
             assert!(!a.overlaps(b), "{} overlaps {}", a.id, b.id);
         }
@@ -132,10 +132,11 @@ fn tiers_put_the_head_of_the_hospital_on_top() {
     for n in &mut untiered.nodes {
         n.tier = None;
     }
-    untiered.edges = [("director", "ciso"), ("ciso", "manager"), ("manager", "csirt"), ("csirt", "itstaff"), ("manager", "med")]
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string(), "指示".to_string()))
-        .collect();
+    untiered.edges =
+        [("director", "ciso"), ("ciso", "manager"), ("manager", "csirt"), ("csirt", "itstaff"), ("manager", "med")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string(), "指示".to_string()))
+            .collect();
     let layout = untiered.layout().unwrap();
     let y = |id: &str| layout.boxes.iter().find(|b| b.id == id).unwrap().y;
     assert!(y("director") < y("ciso") && y("ciso") < y("manager"), "director → ciso → manager top-down");
@@ -150,7 +151,8 @@ fn chart_pdf_is_one_a4_landscape_page_with_the_contacts_as_text() {
     assert_eq!(pages, 1);
     assert!(size.contains("841.89 x 595.276"), "A4 landscape, got {size}");
     let text = pdf_text_compact(&pdf);
-    for needle in [FACILITY, "連絡体制図", "厚生労働省", "03-6812-7837", "最高責任者", "医療情報システム安全管理責任者"] {
+    for needle in [FACILITY, "連絡体制図", "厚生労働省", "03-6812-7837", "最高責任者", "医療情報システム安全管理責任者"]
+    {
         let n: String = needle.chars().filter(|c| !c.is_whitespace()).collect();
         assert!(text.contains(&n), "PDF lacks {needle}");
     }

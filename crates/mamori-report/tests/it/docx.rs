@@ -63,7 +63,10 @@ fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     assert!(find("Normal", "年1回以上、連絡体制図に基づく訓練を実施する。\n訓練の結果は記録し、改善計画に反映する。"));
     // Table: header and cells in order.
     let i = cells.iter().position(|c| c == "システム").expect("table header");
-    assert_eq!(&cells[i..i + 8], ["システム", "重要度", "復旧優先度", "代替運用", "電子カルテ", "高", "1", "紙カルテ・紙伝票による運用"]);
+    assert_eq!(
+        &cells[i..i + 8],
+        ["システム", "重要度", "復旧優先度", "代替運用", "電子カルテ", "高", "1", "紙カルテ・紙伝票による運用"]
+    );
     // The missing-data box says so plainly.
     let boxed = cells.iter().find(|c| c.starts_with("データ未登録 / not registered")).expect("missing box");
     assert!(boxed.contains("バックアップ一覧が未登録です"), "{boxed}");
@@ -76,7 +79,13 @@ fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     roxmltree::Document::parse(&svg).expect("embedded SVG parses");
     assert!(svg.contains(FACILITY));
     assert!(part(&bytes, "[Content_Types].xml").contains("image/svg+xml"));
-    for name in ["word/styles.xml", "docProps/core.xml", "_rels/.rels"] {
+    // Every page: facility name and title in the header, "n / N" in the footer.
+    let header = part(&bytes, "word/header1.xml");
+    assert!(header.contains(FACILITY) && header.contains("サイバー攻撃を想定した事業継続計画（BCP）"));
+    let footer = part(&bytes, "word/footer1.xml");
+    assert!(footer.contains(" PAGE ") && footer.contains(" NUMPAGES "));
+    assert_eq!(xml.matches(r#"r:id="rIdHeader""#).count(), 3, "all three sections carry the header");
+    for name in ["word/styles.xml", "docProps/core.xml", "_rels/.rels", "word/header1.xml", "word/footer1.xml"] {
         roxmltree::Document::parse(&part(&bytes, name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
@@ -98,7 +107,8 @@ fn docx_escapes_text_and_pads_short_rows() {
 
 #[test]
 fn docx_converts_with_libreoffice_when_installed() {
-    let Some(soffice) = ["soffice", "libreoffice"].into_iter().find(|b| Command::new(b).arg("--version").output().is_ok())
+    let Some(soffice) =
+        ["soffice", "libreoffice"].into_iter().find(|b| Command::new(b).arg("--version").output().is_ok())
     else {
         eprintln!("LibreOffice not installed: skipping the conversion check");
         return;
@@ -115,7 +125,14 @@ fn docx_converts_with_libreoffice_when_installed() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pdf = std::fs::read(dir.path().join("bcp.pdf")).expect("LibreOffice wrote a PDF");
     let text = pdf_text_compact(&pdf);
-    for needle in ["1総則", "2.2バックアップ", "データ未登録", "紙カルテ・紙伝票による運用"] {
+    let (pages, _) = crate::helpers::pdf_pages(&pdf);
+    assert!(pages >= 3, "{pages} pages");
+    // Header and footer on the last page too.
+    let facility: String = FACILITY.chars().filter(|c| !c.is_whitespace()).collect();
+    assert_eq!(text.matches(&facility).count(), pages + 1, "header on every page, plus once in the chart");
+    assert!(text.contains(&format!("{pages}/{pages}")), "footer n / N");
+    for needle in ["1総則", "2.2バックアップ", "データ未登録", "紙カルテ・紙伝票による運用"]
+    {
         assert!(text.contains(needle), "converted PDF lacks {needle}");
     }
 }

@@ -7,7 +7,15 @@ use mamori_report::{Block, ChartGroup, ChartNode, ContactChart, Doc};
 
 pub const FACILITY: &str = "医療法人さくら会 さくら総合病院";
 
-fn node(id: &str, group: ChartGroup, role: &str, name: &str, phone: &str, email: &str, order: Option<u32>) -> ChartNode {
+fn node(
+    id: &str,
+    group: ChartGroup,
+    role: &str,
+    name: &str,
+    phone: &str,
+    email: &str,
+    order: Option<u32>,
+) -> ChartNode {
     ChartNode {
         id: id.into(),
         group,
@@ -29,11 +37,66 @@ fn tiered(mut n: ChartNode, tier: u32) -> ChartNode {
 pub fn chart35() -> ContactChart {
     use ChartGroup::*;
     let mut nodes = vec![
-        tiered(node("director", Internal, "最高責任者", "院長 山田 太郎", "内線 100", "director@sakura-hp.example.jp", Some(3)), 0),
-        tiered(node("ciso", Internal, "CISO（最高情報セキュリティ責任者）", "副院長 佐藤 花子", "内線 101", "ciso@sakura-hp.example.jp", Some(2)), 1),
-        tiered(node("manager", Internal, "医療情報システム安全管理責任者", "情報管理部長 鈴木 一郎", "内線 200", "it-manager@sakura-hp.example.jp", Some(1)), 2),
-        tiered(node("csirt", Internal, "CSIRT（院内インシデント対応チーム）", "チームリーダー 高橋 健", "内線 210 / 090-0000-0001", "csirt@sakura-hp.example.jp", None), 3),
-        tiered(node("itstaff", Internal, "情報システム担当者", "田中 誠・伊藤 優子", "内線 211", "it@sakura-hp.example.jp", None), 3),
+        tiered(
+            node(
+                "director",
+                Internal,
+                "最高責任者",
+                "院長 山田 太郎",
+                "内線 100",
+                "director@sakura-hp.example.jp",
+                Some(3),
+            ),
+            0,
+        ),
+        tiered(
+            node(
+                "ciso",
+                Internal,
+                "CISO（最高情報セキュリティ責任者）",
+                "副院長 佐藤 花子",
+                "内線 101",
+                "ciso@sakura-hp.example.jp",
+                Some(2),
+            ),
+            1,
+        ),
+        tiered(
+            node(
+                "manager",
+                Internal,
+                "医療情報システム安全管理責任者",
+                "情報管理部長 鈴木 一郎",
+                "内線 200",
+                "it-manager@sakura-hp.example.jp",
+                Some(1),
+            ),
+            2,
+        ),
+        tiered(
+            node(
+                "csirt",
+                Internal,
+                "CSIRT（院内インシデント対応チーム）",
+                "チームリーダー 高橋 健",
+                "内線 210 / 090-0000-0001",
+                "csirt@sakura-hp.example.jp",
+                None,
+            ),
+            3,
+        ),
+        tiered(
+            node(
+                "itstaff",
+                Internal,
+                "情報システム担当者",
+                "田中 誠・伊藤 優子",
+                "内線 211",
+                "it@sakura-hp.example.jp",
+                None,
+            ),
+            3,
+        ),
     ];
     let depts = [
         ("med", "診療部 責任者", "診療部長 渡辺 修"),
@@ -51,13 +114,25 @@ pub fn chart35() -> ContactChart {
         nodes.push(tiered(node(id, Internal, role, name, &format!("内線 3{i:02}"), "", None), 4));
     }
     let vendors = [
-        ("v-ehr", "電子カルテ保守", "株式会社さくらメディカルシステムズ 東日本サポートセンター", "0120-000-101", "support@ehr-vendor.example.co.jp"),
+        (
+            "v-ehr",
+            "電子カルテ保守",
+            "株式会社さくらメディカルシステムズ 東日本サポートセンター",
+            "0120-000-101",
+            "support@ehr-vendor.example.co.jp",
+        ),
         ("v-pacs", "PACS 保守", "フジヤマ画像システム株式会社", "03-0000-0102", "pacs@imaging.example.co.jp"),
         ("v-rece", "医事会計システム", "株式会社レセプトワークス", "03-0000-0103", "help@receworks.example.co.jp"),
         ("v-lab", "検査システム", "ラボネット株式会社", "03-0000-0104", ""),
         ("v-net", "院内ネットワーク保守", "株式会社ネットワークス東京", "03-0000-0105", "noc@nw-tokyo.example.co.jp"),
         ("v-vpn", "回線・VPN 装置（FortiGate）", "通信キャリア法人窓口", "0120-000-106", ""),
-        ("v-sec", "情報セキュリティ事業者（インシデント対応支援）", "セキュアレスポンス株式会社", "03-0000-0107", "ir@secure-response.example.co.jp"),
+        (
+            "v-sec",
+            "情報セキュリティ事業者（インシデント対応支援）",
+            "セキュアレスポンス株式会社",
+            "03-0000-0107",
+            "ir@secure-response.example.co.jp",
+        ),
         ("v-backup", "バックアップ・データ保管", "株式会社データアーカイブ", "03-0000-0108", ""),
         ("v-pharm", "薬剤部門システム", "ファーマシステム株式会社", "03-0000-0109", ""),
         ("v-meal", "給食管理システム", "株式会社ミールテック", "03-0000-0110", ""),
@@ -112,7 +187,9 @@ pub fn bcp_doc(with_image: bool) -> Doc {
     let mut blocks = vec![
         h(1, "総則"),
         h(2, "目的"),
-        p("本計画は、サイバー攻撃により医療情報システムが停止した場合においても、診療を継続し、速やかに復旧するために必要な体制と手順を定めるものである。"),
+        p(
+            "本計画は、サイバー攻撃により医療情報システムが停止した場合においても、診療を継続し、速やかに復旧するために必要な体制と手順を定めるものである。",
+        ),
         h(2, "対象システム"),
         Block::Table {
             header: vec!["システム".into(), "重要度".into(), "復旧優先度".into(), "代替運用".into()],
@@ -131,7 +208,9 @@ pub fn bcp_doc(with_image: bool) -> Doc {
     }
     blocks.extend([
         h(2, "バックアップ"),
-        Block::Missing { text: "システムごとのバックアップ一覧が未登録です。「バックアップ」画面で登録してください。".into() },
+        Block::Missing {
+            text: "システムごとのバックアップ一覧が未登録です。「バックアップ」画面で登録してください。".into(),
+        },
         h(2, "訓練計画"),
         p("年1回以上、連絡体制図に基づく訓練を実施する。\n訓練の結果は記録し、改善計画に反映する。"),
         h(1, "発生時の対応"),

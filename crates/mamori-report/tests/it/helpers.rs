@@ -20,7 +20,9 @@ fn tool(name: &str, pdf: &[u8], args: &[&str]) -> String {
         .arg(&path)
         .args(if name == "pdftotext" { &["-"][..] } else { &[][..] })
         .output()
-        .unwrap_or_else(|e| panic!("{name} is needed for this test (Debian package poppler-utils, see APT_PACKAGES): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("{name} is needed for this test (Debian package poppler-utils, see APT_PACKAGES): {e}")
+        });
     assert!(out.status.success(), "{name} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
@@ -38,11 +40,7 @@ pub fn pdf_text_compact(pdf: &[u8]) -> String {
 /// (pages, "W x H pts") from pdfinfo.
 pub fn pdf_pages(pdf: &[u8]) -> (usize, String) {
     let info = tool("pdfinfo", pdf, &[]);
-    let field = |k: &str| {
-        info.lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let field =
+        |k: &str| info.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim().to_string()).unwrap_or_default();
     (field("Pages:").parse().expect("page count"), field("Page size:"))
 }

@@ -114,13 +114,19 @@ fn bad_virtual_file_names_are_rejected() {
 #[test]
 fn one_renderer_renders_different_data_one_after_another() {
     let r = renderer();
-    let a = r.render(SIMPLE, &[], json!({"title": "A", "facility": "病院A", "heading": "一つ目", "body": "あいう"})).unwrap();
-    let b = r.render(SIMPLE, &[], json!({"title": "B", "facility": "病院B", "heading": "二つ目", "body": "かきく"})).unwrap();
+    let a = r
+        .render(SIMPLE, &[], json!({"title": "A", "facility": "病院A", "heading": "一つ目", "body": "あいう"}))
+        .unwrap();
+    let b = r
+        .render(SIMPLE, &[], json!({"title": "B", "facility": "病院B", "heading": "二つ目", "body": "かきく"}))
+        .unwrap();
     let (ta, tb) = (pdf_text_compact(&a), pdf_text_compact(&b));
     assert!(ta.contains("一つ目") && ta.contains("病院A") && !ta.contains("二つ目"));
     assert!(tb.contains("二つ目") && tb.contains("病院B") && !tb.contains("一つ目"));
     // Same input, same output (no stale cache, deterministic).
-    let a2 = r.render(SIMPLE, &[], json!({"title": "A", "facility": "病院A", "heading": "一つ目", "body": "あいう"})).unwrap();
+    let a2 = r
+        .render(SIMPLE, &[], json!({"title": "A", "facility": "病院A", "heading": "一つ目", "body": "あいう"}))
+        .unwrap();
     assert_eq!(a, a2);
 }
 
@@ -132,7 +138,11 @@ fn renderer_can_be_shared_between_threads() {
             .map(|i| {
                 s.spawn(move || {
                     let pdf = r
-                        .render(SIMPLE, &[], json!({"title": "t", "facility": "f", "heading": format!("見出し{i}"), "body": "本文"}))
+                        .render(
+                            SIMPLE,
+                            &[],
+                            json!({"title": "t", "facility": "f", "heading": format!("見出し{i}"), "body": "本文"}),
+                        )
                         .unwrap();
                     assert!(pdf_text_compact(&pdf).contains(&format!("見出し{i}")));
                 })

@@ -24,8 +24,23 @@ fn checklist() -> OfficialSheet {
             Column { header: "備考".into(), width: 24.0, kind: ColumnKind::Text },
         ],
         rows: vec![
-            vec!["1-(1)".into(), "医療情報システム安全管理責任者を設置している。".into(), CellValue::YesNo(true), CellValue::Date(d(6, 3)), CellValue::Empty, "".into()],
-            vec!["2-(1)".into(), "医療情報システム全般について、以下を実施している。\n・サーバ、端末PC、ネットワーク機器の台帳管理".into(), CellValue::YesNo(false), CellValue::Date(d(6, 3)), CellValue::Date(d(12, 25)), "機器台帳を整備中 & 来月完了".into()],
+            vec![
+                "1-(1)".into(),
+                "医療情報システム安全管理責任者を設置している。".into(),
+                CellValue::YesNo(true),
+                CellValue::Date(d(6, 3)),
+                CellValue::Empty,
+                "".into(),
+            ],
+            vec![
+                "2-(1)".into(),
+                "医療情報システム全般について、以下を実施している。\n・サーバ、端末PC、ネットワーク機器の台帳管理"
+                    .into(),
+                CellValue::YesNo(false),
+                CellValue::Date(d(6, 3)),
+                CellValue::Date(d(12, 25)),
+                "機器台帳を整備中 & 来月完了".into(),
+            ],
             // A short row: the rest stays empty but bordered.
             vec!["2-(2)".into()],
         ],
@@ -59,7 +74,10 @@ fn checklist_sheet_round_trips_through_calamine_cell_by_cell() {
     assert_eq!(cell(h + 1, 0), s("1-(1)"));
     assert_eq!(cell(h + 1, 2), s("はい"));
     assert_eq!(cell(h + 2, 2), s("いいえ"));
-    assert_eq!(cell(h + 2, 1), s("医療情報システム全般について、以下を実施している。\n・サーバ、端末PC、ネットワーク機器の台帳管理"));
+    assert_eq!(
+        cell(h + 2, 1),
+        s("医療情報システム全般について、以下を実施している。\n・サーバ、端末PC、ネットワーク機器の台帳管理")
+    );
     assert_eq!(cell(h + 2, 5), s("機器台帳を整備中 & 来月完了"));
     // Dates are real dates, not text.
     let date = |v: Data| match v {
