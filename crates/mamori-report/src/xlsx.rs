@@ -157,6 +157,21 @@ fn unique_name(name: String, used: &[String]) -> String {
     unreachable!("some suffix is always free")
 }
 
+/// Width of text in Excel column units at 10 pt (full-width ≈ 2, ASCII ≈ 1.1).
+fn text_units(line: &str) -> f64 {
+    line.chars().map(|c| if c.is_ascii() { 1.1 } else { 2.0 }).sum()
+}
+
+/// Lines the tallest cell of a row needs when wrapped to its column width.
+fn row_lines<'a>(cells: impl Iterator<Item = (&'a str, f64)>) -> f64 {
+    cells
+        .map(|(text, width)| {
+            let usable = (width - 1.0).max(1.0);
+            text.split('\n').map(|l| (text_units(l) / usable).ceil().max(1.0)).sum::<f64>()
+        })
+        .fold(1.0, f64::max)
+}
+
 fn base() -> Format {
     Format::new().set_font_name(XLSX_FONT).set_font_size(10)
 }
@@ -195,12 +210,7 @@ fn write_sheet(ws: &mut Worksheet, sheet: &OfficialSheet) -> Result<(), ReportEr
         let row = 1 + i as u32;
         merged(ws, row, note, &note_fmt)?;
         // Merged cells do not grow with wrapped text; estimate the lines (a full-width char ≈ 2 units).
-        let units: f64 = note
-            .split('\n')
-            .map(|l| l.chars().map(|c| if c.is_ascii() { 1.1 } else { 2.0 }).sum::<f64>().max(1.0))
-            .map(|u| (u / total_width).ceil())
-            .sum();
-        ws.set_row_height(row, 13.5 * units.max(1.0))?;
+        ws.set_row_height(row, 13.5 * row_lines(std::iter::once((note.as_str(), total_width))))?;
     }
 
     let hrow = header_row(sheet);
@@ -211,8 +221,15 @@ fn write_sheet(ws: &mut Worksheet, sheet: &OfficialSheet) -> Result<(), ReportEr
     }
 
     let first = hrow + 1;
+    ws.set_row_height(hrow, 13.5 * row_lines(sheet.columns.iter().map(|c| (c.header.as_str(), c.width))) + 4.0)?;
     for (r, row) in sheet.rows.iter().enumerate() {
         let r = first + r as u32;
+        // Spreadsheet programs do not grow rows for wrapped text on opening; set the height.
+        let texts = row.iter().zip(&sheet.columns).filter_map(|(v, c)| match v {
+            CellValue::Text(t) => Some((t.as_str(), c.width)),
+            _ => None,
+        });
+        ws.set_row_height(r, 13.5 * row_lines(texts) + 3.0)?;
         for (c, col) in sheet.columns.iter().enumerate() {
             let cell = row.get(c).unwrap_or(&CellValue::Empty);
             let c = c as u16;
@@ -291,6 +308,15 @@ mod tests {
         assert_eq!(sheet_name(&sheet("t", Some("  "))), "Sheet");
         let used = vec!["確認表".to_string(), "確認表(2)".to_string()];
         assert_eq!(unique_name("確認表".into(), &used), "確認表(3)");
+    }
+
+    #[test]
+    fn row_lines_counts_wrapped_and_explicit_lines() {
+        // 10 full-width characters need 20 units: two lines in a column of 11 units.
+        assert_eq!(row_lines(std::iter::once(("あいうえおかきくけこ", 11.0))), 2.0);
+        assert_eq!(row_lines(std::iter::once(("a\nb\nc", 10.0))), 3.0);
+        assert_eq!(row_lines([("短い", 10.0), ("あいうえおかきくけこさしすせそ", 9.0)].into_iter()), 4.0);
+        assert_eq!(row_lines(std::iter::empty()), 1.0);
     }
 
     #[test]

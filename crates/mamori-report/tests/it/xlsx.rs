@@ -97,6 +97,10 @@ fn checklist_sheet_round_trips_through_calamine_cell_by_cell() {
     // Title merged over all six columns; はい/いいえ drop-down over the 1回目 data cells.
     assert!(xml.contains(r#"<mergeCell ref="A1:F1"/>"#), "{xml}");
     assert!(xml.contains(r#"sqref="C6:C8""#) && xml.contains("<formula1>\"はい,いいえ\"</formula1>"), "{xml}");
+    // Rows are tall enough for their wrapped text: in row 7 the first line of 2-(1) (25 full-width
+    // characters) wraps in the 48-unit column, plus the explicit second line: three lines.
+    assert!(xml.contains(r#"<row r="6" spans="1:6" ht="16.5" customHeight="1">"#), "{xml}");
+    assert!(xml.contains(r#"<row r="7" spans="1:6" ht="43.5" customHeight="1">"#), "{xml}");
     // A4 landscape, fit to one page wide, header row repeated on every page.
     assert!(xml.contains(r#"paperSize="9""#) && xml.contains(r#"orientation="landscape""#), "{xml}");
     assert!(xml.contains(r#"fitToHeight="0""#) && xml.contains(r#"<pageSetUpPr fitToPage="1"/>"#), "{xml}");
