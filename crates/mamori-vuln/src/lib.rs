@@ -21,4 +21,4 @@ pub mod kev;
 pub mod normalise;
 pub mod nvd;
 pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};
-pub use matcher::{Confidence, Diagnosis, Finding, KevInfo, PriorityTier, ReviewItem, VulnIndex, diagnose, match_devices};
+pub use matcher::{Confidence, Diagnosis, Finding, KevInfo, PriorityTier, ReviewItem, VulnIndex, diagnose, match_devices, scan_devices};

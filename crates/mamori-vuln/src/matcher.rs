@@ -1,13 +1,16 @@
 //! The index and the matcher: NVD configuration trees and JVN entries against device CPEs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cpe::{Av, Cpe, Relation, canonical_vendor_product, compare_attr};
 use crate::db::VulnDb;
 use crate::jvn::{JvnVersionText, parse_jvn_version};
-use crate::model::{Configuration, CpeMatch, CveRecord, CvssScore, JvnRecord, KevEntry, Operator};
+use crate::model::{CpeMatch, CveRecord, CvssScore, JvnRecord, KevEntry, Operator};
 use crate::normalise::{DeviceFacts, Normalised, normalise};
 use crate::version::{Family, Range, Version, combine, family_for};
 
@@ -71,36 +74,41 @@ impl From<&KevEntry> for KevInfo {
     }
 }
 
-/// One vulnerability on one device.
+/// One vulnerability on one device. Text fields are shared (`Arc<str>`) between devices with the
+/// same profile, so millions of findings stay small; they serialise as plain strings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
-    /// Stable key for lifecycle records: `device_ref` + `|` + `cve_id`.
-    pub key: String,
-    pub device_ref: String,
+    pub device_ref: Arc<str>,
     /// CVE id, or the JVNDB id when JVN names no CVE.
-    pub cve_id: String,
-    pub jvn_id: Option<String>,
+    pub cve_id: Arc<str>,
+    pub jvn_id: Option<Arc<str>>,
     pub confidence: Confidence,
     pub tier: PriorityTier,
-    /// Sort key, higher first: tier, then CVSS.
+    /// Sort key, higher first: tier, external point, then CVSS×10.
     pub priority: u32,
-    pub cvss_v3: Option<CvssScore>,
-    pub cvss_v4: Option<CvssScore>,
-    pub kev: Option<KevInfo>,
-    /// First fixed version where NVD's versionEndExcluding gives it.
-    pub fixed_version: Option<String>,
+    pub cvss_v3: Option<Arc<CvssScore>>,
+    pub cvss_v4: Option<Arc<CvssScore>>,
+    pub kev: Option<Arc<KevInfo>>,
+    /// First fixed version where NVD's versionEndExcluding (or JVN's "…未満") gives it.
+    pub fixed_version: Option<Arc<str>>,
     /// Japanese title from JVN, when JVN has an entry for this CVE.
-    pub title_ja: Option<String>,
+    pub title_ja: Option<Arc<str>>,
     /// The device CPE that matched.
-    pub matched_cpe: String,
+    pub matched_cpe: Arc<str>,
     /// The NVD criterion (or JVN product CPE) it matched.
-    pub criterion: String,
+    pub criterion: Arc<str>,
     /// Why, Japanese first, English second.
-    pub reason: String,
+    pub reason: Arc<str>,
     pub at_external_point: bool,
 }
 
 impl Finding {
+    /// Stable key for lifecycle records (open/accepted/fixed/false positive): `device_ref|cve_id`.
+    /// It does not change when confidence, priority or data change.
+    pub fn key(&self) -> String {
+        Self::key_for(&self.device_ref, &self.cve_id)
+    }
+
     pub fn key_for(device_ref: &str, cve_id: &str) -> String {
         format!("{device_ref}|{cve_id}")
     }
@@ -215,12 +223,14 @@ enum DevVer {
     Unparsable(String),
 }
 
+type KeyId = u32;
+
 #[derive(Clone, Debug)]
 struct DevCpe {
     cpe: Cpe,
     fs: String,
     key: Key,
-    family: Family,
+    kid: KeyId,
     ver: DevVer,
 }
 
@@ -239,24 +249,32 @@ fn prepare(cpe: &Cpe) -> Option<DevCpe> {
             }
         }
     };
-    Some(DevCpe { fs: cpe.to_fs(), cpe: cpe.clone(), key, family, ver })
+    Some(DevCpe { fs: cpe.to_fs(), cpe: cpe.clone(), key, kid: KeyId::MAX, ver })
 }
 
 /// Result of one criterion against the device.
 #[derive(Clone, Debug)]
-struct Hit {
+struct Hit<'a> {
     conf: Confidence,
     dev: usize,
-    criterion: String,
-    fixed: Option<String>,
+    criterion: Cow<'a, str>,
+    fixed: Option<Cow<'a, str>>,
     reason: String,
 }
 
-fn better(a: Option<Hit>, b: Option<Hit>) -> Option<Hit> {
+fn better<'a>(a: Option<Hit<'a>>, b: Option<Hit<'a>>) -> Option<Hit<'a>> {
     match (a, b) {
         (Some(x), Some(y)) => Some(if y.conf > x.conf { y } else { x }),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+fn weaker<'a>(a: Option<Hit<'a>>, b: Option<Hit<'a>>) -> Option<Hit<'a>> {
+    match (a, b) {
+        (None, y) => y,
+        (Some(x), Some(y)) => Some(if y.conf < x.conf { y } else { x }),
+        (x, None) => x,
     }
 }
 
@@ -272,24 +290,16 @@ fn rest_compatible(c: &Cpe, d: &Cpe) -> bool {
         (&c.other, &d.other),
     ]
     .iter()
-    .all(|(s, t)| compare_attr(s, t) != Relation::Disjoint || t.is_any())
+    .all(|(s, t)| t.is_any() || compare_attr(s, t) != Relation::Disjoint)
 }
 
 /// Updates a family does not fold into the version (Windows SP, Exchange CU …) must agree when both
 /// sides state them; a device that states none is not held against it.
-fn update_compatible(c: &Cpe, d: &Cpe, f: Family) -> bool {
-    if matches!(f, Family::PanOs | Family::Ivanti) {
+fn update_compatible(c: &CritInfo, d: &Cpe) -> bool {
+    if c.update_folded {
         return true;
     }
-    if f == Family::Generic {
-        if let Some(u) = c.update.text() {
-            // Pre-release updates are folded into the version ("2.0" + "beta9").
-            if crate::version::combine(f, "0", Some(&u)) != "0" {
-                return true;
-            }
-        }
-    }
-    match (&c.update, &d.update) {
+    match (&c.cpe.update, &d.update) {
         (Av::Value(a), Av::Value(b)) => a == b,
         (Av::Value(_), Av::Na) | (Av::Na, Av::Value(_)) => false,
         _ => true,
@@ -320,133 +330,279 @@ fn range_text(m: &CpeMatch) -> String {
     s.join(", ")
 }
 
-/// A vulnerable criterion against one device CPE.
-fn eval_vulnerable(m: &CpeMatch, c: &Cpe, d: &DevCpe, di: usize) -> Option<Hit> {
-    if !part_compatible(c, &d.cpe) || !rest_compatible(c, &d.cpe) {
+/// A criterion string parsed once per scan.
+#[derive(Debug)]
+struct CritInfo {
+    cpe: Cpe,
+    kid: KeyId,
+    family: Family,
+    /// The update is part of the version for this family (PAN-OS hotfix, Ivanti R, pre-release).
+    update_folded: bool,
+    listed: Listed,
+}
+
+#[derive(Debug)]
+enum Listed {
+    Any,
+    Na,
+    Value { text: String, parsed: Option<Version>, use_base: bool, bare: bool },
+}
+
+#[derive(Debug)]
+enum Bounds {
+    None,
+    Ok([Option<Rc<Version>>; 4]),
+    Bad(String),
+}
+
+struct CEntry<'a> {
+    m: &'a CpeMatch,
+    info: Option<Rc<CritInfo>>,
+    bounds: Bounds,
+}
+
+struct CNode<'a> {
+    negate: bool,
+    operator: Operator,
+    has_vulnerable: bool,
+    entries: Vec<CEntry<'a>>,
+}
+
+struct CConfig<'a> {
+    negate: bool,
+    operator: Operator,
+    nodes: Vec<CNode<'a>>,
+}
+
+/// Per-scan caches: criteria and version bounds are parsed once, CVEs compiled when first touched.
+struct Scan<'a, 'i> {
+    index: &'i VulnIndex<'a>,
+    key_ids: HashMap<Key, KeyId>,
+    crit_cache: HashMap<&'a str, Option<Rc<CritInfo>>>,
+    ver_cache: HashMap<(Family, &'a str), Option<Rc<Version>>>,
+    compiled: Vec<Option<Box<[CConfig<'a>]>>>,
+}
+
+impl<'a, 'i> Scan<'a, 'i> {
+    fn new(index: &'i VulnIndex<'a>) -> Self {
+        let mut compiled = Vec::with_capacity(index.cves.len());
+        compiled.resize_with(index.cves.len(), || None);
+        Scan { index, key_ids: HashMap::new(), crit_cache: HashMap::new(), ver_cache: HashMap::new(), compiled }
+    }
+
+    fn kid(&mut self, k: &Key) -> KeyId {
+        if let Some(i) = self.key_ids.get(k) {
+            return *i;
+        }
+        let i = self.key_ids.len() as KeyId;
+        self.key_ids.insert(k.clone(), i);
+        i
+    }
+
+    fn crit(&mut self, s: &'a str) -> Option<Rc<CritInfo>> {
+        if let Some(c) = self.crit_cache.get(s) {
+            return c.clone();
+        }
+        let info = Cpe::parse(s).ok().and_then(|cpe| {
+            let key = vp_key(&cpe)?;
+            let family = family_for(&key.0, &key.1);
+            let kid = self.kid(&key);
+            let cu = cpe.update.text();
+            let update_folded = match (&cpe.update, family) {
+                (_, Family::PanOs | Family::Ivanti) => true,
+                (Av::Value(_), Family::Generic) => combine(family, "0", cu.as_deref()) != "0",
+                _ => false,
+            };
+            let listed = match &cpe.version {
+                Av::Any => Listed::Any,
+                Av::Na => Listed::Na,
+                Av::Value(_) => {
+                    let cv = cpe.version.text().unwrap_or_default();
+                    let folds = matches!(family, Family::PanOs | Family::Ivanti);
+                    let (text, use_base) = match (&cpe.update, folds) {
+                        (Av::Any, true) => (cv.clone(), true),
+                        (Av::Na, true) => (cv.clone(), false),
+                        _ => (combine(family, &cv, cu.as_deref()), false),
+                    };
+                    let parsed = Version::parse(family, &text).ok();
+                    let bare = parsed.as_ref().is_some_and(Version::is_bare_release);
+                    Listed::Value { text, parsed, use_base, bare }
+                }
+            };
+            Some(Rc::new(CritInfo { cpe, kid, family, update_folded, listed }))
+        });
+        self.crit_cache.insert(s, info.clone());
+        info
+    }
+
+    fn bound(&mut self, f: Family, b: Option<&'a str>) -> Result<Option<Rc<Version>>, String> {
+        let Some(b) = b else { return Ok(None) };
+        let v = self.ver_cache.entry((f, b)).or_insert_with(|| Version::parse(f, b).ok().map(Rc::new)).clone();
+        v.map(Some).ok_or_else(|| b.to_string())
+    }
+
+    fn compile(&mut self, i: usize) {
+        if self.compiled[i].is_some() {
+            return;
+        }
+        let cve = self.index.cves[i];
+        let mut configs = Vec::with_capacity(cve.configurations.len());
+        for cfg in &cve.configurations {
+            let mut nodes = Vec::with_capacity(cfg.nodes.len());
+            for n in &cfg.nodes {
+                let mut entries = Vec::with_capacity(n.cpe_match.len());
+                for m in &n.cpe_match {
+                    let info = self.crit(&m.criteria);
+                    let bounds = match (&info, m.has_range()) {
+                        (Some(inf), true) => {
+                            let f = inf.family;
+                            let r: Result<Vec<_>, String> = [
+                                m.version_start_including.as_deref(),
+                                m.version_start_excluding.as_deref(),
+                                m.version_end_including.as_deref(),
+                                m.version_end_excluding.as_deref(),
+                            ]
+                            .into_iter()
+                            .map(|b| self.bound(f, b))
+                            .collect();
+                            match r {
+                                Ok(v) => Bounds::Ok([v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()]),
+                                Err(b) => Bounds::Bad(b),
+                            }
+                        }
+                        _ => Bounds::None,
+                    };
+                    entries.push(CEntry { m, info, bounds });
+                }
+                nodes.push(CNode { negate: n.negate, operator: n.operator, has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable), entries });
+            }
+            configs.push(CConfig { negate: cfg.negate, operator: cfg.operator, nodes });
+        }
+        self.compiled[i] = Some(configs.into_boxed_slice());
+    }
+}
+
+/// Is `v` inside pre-parsed bounds? None when the family cannot order them.
+fn in_bounds(v: &Version, b: &[Option<Rc<Version>>; 4]) -> Option<bool> {
+    use std::cmp::Ordering::*;
+    let c = |x: &Option<Rc<Version>>| -> Option<Option<std::cmp::Ordering>> {
+        match x {
+            None => Some(None),
+            Some(bv) => v.compare(bv).map(Some),
+        }
+    };
+    let si = c(&b[0])?;
+    let se = c(&b[1])?;
+    let ei = c(&b[2])?;
+    let ee = c(&b[3])?;
+    Some(si != Some(Less) && se.is_none_or(|o| o == Greater) && ei != Some(Greater) && ee.is_none_or(|o| o == Less))
+}
+
+/// A criterion against one device CPE with the same vendor:product.
+fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
+    if !part_compatible(&c.cpe, &d.cpe) || !rest_compatible(&c.cpe, &d.cpe) || !update_compatible(c, &d.cpe) {
         return None;
     }
-    let crit = m.criteria.to_string();
-    if !update_compatible(c, &d.cpe, d.family) {
-        return None;
-    }
-    let hit = |conf, fixed: Option<String>, reason: String| Some(Hit { conf, dev: di, criterion: crit.clone(), fixed, reason });
-    let f = d.family;
-    if m.has_range() {
-        let r = Range {
-            start_including: m.version_start_including.as_deref(),
-            start_excluding: m.version_start_excluding.as_deref(),
-            end_including: m.version_end_including.as_deref(),
-            end_excluding: m.version_end_excluding.as_deref(),
-        };
-        let rt = range_text(m);
-        return match &d.ver {
-            DevVer::Unknown | DevVer::Na => hit(
-                Confidence::VendorProductOnly,
-                None,
-                format!("台帳に版数がないため製品名だけで一致（影響範囲 {rt}）/ no version in the ledger, product matches (affected {rt})"),
-            ),
-            DevVer::Unparsable(t) => hit(
+    let m = e.m;
+    let hit = |conf, fixed: Option<Cow<'a, str>>, reason: String| Some(Hit { conf, dev: di, criterion: Cow::Borrowed(&*m.criteria), fixed, reason });
+    match &e.bounds {
+        Bounds::Ok(b) => {
+            return match &d.ver {
+                DevVer::Unknown | DevVer::Na => {
+                    let rt = range_text(m);
+                    hit(
+                        Confidence::VendorProductOnly,
+                        None,
+                        format!("台帳に版数がないため製品名だけで一致（影響範囲 {rt}）/ no version in the ledger, product matches (affected {rt})"),
+                    )
+                }
+                DevVer::Unparsable(t) => {
+                    let rt = range_text(m);
+                    hit(
+                        Confidence::NeedsManualReview,
+                        None,
+                        format!("版数「{t}」を比較できません（影響範囲 {rt}）/ version \"{t}\" cannot be compared (affected {rt})"),
+                    )
+                }
+                DevVer::Parsed(_, v) => match in_bounds(v, b) {
+                    Some(true) => {
+                        let rt = range_text(m);
+                        hit(
+                            Confidence::Range,
+                            m.version_end_excluding.as_deref().map(Cow::Borrowed),
+                            format!("版数 {} が影響範囲 {rt} に入ります / version {} is inside {rt}", v.as_str(), v.as_str()),
+                        )
+                    }
+                    Some(false) => None,
+                    None => {
+                        let rt = range_text(m);
+                        hit(
+                            Confidence::NeedsManualReview,
+                            None,
+                            format!("版数 {} をこの製品系列では範囲 {rt} と比較できません / version {} cannot be ordered against {rt} for this product family", v.as_str(), v.as_str()),
+                        )
+                    }
+                },
+            };
+        }
+        Bounds::Bad(b) => {
+            return hit(
                 Confidence::NeedsManualReview,
                 None,
-                format!("版数「{t}」を比較できません（影響範囲 {rt}）/ version \"{t}\" cannot be compared (affected {rt})"),
-            ),
-            DevVer::Parsed(_, v) => match r.contains(v) {
-                Ok(true) => hit(
-                    Confidence::Range,
-                    m.version_end_excluding.as_deref().map(str::to_string),
-                    format!("版数 {} が影響範囲 {rt} に入ります / version {} is inside {rt}", v.as_str(), v.as_str()),
-                ),
-                Ok(false) => None,
-                Err(e) => hit(
-                    Confidence::NeedsManualReview,
-                    None,
-                    format!("版数を範囲 {rt} と比較できません（{}）/ cannot compare the version with {rt} ({})", e.0, e.0),
-                ),
-            },
-        };
+                format!("NVD の範囲の版数「{b}」を解釈できません / cannot read NVD's range bound \"{b}\""),
+            );
+        }
+        Bounds::None => {}
     }
-    match &c.version {
-        Av::Any => hit(
-            Confidence::VendorProductOnly,
-            None,
-            "NVD は全版を対象としています / NVD lists all versions".into(),
-        ),
-        Av::Na => match &d.ver {
+    match &c.listed {
+        Listed::Any => hit(Confidence::VendorProductOnly, None, "NVD は全版を対象としています / NVD lists all versions".into()),
+        Listed::Na => match &d.ver {
             DevVer::Unknown | DevVer::Na => hit(Confidence::Exact, None, "NVD はこの製品（版数区別なし）を対象としています / NVD lists this product without versions".into()),
-            _ if f == Family::Windows => hit(
+            _ if c.family == Family::Windows => hit(
                 Confidence::Exact,
                 None,
                 "NVD はこのリリースを対象としています（ビルド・更新の適用状況は NVD に記載なし）/ NVD lists this release (patch level not given by NVD)".into(),
             ),
-            _ => hit(
+            _ => hit(Confidence::VendorProductOnly, None, "NVD は版数を区別していません / NVD gives no version".into()),
+        },
+        Listed::Value { text: listed, parsed, use_base, bare } => match &d.ver {
+            DevVer::Unknown => hit(
                 Confidence::VendorProductOnly,
                 None,
-                "NVD は版数を区別していません / NVD gives no version".into(),
+                format!("台帳に版数がないため製品名だけで一致（NVD の対象版 {listed}）/ no version in the ledger, product matches (NVD lists {listed})"),
             ),
-        },
-        Av::Value(_) => {
-            let cv = c.version.text().unwrap_or_default();
-            let cu = c.update.text();
-            // Families that fold the update into the version (PAN-OS hotfix, Ivanti R-release)
-            // compare the combined string; an ANY update in NVD means every update of that version.
-            let folds = matches!(f, Family::PanOs | Family::Ivanti);
-            let (listed, use_base) = match (&c.update, folds) {
-                (Av::Any, true) => (cv.clone(), true),
-                (Av::Na, true) => (cv.clone(), false),
-                _ => (combine(f, &cv, cu.as_deref()), false),
-            };
-            match &d.ver {
-                DevVer::Unknown => hit(
-                    Confidence::VendorProductOnly,
-                    None,
-                    format!("台帳に版数がないため製品名だけで一致（NVD の対象版 {listed}）/ no version in the ledger, product matches (NVD lists {listed})"),
-                ),
-                DevVer::Na => None,
-                DevVer::Unparsable(t) => {
-                    if t.eq_ignore_ascii_case(&listed) {
-                        hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
-                    } else {
-                        hit(
-                            Confidence::NeedsManualReview,
-                            None,
-                            format!("版数「{t}」を NVD の {listed} と比較できません / version \"{t}\" cannot be compared with {listed}"),
-                        )
-                    }
-                }
-                DevVer::Parsed(base, combined) => {
-                    let dv = if use_base { base } else { combined };
-                    let ok = match Version::parse(f, &listed) {
-                        Ok(lv) => dv.equals_listed(&lv),
-                        Err(_) => dv.as_str().eq_ignore_ascii_case(&listed),
-                    };
-                    if !ok {
-                        return None;
-                    }
-                    let bare = Version::parse(f, &listed).map(|v| v.is_bare_release()).unwrap_or(false);
-                    if bare && dv.as_str() != listed {
-                        hit(
-                            Confidence::Range,
-                            None,
-                            format!("NVD はリリース {listed} の全ビルドを対象としています / NVD lists every build of release {listed}"),
-                        )
-                    } else {
-                        hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
-                    }
+            DevVer::Na => None,
+            DevVer::Unparsable(t) => {
+                if t.eq_ignore_ascii_case(listed) {
+                    hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
+                } else {
+                    hit(
+                        Confidence::NeedsManualReview,
+                        None,
+                        format!("版数「{t}」を NVD の {listed} と比較できません / version \"{t}\" cannot be compared with {listed}"),
+                    )
                 }
             }
-        }
+            DevVer::Parsed(base, combined) => {
+                let dv = if *use_base { base } else { combined };
+                let ok = match parsed {
+                    Some(lv) => dv.equals_listed(lv),
+                    None => dv.as_str().eq_ignore_ascii_case(listed),
+                };
+                if !ok {
+                    None
+                } else if *bare && dv.as_str() != listed {
+                    hit(
+                        Confidence::Range,
+                        None,
+                        format!("NVD はリリース {listed} の全ビルドを対象としています / NVD lists every build of release {listed}"),
+                    )
+                } else {
+                    hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
+                }
+            }
+        },
     }
-}
-
-/// A non-vulnerable (platform) criterion: is it present on the device?
-fn platform_present(m: &CpeMatch, c: &Cpe, devs: &[DevCpe], key: &Key) -> bool {
-    devs.iter().any(|d| {
-        if &d.key != key || !part_compatible(c, &d.cpe) {
-            return false;
-        }
-        // Version of a platform: when both sides state one, it must fit.
-        eval_vulnerable(m, c, d, 0).is_some()
-    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -458,78 +614,51 @@ enum Platform {
     Unknown,
 }
 
-struct Parsed<'m> {
-    m: &'m CpeMatch,
-    cpe: Option<Cpe>,
-    key: Option<Key>,
-}
-
-fn eval_config(cfg: &Configuration, devs: &[DevCpe]) -> Option<Hit> {
+fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe]) -> Option<Hit<'a>> {
     if cfg.negate {
         // NVD does not use negated configurations in practice; never guess a finding from one.
         return None;
     }
-    let mut vuln_hits: Vec<Option<Hit>> = Vec::new();
+    let mut vuln_hits: Vec<Option<Hit<'a>>> = Vec::new();
     let mut platforms: Vec<Platform> = Vec::new();
-    for node in &cfg.nodes {
-        let parsed: Vec<Parsed> = node
-            .cpe_match
-            .iter()
-            .map(|m| {
-                let cpe = Cpe::parse(&m.criteria).ok();
-                let key = cpe.as_ref().and_then(vp_key);
-                Parsed { m, cpe, key }
-            })
-            .collect();
-        let has_vulnerable = parsed.iter().any(|p| p.m.vulnerable);
-        if has_vulnerable && !node.negate {
-            let mut per: Vec<Option<Hit>> = Vec::new();
-            for p in parsed.iter().filter(|p| p.m.vulnerable) {
-                let (Some(c), Some(k)) = (&p.cpe, &p.key) else {
-                    per.push(None);
-                    continue;
-                };
+    for node in cfg.nodes.iter() {
+        if node.has_vulnerable && !node.negate {
+            let mut node_hit: Option<Hit<'a>> = None;
+            let mut all = true;
+            for e in node.entries.iter().filter(|e| e.m.vulnerable) {
                 let mut best = None;
-                for (di, d) in devs.iter().enumerate() {
-                    if &d.key == k {
-                        best = better(best, eval_vulnerable(p.m, c, d, di));
+                if let Some(c) = &e.info {
+                    for (di, d) in devs.iter().enumerate() {
+                        if d.kid == c.kid {
+                            best = better(best, eval_entry(e, c, d, di));
+                        }
                     }
                 }
-                per.push(best);
+                match node.operator {
+                    Operator::Or => node_hit = better(node_hit, best),
+                    Operator::And => {
+                        all &= best.is_some();
+                        node_hit = weaker(node_hit, best);
+                    }
+                }
             }
-            let node_hit = match node.operator {
-                Operator::Or => per.into_iter().fold(None, better),
-                Operator::And => {
-                    if per.iter().all(Option::is_some) {
-                        per.into_iter().fold(None, |a, b| match (a, b) {
-                            (None, y) => y,
-                            (Some(x), Some(y)) => Some(if y.conf < x.conf { y } else { x }),
-                            (x, None) => x,
-                        })
-                    } else {
-                        None
-                    }
-                }
-            };
+            if node.operator == Operator::And && !all {
+                node_hit = None;
+            }
             vuln_hits.push(node_hit);
         } else {
             // Platform condition.
-            let present: Vec<bool> = parsed
-                .iter()
-                .map(|p| match (&p.cpe, &p.key) {
-                    (Some(c), Some(k)) => platform_present(p.m, c, devs, k),
-                    _ => false,
-                })
-                .collect();
+            let present = |e: &CEntry<'a>| -> bool {
+                e.info.as_ref().is_some_and(|c| devs.iter().enumerate().any(|(di, d)| d.kid == c.kid && eval_entry(e, c, d, di).is_some()))
+            };
             let mut ok = match node.operator {
-                Operator::Or => present.iter().any(|b| *b),
-                Operator::And => !present.is_empty() && present.iter().all(|b| *b),
+                Operator::Or => node.entries.iter().any(present),
+                Operator::And => !node.entries.is_empty() && node.entries.iter().all(present),
             };
             if node.negate {
                 ok = !ok;
             }
-            let kinds: Vec<char> = parsed.iter().filter_map(|p| p.cpe.as_ref().and_then(Cpe::part_char)).collect();
-            let shows_kind = devs.iter().any(|d| d.cpe.part_char().is_some_and(|pc| kinds.contains(&pc)));
+            let shows_kind = node.entries.iter().filter_map(|e| e.info.as_ref().and_then(|c| c.cpe.part_char())).any(|k| devs.iter().any(|d| d.cpe.part_char() == Some(k)));
             platforms.push(if ok {
                 Platform::Present
             } else if shows_kind {
@@ -549,24 +678,16 @@ fn eval_config(cfg: &Configuration, devs: &[DevCpe]) -> Option<Hit> {
             if !vuln_hits.iter().all(Option::is_some) {
                 return None;
             }
-            let hit = vuln_hits.into_iter().fold(None, |a: Option<Hit>, b| match (a, b) {
-                (None, y) => y,
-                (Some(x), Some(y)) => Some(if y.conf < x.conf { y } else { x }),
-                (x, None) => x,
-            })?;
+            let hit = vuln_hits.into_iter().fold(None, weaker)?;
             if platforms.contains(&Platform::Mismatch) {
                 None
             } else if platforms.contains(&Platform::Unknown) {
                 let conf = if hit.conf == Confidence::NeedsManualReview { hit.conf } else { Confidence::PlatformUnknown };
-                Some(Hit {
-                    conf,
-                    reason: format!(
-                        "{}。ただし動作環境（機種・OS）の条件が台帳から分かりません / {}; but the required platform (hardware/OS) is not shown in the ledger",
-                        hit.reason.split(" / ").next().unwrap_or(""),
-                        hit.reason.split(" / ").nth(1).unwrap_or("")
-                    ),
-                    ..hit
-                })
+                let (ja, en) = hit.reason.split_once(" / ").unwrap_or((&hit.reason, ""));
+                let reason = format!(
+                    "{ja}。ただし動作環境（機種・OS）の条件が台帳から分かりません / {en}; but the required platform (hardware/OS) is not shown in the ledger"
+                );
+                Some(Hit { conf, reason, ..hit })
             } else {
                 Some(hit)
             }
@@ -576,15 +697,17 @@ fn eval_config(cfg: &Configuration, devs: &[DevCpe]) -> Option<Hit> {
 
 /// A finding before device-specific decoration.
 #[derive(Clone, Debug)]
-struct RawHit {
-    cve: String,
-    jvn: Option<String>,
-    hit: Hit,
+struct RawHit<'a> {
+    cve: Cow<'a, str>,
+    jvn: Option<&'a str>,
+    hit: Hit<'a>,
 }
 
-fn evaluate_profile(index: &VulnIndex, devs: &[DevCpe]) -> Vec<RawHit> {
+fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<RawHit<'a>> {
+    let index = scan.index;
     let mut touched: Vec<u32> = Vec::new();
-    for d in devs {
+    for d in devs.iter_mut() {
+        d.kid = scan.kid(&d.key);
         if let Some(v) = index.by_vp.get(&d.key) {
             touched.extend_from_slice(v);
         }
@@ -593,10 +716,11 @@ fn evaluate_profile(index: &VulnIndex, devs: &[DevCpe]) -> Vec<RawHit> {
     touched.dedup();
     let mut out = Vec::new();
     for i in touched {
-        let cve = index.cves[i as usize];
-        let best = cve.configurations.iter().map(|c| eval_config(c, devs)).fold(None, better);
+        scan.compile(i as usize);
+        let Some(configs) = scan.compiled[i as usize].as_deref() else { continue };
+        let best = configs.iter().map(|c| eval_config(c, devs)).fold(None, better);
         if let Some(hit) = best {
-            out.push(RawHit { cve: cve.id.clone(), jvn: None, hit });
+            out.push(RawHit { cve: Cow::Borrowed(index.cves[i as usize].id.as_str()), jvn: None, hit });
         }
     }
     // JVN entries for products the device shows, for CVEs NVD does not already decide.
@@ -609,28 +733,28 @@ fn evaluate_profile(index: &VulnIndex, devs: &[DevCpe]) -> Vec<RawHit> {
             }
             let Some(hit) = eval_jvn(j, d, di) else { continue };
             seen_jvn.push(&j.jvndb_id);
-            let ids: Vec<String> = if j.cve_ids.is_empty() { vec![j.jvndb_id.clone()] } else { j.cve_ids.clone() };
+            let ids: Vec<&'a str> = if j.cve_ids.is_empty() { vec![j.jvndb_id.as_str()] } else { j.cve_ids.iter().map(String::as_str).collect() };
             for id in ids {
-                let nvd_decides = index.db.cves.get(&id).is_some_and(|c| !c.configurations.is_empty());
+                let nvd_decides = index.db.cves.get(id).is_some_and(|c| !c.configurations.is_empty());
                 if nvd_decides || out.iter().any(|r: &RawHit| r.cve == id) {
                     continue;
                 }
-                out.push(RawHit { cve: id, jvn: Some(j.jvndb_id.clone()), hit: hit.clone() });
+                out.push(RawHit { cve: Cow::Borrowed(id), jvn: Some(j.jvndb_id.as_str()), hit: hit.clone() });
             }
         }
     }
     out
 }
 
-fn eval_jvn(j: &JvnRecord, d: &DevCpe, di: usize) -> Option<Hit> {
-    let mut best: Option<Hit> = None;
+fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
+    let mut best: Option<Hit<'a>> = None;
     for a in &j.affected {
         let Some(c) = a.cpe.as_deref().and_then(|c| Cpe::parse(c).ok()) else { continue };
         if vp_key(&c).as_ref() != Some(&d.key) || !part_compatible(&c, &d.cpe) {
             continue;
         }
         let crit = c.to_fs();
-        let mk = |conf, reason: String| Some(Hit { conf, dev: di, criterion: crit.clone(), fixed: None, reason });
+        let mk = |conf, reason: String| Some(Hit { conf, dev: di, criterion: Cow::Owned(crit.clone()), fixed: None, reason });
         if a.versions.is_empty() {
             best = better(best, mk(Confidence::Jvn, "JVN は版数を示していません（製品名で一致）/ JVN gives no version (product matches)".into()));
             continue;
@@ -663,7 +787,7 @@ fn eval_jvn(j: &JvnRecord, d: &DevCpe, di: usize) -> Option<Hit> {
                                 format!("JVN の記述「{text}」に版数 {} が該当 / version {} fits JVN's \"{text}\"", v.as_str(), v.as_str()),
                             );
                             if let (Some(h), JvnVersionText::Below(b) | JvnVersionText::FromBelow(_, b)) = (h.as_mut(), &con) {
-                                h.fixed = Some(b.clone());
+                                h.fixed = Some(Cow::Owned(b.clone()));
                             }
                             h
                         }
@@ -688,69 +812,141 @@ fn device_cpes(n: &Normalised) -> Vec<DevCpe> {
     v
 }
 
-/// Normalises, matches and lists what needs review.
-pub fn diagnose(index: &VulnIndex, devices: &[DeviceFacts]) -> Diagnosis {
+/// A finding of a device profile with its shared decoration.
+struct SharedHit {
+    cve_id: Arc<str>,
+    jvn_id: Option<Arc<str>>,
+    conf: Confidence,
+    kev_tier: Option<PriorityTier>,
+    score: f32,
+    cvss_v3: Option<Arc<CvssScore>>,
+    cvss_v4: Option<Arc<CvssScore>>,
+    kev: Option<Arc<KevInfo>>,
+    fixed: Option<Arc<str>>,
+    title: Option<Arc<str>>,
+    matched: Arc<str>,
+    criterion: Arc<str>,
+    reason: Arc<str>,
+}
+
+/// Shares identical strings (criteria, reasons, CVSS) across all findings of a scan.
+#[derive(Default)]
+struct Interner {
+    strs: HashMap<Box<str>, Arc<str>>,
+    cvss: HashMap<(String, String), Arc<CvssScore>>,
+    kev: HashMap<String, Arc<KevInfo>>,
+}
+
+impl Interner {
+    fn s(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.strs.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.strs.insert(s.into(), a.clone());
+        a
+    }
+    fn cvss(&mut self, id: &str, c: &CvssScore) -> Arc<CvssScore> {
+        self.cvss.entry((id.to_string(), c.version.clone())).or_insert_with(|| Arc::new(c.clone())).clone()
+    }
+}
+
+fn share(index: &VulnIndex, cpes: &[DevCpe], r: &RawHit, it: &mut Interner) -> SharedHit {
+    let id: &str = &r.cve;
+    let cve = index.db.cves.get(id);
+    let kev = index.db.kev.get(id);
+    let jvn = r.jvn.and_then(|j| index.db.jvn.get(j)).or_else(|| index.jvn_by_cve.get(id).copied());
+    let pick = |vs: &[&str]| -> Option<&CvssScore> {
+        let from_nvd = cve.and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| s.version == *v)));
+        from_nvd.or_else(|| jvn.and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| s.version == *v))))
+    };
+    let v3 = pick(&["3.1", "3.0"]);
+    let v4 = pick(&["4.0"]);
+    let score = v3.or(v4).map(|s| s.base_score).or_else(|| cve.and_then(|c| c.primary_cvss()).map(|s| s.base_score)).unwrap_or(0.0);
+    SharedHit {
+        cve_id: it.s(id),
+        jvn_id: r.jvn.or_else(|| jvn.map(|j| j.jvndb_id.as_str())).map(|j| it.s(j)),
+        conf: r.hit.conf,
+        kev_tier: kev.map(|k| if k.ransomware_known() { PriorityTier::KevRansomware } else { PriorityTier::Kev }),
+        score,
+        cvss_v3: v3.map(|c| it.cvss(id, c)),
+        cvss_v4: v4.map(|c| it.cvss(id, c)),
+        kev: kev.map(|k| it.kev.entry(k.cve_id.clone()).or_insert_with(|| Arc::new(KevInfo::from(k))).clone()),
+        fixed: r.hit.fixed.as_deref().map(|f| it.s(f)),
+        title: jvn.map(|j| it.s(&j.title)),
+        matched: it.s(cpes.get(r.hit.dev).map(|c| c.fs.as_str()).unwrap_or("")),
+        criterion: it.s(&r.hit.criterion),
+        reason: it.s(&r.hit.reason),
+    }
+}
+
+fn finding(dev_ref: &Arc<str>, external: bool, h: &SharedHit) -> Finding {
+    let tier = h.kev_tier.unwrap_or(if external { PriorityTier::ExternalPoint } else { PriorityTier::Cvss });
+    let flags = (tier as u32) * 2 + u32::from(external);
+    Finding {
+        device_ref: dev_ref.clone(),
+        cve_id: h.cve_id.clone(),
+        jvn_id: h.jvn_id.clone(),
+        confidence: h.conf,
+        tier,
+        priority: flags * 1000 + (h.score * 10.0).round() as u32,
+        cvss_v3: h.cvss_v3.clone(),
+        cvss_v4: h.cvss_v4.clone(),
+        kev: h.kev.clone(),
+        fixed_version: h.fixed.clone(),
+        title_ja: h.title.clone(),
+        matched_cpe: h.matched.clone(),
+        criterion: h.criterion.clone(),
+        reason: h.reason.clone(),
+        at_external_point: external,
+    }
+}
+
+/// Normalises and matches every device, calling `sink` with each finding as it is made (no list
+/// is kept: the way to store millions of findings without holding them all). Returns the
+/// normalisation results, the review list and the number of distinct profiles evaluated.
+pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Finding)) -> Diagnosis {
     let known = |v: &str, p: &str| index.knows(v, p);
-    let mut memo: HashMap<Vec<String>, Vec<RawHit>> = HashMap::new();
+    let mut scan = Scan::new(index);
+    let mut interner = Interner::default();
+    let mut memo: HashMap<Vec<String>, Rc<[SharedHit]>> = HashMap::new();
     let mut d = Diagnosis::default();
     for dev in devices {
         let n = normalise(dev, Some(&known));
-        let cpes = device_cpes(&n);
+        let mut cpes = device_cpes(&n);
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem { device_ref: dev.device_ref.clone(), unrecognised: n.unrecognised.clone(), notes: n.notes.clone() });
         }
         let profile: Vec<String> = cpes.iter().map(|c| c.fs.clone()).collect();
-        let raws = memo.entry(profile).or_insert_with(|| evaluate_profile(index, &cpes));
-        for r in raws.iter() {
-            d.findings.push(decorate(index, dev, &cpes, r));
+        let hits = match memo.get(&profile) {
+            Some(h) => h.clone(),
+            None => {
+                let raws = evaluate_profile(&mut scan, &mut cpes);
+                let shared: Rc<[SharedHit]> = raws.iter().map(|r| share(index, &cpes, r, &mut interner)).collect();
+                memo.insert(profile, shared.clone());
+                shared
+            }
+        };
+        let dev_ref: Arc<str> = Arc::from(dev.device_ref.as_str());
+        for h in hits.iter() {
+            sink(finding(&dev_ref, dev.at_external_point, h));
         }
         d.normalised.push(n);
     }
     d.profiles_evaluated = memo.len();
-    d.findings.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.device_ref.cmp(&b.device_ref)).then_with(|| a.cve_id.cmp(&b.cve_id)));
+    d
+}
+
+/// Normalises, matches and lists what needs review; findings highest priority first.
+pub fn diagnose(index: &VulnIndex, devices: &[DeviceFacts]) -> Diagnosis {
+    let mut findings = Vec::new();
+    let mut d = scan_devices(index, devices, |f| findings.push(f));
+    findings.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.device_ref.cmp(&b.device_ref)).then_with(|| a.cve_id.cmp(&b.cve_id)));
+    d.findings = findings;
     d
 }
 
 /// Findings for all devices, highest priority first.
 pub fn match_devices(index: &VulnIndex, devices: &[DeviceFacts]) -> Vec<Finding> {
     diagnose(index, devices).findings
-}
-
-fn decorate(index: &VulnIndex, dev: &DeviceFacts, cpes: &[DevCpe], r: &RawHit) -> Finding {
-    let cve = index.db.cves.get(&r.cve);
-    let kev = index.db.kev.get(&r.cve);
-    let jvn = r.jvn.as_deref().and_then(|id| index.db.jvn.get(id)).or_else(|| index.jvn_by_cve.get(r.cve.as_str()).copied());
-    let pick = |vs: &[&str]| -> Option<CvssScore> {
-        let from_nvd = cve.and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| s.version == *v)).cloned());
-        from_nvd.or_else(|| jvn.and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| s.version == *v)).cloned()))
-    };
-    let cvss_v3 = pick(&["3.1", "3.0"]);
-    let cvss_v4 = pick(&["4.0"]);
-    let score = cvss_v3.as_ref().or(cvss_v4.as_ref()).map(|s| s.base_score).or_else(|| cve.and_then(|c| c.primary_cvss()).map(|s| s.base_score)).unwrap_or(0.0);
-    let tier = match kev {
-        Some(k) if k.ransomware_known() => PriorityTier::KevRansomware,
-        Some(_) => PriorityTier::Kev,
-        None if dev.at_external_point => PriorityTier::ExternalPoint,
-        None => PriorityTier::Cvss,
-    };
-    let flags = (tier as u32) * 2 + u32::from(dev.at_external_point);
-    let priority = flags * 1000 + (score * 10.0).round() as u32;
-    Finding {
-        key: Finding::key_for(&dev.device_ref, &r.cve),
-        device_ref: dev.device_ref.clone(),
-        cve_id: r.cve.clone(),
-        jvn_id: r.jvn.clone().or_else(|| jvn.map(|j| j.jvndb_id.clone())),
-        confidence: r.hit.conf,
-        tier,
-        priority,
-        cvss_v3,
-        cvss_v4,
-        kev: kev.map(KevInfo::from),
-        fixed_version: r.hit.fixed.clone(),
-        title_ja: jvn.map(|j| j.title.clone()),
-        matched_cpe: cpes.get(r.hit.dev).map(|c| c.fs.clone()).unwrap_or_default(),
-        criterion: r.hit.criterion.clone(),
-        reason: r.hit.reason.clone(),
-        at_external_point: dev.at_external_point,
-    }
 }

@@ -15,7 +15,7 @@ fn findings(d: DeviceFacts) -> Vec<Finding> {
 }
 
 fn conf(fs: &[Finding], cve: &str) -> Option<Confidence> {
-    fs.iter().find(|f| f.cve_id == cve).map(|f| f.confidence)
+    fs.iter().find(|f| &*f.cve_id == cve).map(|f| f.confidence)
 }
 
 fn os(text: &str) -> DeviceFacts {
@@ -38,7 +38,7 @@ fn fortios_range_boundaries() {
         assert_eq!(conf(&findings(os(&format!("FortiOS {v}"))), "CVE-2018-13379"), want, "FortiOS {v}");
     }
     let f = findings(os("FortiOS 6.0.4"));
-    assert_eq!(f.iter().find(|f| f.cve_id == "CVE-2018-13379").unwrap().fixed_version.as_deref(), Some("6.0.5"));
+    assert_eq!(f.iter().find(|f| &*f.cve_id == "CVE-2018-13379").unwrap().fixed_version.as_deref(), Some("6.0.5"));
     // CVE-2022-42475: [5.0.0, 5.0.14] inclusive end; [7.2.0, 7.2.3)
     for (v, want) in [("5.0.14", Some(Range)), ("5.0.15", None), ("7.2.2", Some(Range)), ("7.2.3", None), ("v7.2.2,build1255 (GA)", Some(Range))] {
         assert_eq!(conf(&findings(os(&format!("FortiOS {v}"))), "CVE-2022-42475"), want, "FortiOS {v}");
@@ -67,7 +67,7 @@ fn citrix_builds() {
     assert_eq!(conf(&findings(adc("13.1-49.12")), "CVE-2023-3519"), Some(Confidence::Range));
     assert_eq!(conf(&findings(adc("13.1-49.13")), "CVE-2023-3519"), None);
     let f = findings(adc("13.1-49.12"));
-    assert_eq!(f.iter().find(|f| f.cve_id == "CVE-2023-3519").unwrap().fixed_version.as_deref(), Some("13.1-49.13"));
+    assert_eq!(f.iter().find(|f| &*f.cve_id == "CVE-2023-3519").unwrap().fixed_version.as_deref(), Some("13.1-49.13"));
     // CVE-2019-19781: firmware 13.0 AND hardware ADC; every 13.0 build is listed.
     assert_eq!(conf(&findings(adc("13.0-47.24")), "CVE-2019-19781"), Some(Confidence::Range));
     assert_eq!(conf(&findings(adc("13.1-12.50")), "CVE-2019-19781"), None);
@@ -159,7 +159,7 @@ fn unparsable_version_needs_manual_review() {
 #[test]
 fn log4j_from_nvd_with_japanese_title() {
     let f = findings(sw("Apache Log4j 2.14.1"));
-    let x = f.iter().find(|f| f.cve_id == "CVE-2021-44228").unwrap();
+    let x = f.iter().find(|f| &*f.cve_id == "CVE-2021-44228").unwrap();
     assert_eq!(x.confidence, Confidence::Range);
     assert_eq!(x.fixed_version.as_deref(), Some("2.15.0"));
     assert_eq!(x.title_ja.as_deref(), Some("Apache Log4j における任意のコードが実行可能な脆弱性"));
@@ -172,12 +172,12 @@ fn log4j_from_nvd_with_japanese_title() {
 fn jvn_only_entries_are_matched_with_lower_confidence() {
     // JVNDB-2025-000003: FortiWeb "7.6.2より前のバージョン"; its CVE is not in the NVD fixtures.
     let f = findings(sw("FortiWeb 7.6.1"));
-    let x = f.iter().find(|f| f.cve_id == "CVE-2024-55593").unwrap();
+    let x = f.iter().find(|f| &*f.cve_id == "CVE-2024-55593").unwrap();
     assert_eq!(x.confidence, Confidence::Jvn);
     assert_eq!(x.jvn_id.as_deref(), Some("JVNDB-2025-000003"));
     assert_eq!(x.fixed_version.as_deref(), Some("7.6.2"));
     assert!(x.title_ja.as_deref().unwrap().contains("FortiWeb"));
-    assert!(findings(sw("FortiWeb 7.6.2")).iter().all(|f| f.cve_id != "CVE-2024-55593"));
+    assert!(findings(sw("FortiWeb 7.6.2")).iter().all(|f| &*f.cve_id != "CVE-2024-55593"));
     // "5.16.3 未満"
     assert_eq!(conf(&findings(cpe("cpe:2.3:o:linux:linux_kernel:5.16.2:*:*:*:*:*:*:*")), "CVE-2023-23001"), Some(Confidence::Jvn));
     assert_eq!(conf(&findings(cpe("cpe:2.3:o:linux:linux_kernel:5.16.3:*:*:*:*:*:*:*")), "CVE-2023-23001"), None);
@@ -190,10 +190,10 @@ fn jvn_only_entries_are_matched_with_lower_confidence() {
 fn priority_kev_ransomware_then_kev_then_external_then_cvss() {
     let fg = DeviceFacts { os: Some("FortiOS 6.0.4".into()), at_external_point: true, ..device("vpn") };
     let f = findings(fg);
-    let a = f.iter().find(|f| f.cve_id == "CVE-2018-13379").unwrap();
+    let a = f.iter().find(|f| &*f.cve_id == "CVE-2018-13379").unwrap();
     assert_eq!(a.tier, PriorityTier::KevRansomware);
     assert!(a.kev.as_ref().unwrap().known_ransomware);
-    let b = f.iter().find(|f| f.cve_id == "CVE-2019-5591").unwrap();
+    let b = f.iter().find(|f| &*f.cve_id == "CVE-2019-5591").unwrap();
     assert_eq!(b.tier, PriorityTier::Kev);
     assert!(a.priority > b.priority);
     // CVE-2021-3002 (Seo Panel, from the 2021 feed) is not in KEV.
@@ -207,8 +207,8 @@ fn priority_kev_ransomware_then_kev_then_external_then_cvss() {
     let int = DeviceFacts { cpe_overrides: vec![seo.into()], ..device("int") };
     let fs = match_devices(&index, &[int, ext]);
     assert_eq!(fs.len(), 2);
-    assert_eq!((fs[0].device_ref.as_str(), fs[0].tier), ("ext", PriorityTier::ExternalPoint));
-    assert_eq!((fs[1].device_ref.as_str(), fs[1].tier), ("int", PriorityTier::Cvss));
+    assert_eq!((&*fs[0].device_ref, fs[0].tier), ("ext", PriorityTier::ExternalPoint));
+    assert_eq!((&*fs[1].device_ref, fs[1].tier), ("int", PriorityTier::Cvss));
     assert_eq!(fs[1].cvss_v3.as_ref().unwrap().base_score, 6.1);
     assert!(b.priority > fs[0].priority);
 }
@@ -223,7 +223,7 @@ fn demo_hospital_vpn_and_old_servers() {
         DeviceFacts { maker: Some("某社".into()), model: Some("電子カルテ端末".into()), ..device("UNKNOWN-1") },
     ];
     let d = diagnose(&index, &devices);
-    let of = |r: &str| -> Vec<&str> { d.findings.iter().filter(|f| f.device_ref == r).map(|f| f.cve_id.as_str()).collect() };
+    let of = |r: &str| -> Vec<&str> { d.findings.iter().filter(|f| &*f.device_ref == r).map(|f| &*f.cve_id).collect() };
     let vpn = of("VPN-01");
     for c in ["CVE-2018-13379", "CVE-2018-13382", "CVE-2018-13383", "CVE-2019-5591", "CVE-2022-42475", "CVE-2023-27997", "CVE-2024-21762"] {
         assert!(vpn.contains(&c), "VPN-01 should have {c}: {vpn:?}");
@@ -237,12 +237,12 @@ fn demo_hospital_vpn_and_old_servers() {
     assert!(!of("SRV-AD").contains(&"CVE-2019-0708"));
     assert!(d.review.iter().any(|r| r.device_ref == "UNKNOWN-1"));
     // The first finding is the VPN's KEV-ransomware one.
-    assert_eq!(d.findings[0].device_ref, "VPN-01");
+    assert_eq!(&*d.findings[0].device_ref, "VPN-01");
     assert_eq!(d.findings[0].tier, PriorityTier::KevRansomware);
     // Keys are stable across runs.
     let again = diagnose(&index, &devices);
-    let k1: Vec<_> = d.findings.iter().map(|f| &f.key).collect();
-    let k2: Vec<_> = again.findings.iter().map(|f| &f.key).collect();
+    let k1: Vec<_> = d.findings.iter().map(|f| f.key()).collect();
+    let k2: Vec<_> = again.findings.iter().map(|f| f.key()).collect();
     assert_eq!(k1, k2);
-    assert_eq!(d.findings[0].key, format!("VPN-01|{}", d.findings[0].cve_id));
+    assert_eq!(d.findings[0].key(), format!("VPN-01|{}", d.findings[0].cve_id));
 }
