@@ -95,6 +95,33 @@ impl PdfRenderer {
         v
     }
 
+    /// Characters in the strings of `inputs` that no loaded font can draw (they would print as
+    /// empty boxes), e.g. 𠮷 (U+20BB7) with the embedded BIZ UDPGothic alone. Call before
+    /// rendering user data and tell the user, or add a font with [`Self::with_extra_fonts`].
+    pub fn uncovered_chars(&self, inputs: &serde_json::Value) -> Vec<char> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<char>, fonts: &[Font]) {
+            match v {
+                serde_json::Value::String(s) => {
+                    for c in s.chars() {
+                        if !c.is_whitespace()
+                            && !c.is_control()
+                            && !out.contains(&c)
+                            && !fonts.iter().any(|f| f.info().coverage.contains(c as u32))
+                        {
+                            out.push(c);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out, fonts)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out, fonts)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(inputs, &mut out, &self.fonts);
+        out
+    }
+
     /// Compiles `main` (typst source) to PDF.
     ///
     /// * `files`: further virtual files the template reads (images, other modules), by relative

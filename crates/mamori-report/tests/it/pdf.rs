@@ -169,3 +169,11 @@ fn doc_template_renders_the_title_block_from_inputs() {
     let (pdf_pages_n, _) = pdf_pages(&doc.to_pdf(renderer()).unwrap());
     assert_eq!(pages, pdf_pages_n);
 }
+
+#[test]
+fn characters_the_embedded_font_lacks_are_found_before_rendering() {
+    let inputs = json!({"name": "𠮷田 太郎", "rows": [["髙橋", "﨑"], ["吉田"]], "n": 1});
+    // BIZ UDPGothic covers 髙 and 﨑 but not 𠮷 (U+20BB7).
+    assert_eq!(renderer().uncovered_chars(&inputs), vec!['𠮷']);
+    assert!(renderer().uncovered_chars(&json!({"a": "医療情報システム ABC ①"})).is_empty());
+}
