@@ -6,6 +6,8 @@
 //! - [`findings`]: what the ledgers tell (end of support, stale accounts, duplicates …), each with its reason.
 //! - [`text`], [`date`]: normalisation of what people type (全角/半角, 和暦).
 
+pub mod audit;
+pub mod auth;
 pub mod date;
 pub mod facility;
 pub mod findings;

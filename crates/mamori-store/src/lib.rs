@@ -2,10 +2,16 @@
 //! PostgreSQL chosen by a `postgres://` URL. One migration folder per database; the same queries run on
 //! both through sqlx's `Any` driver (placeholders `$1…`, ISO dates as text, flags as 0/1 integers).
 
+mod audit;
 mod facilities;
 mod ledgers;
+mod users;
+mod web;
 
+pub use audit::HistoryEntry;
 pub use ledgers::{ImportRun, UpsertCounts};
+pub use users::{NewUser, SessionRow, User};
+pub use web::LedgerQuery;
 
 use std::str::FromStr;
 use std::time::Duration;

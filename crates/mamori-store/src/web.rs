@@ -1,0 +1,157 @@
+//! Ledger queries of the web: one page of a ledger with search, filter, sort and paging done in SQL, and
+//! one record by key — both limited to a vendor's own records when a scope is given.
+
+use mamori_model::ledger::{CellKind, LedgerKind, LedgerRecord};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Result, Store, StoreError};
+
+/// Database column of a ledger column key (`user` is reserved in SQL); same rule as the ledgers module.
+fn db_col(key: &str) -> &str {
+    if key == "user" { "user_name" } else { key }
+}
+
+fn decode<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
+    let mut map = Map::new();
+    for c in T::KIND.columns() {
+        let col = db_col(c.key);
+        let v = match c.kind {
+            CellKind::Key | CellKind::Text | CellKind::RequiredText | CellKind::IpList | CellKind::Mac => {
+                Value::String(row.try_get::<String, _>(col)?)
+            }
+            CellKind::Date | CellKind::Enum(_) => {
+                row.try_get::<Option<String>, _>(col)?.map(Value::String).unwrap_or(Value::Null)
+            }
+            CellKind::Int => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Number(n.into())).unwrap_or(Value::Null),
+            CellKind::Bool => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Bool(n != 0)).unwrap_or(Value::Null),
+        };
+        map.insert(c.key.to_string(), v);
+    }
+    serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// What one page of a ledger list asks for. Column keys are checked against the ledger's columns;
+/// unknown ones are refused, so no user text ever becomes SQL.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerQuery {
+    /// Free text searched in every text column (case-insensitive, substring).
+    pub search: String,
+    /// (column key, exact value), e.g. ("status", "active").
+    pub filters: Vec<(String, String)>,
+    /// Record limit of a vendor: (column key, vendor name). A vendor sees only rows where it matches.
+    pub scope: Option<(String, String)>,
+    /// Column key to sort by; the ledger's key column when empty.
+    pub sort: String,
+    pub descending: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+fn checked_col(kind: LedgerKind, key: &str) -> Result<&'static str> {
+    kind.columns()
+        .iter()
+        .find(|c| c.key == key)
+        .map(|c| db_col(c.key))
+        .ok_or_else(|| StoreError::Invalid(format!("{}に列「{key}」はありません / unknown column '{key}'", kind.label_ja())))
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for ch in s.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// One page of a ledger and the number of rows matching (before paging).
+    pub async fn ledger_page<T: LedgerRecord + DeserializeOwned>(
+        &self,
+        facility_id: i64,
+        q: &LedgerQuery,
+    ) -> Result<(Vec<T>, i64)> {
+        let kind = T::KIND;
+        let table = kind.as_str();
+        let mut wheres = vec!["facility_id = $1".to_string()];
+        let mut binds: Vec<String> = Vec::new();
+        let mut next = 2;
+        if let Some((col, v)) = &q.scope {
+            wheres.push(format!("{} = ${next}", checked_col(kind, col)?));
+            binds.push(v.clone());
+            next += 1;
+        }
+        for (col, v) in &q.filters {
+            wheres.push(format!("{} = ${next}", checked_col(kind, col)?));
+            binds.push(v.clone());
+            next += 1;
+        }
+        let search = q.search.trim();
+        if !search.is_empty() {
+            let texts: Vec<String> = kind
+                .columns()
+                .iter()
+                .filter(|c| !matches!(c.kind, CellKind::Int | CellKind::Bool))
+                .map(|c| format!("LOWER(COALESCE({}, '')) LIKE ${next} ESCAPE '\\'", db_col(c.key)))
+                .collect();
+            wheres.push(format!("({})", texts.join(" OR ")));
+            binds.push(escape_like(search));
+        }
+        let where_sql = wheres.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
+        let mut cq = sqlx::query(AssertSqlSafe(count_sql)).bind(facility_id);
+        for b in &binds {
+            cq = cq.bind(b.clone());
+        }
+        let total: i64 = cq.fetch_one(self.pool()).await?.try_get(0)?;
+
+        let sort = if q.sort.is_empty() { db_col(kind.key_column().key) } else { checked_col(kind, &q.sort)? };
+        let key = db_col(kind.key_column().key);
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
+        let limit = q.limit.clamp(1, 500);
+        let sql = format!(
+            "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {}",
+            cols.join(", "),
+            q.offset.max(0)
+        );
+        let mut pq = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+        for b in &binds {
+            pq = pq.bind(b.clone());
+        }
+        let rows = pq.fetch_all(self.pool()).await?;
+        Ok((rows.iter().map(decode::<T>).collect::<Result<Vec<T>>>()?, total))
+    }
+
+    /// One record by key, or `None` when it does not exist or is outside the vendor's scope.
+    pub async fn record<T: LedgerRecord + DeserializeOwned>(
+        &self,
+        facility_id: i64,
+        key: &str,
+        scope: Option<(&str, &str)>,
+    ) -> Result<Option<T>> {
+        let kind = T::KIND;
+        let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
+        let mut sql = format!(
+            "SELECT {} FROM {} WHERE facility_id = $1 AND {} = $2",
+            cols.join(", "),
+            kind.as_str(),
+            db_col(kind.key_column().key)
+        );
+        if let Some((col, _)) = scope {
+            sql.push_str(&format!(" AND {} = $3", checked_col(kind, col)?));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id).bind(key);
+        if let Some((_, v)) = scope {
+            q = q.bind(v);
+        }
+        q.fetch_optional(self.pool()).await?.as_ref().map(decode::<T>).transpose()
+    }
+}
