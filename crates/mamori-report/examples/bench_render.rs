@@ -110,6 +110,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("first PDF, cold ({pages} pages)         {}  ({} bytes)", ms(t_first), first.len());
     println!("warm PDF ({pages} pages), median of {runs}   {}", ms(median(warm_doc)));
     println!("chart SVG (35 boxes), median          {}  ({} bytes)", ms(median(svg_times)), svg.len());
+    let layout = chart.layout()?;
+    let scale = (281.0 / layout.width).min(190.0 / layout.height).min(1.0);
+    println!(
+        "chart {:.0} x {:.0} mm, on A4 landscape x{:.2}: box text {:.1} pt",
+        layout.width,
+        layout.height,
+        scale,
+        mamori_report::CHART_TEXT_MM * scale / 0.3528
+    );
     println!("chart one-page PDF, warm median       {}  ({} bytes)", ms(median(chart_pdf_times)), chart_pdf.len());
     println!("xlsx 200 rows, median                 {}  ({} bytes)", ms(median(xlsx_times)), xlsx.len());
     println!("docx with chart image, median         {}  ({} bytes)", ms(median(docx_times)), docx.len());

@@ -110,24 +110,27 @@ pub struct ChartLayout {
     ven_header: Option<(f64, f64)>,
 }
 
+/// Text size of the boxes in the SVG, in mm (user units); 3 mm ≈ 8.5 pt before fitting to a page.
+pub const CHART_TEXT_MM: f64 = FONT;
+
 // Geometry in mm at design size.
 const FONT: f64 = 3.0;
-const LINE: f64 = FONT * 1.35;
-const PAD: f64 = 2.0;
+const LINE: f64 = FONT * 1.28;
+const PAD: f64 = 1.6;
 const BOX_W: f64 = 46.0;
 const GAP_X: f64 = 5.0;
-const GAP_ROW: f64 = 7.0;
-const GAP_LEVEL: f64 = 12.0;
-const GAP_SIDE: f64 = 20.0;
+const GAP_ROW: f64 = 6.0;
+const GAP_LEVEL: f64 = 10.0;
+const GAP_SIDE: f64 = 17.0;
 const FRAME_PAD: f64 = 6.0;
 const FRAME_LABEL: f64 = 9.0;
 const MARGIN: f64 = 5.0;
-const TITLE_H: f64 = 12.0;
-const HEADER_H: f64 = 7.0;
+const TITLE_H: f64 = 10.0;
+const HEADER_H: f64 = 6.0;
 const LEGEND_H: f64 = 8.0;
 /// A4 landscape area available for the chart in the one-page PDF (mm).
-const PAGE_W: f64 = 277.0;
-const PAGE_H: f64 = 180.0;
+const PAGE_W: f64 = 281.0;
+const PAGE_H: f64 = 188.0;
 
 /// Approximate advance of a character in em (BIZ UDPGothic: full-width 1.0, ASCII ≈ 0.6 at most).
 fn char_em(c: char) -> f64 {

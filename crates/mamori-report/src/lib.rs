@@ -14,7 +14,7 @@ mod error;
 mod pdf;
 mod xlsx;
 
-pub use chart::{CHART_TYP, ChartGroup, ChartLayout, ChartNode, ContactChart, PlacedBox};
+pub use chart::{CHART_TEXT_MM, CHART_TYP, ChartGroup, ChartLayout, ChartNode, ContactChart, PlacedBox};
 pub use doc::{Block, DOC_TYP, Doc};
 pub use error::ReportError;
 pub use pdf::{DATA_PATH, FONT_FAMILY, MAIN_PATH, PdfRenderer, STYLE_PATH, STYLE_TYP};

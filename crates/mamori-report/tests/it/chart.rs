@@ -157,3 +157,12 @@ fn chart_pdf_is_one_a4_landscape_page_with_the_contacts_as_text() {
         assert!(text.contains(&n), "PDF lacks {needle}");
     }
 }
+
+#[test]
+fn chart_with_35_boxes_prints_at_a_legible_size_on_a4_landscape() {
+    let layout = chart35().layout().unwrap();
+    // The one-page template leaves 281 x 190 mm for the chart.
+    let scale = (281.0 / layout.width).min(190.0 / layout.height).min(1.0);
+    let points = mamori_report::CHART_TEXT_MM * scale / 0.3528;
+    assert!(points >= 5.8, "box text prints at {points:.1} pt");
+}
