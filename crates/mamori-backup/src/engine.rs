@@ -1,0 +1,940 @@
+//! The backup engine on rustic_core (バックアップエンジン).
+//!
+//! Every public operation opens the repository itself and drops it at the end: rustic_core keeps
+//! state per opened handle (a second backup through the same handle does not deduplicate), and
+//! each open derives the key with scrypt (~128 MiB, a fraction of a second in release builds).
+//! Repository defaults are kept (config version 2, default chunker and compression), so Debian's
+//! `restic` reads, checks and restores what we write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use rustic_backend::BackendOptions;
+use rustic_core::repofile::{Metadata, Node, NodeType, SnapshotFile};
+use rustic_core::{
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination,
+    LsOptions, OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen,
+    ReadSubsetOption, Repository, RepositoryBackends, RepositoryOptions, RestoreOptions,
+    RusticError, RusticResult, SnapshotOptions,
+};
+use sha2::{Digest, Sha256};
+
+use crate::error::{BackupError, Result};
+use crate::sys;
+use crate::types::*;
+
+/// Name of the manifest file inside every mamori snapshot.
+pub const MANIFEST_NAME: &str = "mamori-manifest.json";
+/// Tag on every snapshot mamori writes.
+pub const TAG_MAMORI: &str = "mamori";
+/// Key user name of the everyday backup key (バックアップ用鍵).
+pub const BACKUP_KEY_USER: &str = "mamori-backup";
+/// Key user name of the admin key needed for forget/prune (管理者鍵).
+pub const ADMIN_KEY_USER: &str = "mamori-admin";
+
+// ---------------------------------------------------------------------------------------------
+// opening
+
+fn path_str(repo: &Path) -> Result<&str> {
+    repo.to_str().ok_or_else(|| {
+        BackupError::invalid(
+            format!("リポジトリのパス {} が UTF-8 ではありません", repo.display()),
+            format!("repository path {} is not UTF-8", repo.display()),
+        )
+    })
+}
+
+fn backends(repo: &Path) -> Result<RepositoryBackends> {
+    BackendOptions::default()
+        .repository(path_str(repo)?)
+        .to_backends()
+        .map_err(BackupError::repo("open", repo))
+}
+
+fn repo_options() -> RepositoryOptions {
+    // No local cache: the repository is local anyway, and nothing should be written outside it.
+    RepositoryOptions::default().no_cache(true)
+}
+
+fn has_repository(repo: &Path) -> bool {
+    repo.join("config").is_file()
+}
+
+/// Opens a repository with a password. Opening writes nothing.
+pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenStatus>> {
+    if !has_repository(repo) {
+        return Err(BackupError::NoRepository {
+            repo: repo.to_path_buf(),
+        });
+    }
+    let be = backends(repo)?;
+    Repository::new(&repo_options(), &be)
+        .map_err(BackupError::repo("open", repo))?
+        .open(&Credentials::password(password.expose()))
+        .map_err(|e| {
+            if e.is_incorrect_password() {
+                BackupError::WrongPassword {
+                    repo: repo.to_path_buf(),
+                }
+            } else {
+                BackupError::repo("open", repo)(e)
+            }
+        })
+}
+
+/// The key user name (`username` in the restic key file) of the key that opened the repository.
+fn key_user(repo_path: &Path, repo: &Repository<OpenStatus>) -> Result<String> {
+    let Some(id) = repo.key_id() else {
+        return Ok(String::new());
+    };
+    let file = repo_path.join("keys").join(hex_id(id));
+    let text = std::fs::read_to_string(&file).map_err(BackupError::io(&file))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| BackupError::Repository {
+        op: "read key",
+        repo: repo_path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(v.get("username")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default()
+        .to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// init
+
+/// Creates a new encrypted repository with two keys: the everyday backup key and a separate
+/// admin key that alone may forget/prune. The passwords must differ.
+pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Result<InitRun> {
+    if backup.expose() == admin.expose() {
+        return Err(BackupError::invalid(
+            "バックアップ用と管理者用のパスワードは別のものにしてください",
+            "the backup and admin passwords must differ",
+        ));
+    }
+    if has_repository(repo) {
+        return Err(BackupError::AlreadyExists {
+            repo: repo.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
+    let be = backends(repo)?;
+    let r = Repository::new(&repo_options(), &be)
+        .map_err(BackupError::repo("init", repo))?
+        .init(
+            &Credentials::password(backup.expose()),
+            &KeyOptions::default().username(BACKUP_KEY_USER.to_string()),
+            &ConfigOptions::default(),
+        )
+        .map_err(BackupError::repo("init", repo))?;
+    let admin_key = r
+        .add_key(
+            admin.expose(),
+            &KeyOptions::default().username(ADMIN_KEY_USER.to_string()),
+        )
+        .map_err(BackupError::repo("add admin key", repo))?;
+    Ok(InitRun {
+        repository: repo.to_path_buf(),
+        repository_id: hex_id(&r.config().id),
+        backup_key_id: r.key_id().as_ref().map(hex_id).unwrap_or_default(),
+        admin_key_id: hex_id(&admin_key),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// names, tags, snapshots
+
+fn validate_name(what: &str, s: &str) -> Result<()> {
+    let bad = s.is_empty()
+        || s.len() > 64
+        || s.chars()
+            .any(|c| c == ',' || c == '=' || c == '/' || c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(BackupError::invalid(
+            format!("{what}「{s}」は使えません（1〜64文字、空白・カンマ・= ・/ は不可）"),
+            format!("{what} `{s}` is not allowed (1-64 chars, no whitespace, comma, '=' or '/')"),
+        ));
+    }
+    Ok(())
+}
+
+fn tags_for(system: &str, dump_type: &str) -> Vec<String> {
+    vec![
+        TAG_MAMORI.to_string(),
+        format!("system={system}"),
+        format!("dump={dump_type}"),
+    ]
+}
+
+fn snapshot_template(system: &str, dump_type: &str) -> Result<SnapshotFile> {
+    SnapshotOptions::default()
+        .label(format!("mamori:{system}"))
+        .add_tags(&tags_for(system, dump_type).join(","))
+        .and_then(|o| o.to_snapshot())
+        .map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))
+}
+
+/// Full 64-hex form of a repository id (Display gives only the short 8-hex form).
+pub(crate) fn hex_id(id: &impl std::ops::Deref<Target = rustic_core::Id>) -> String {
+    id.to_hex().as_str().to_string()
+}
+
+/// Check messages without rustic's backtrace and with whitespace folded.
+fn short_message(s: &str) -> String {
+    let s = s.split("\n\nBacktrace").next().unwrap_or(s);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn to_chrono(z: &rustic_core::jiff::Zoned) -> DateTime<Utc> {
+    let ts = z.timestamp();
+    DateTime::from_timestamp(ts.as_second(), u32::try_from(ts.subsec_nanosecond()).unwrap_or(0))
+        .unwrap_or_default()
+}
+
+fn generation_of(s: &SnapshotFile) -> Option<Generation> {
+    let tags: Vec<&String> = s.tags.iter().collect();
+    if !tags.iter().any(|t| t.as_str() == TAG_MAMORI) {
+        return None;
+    }
+    let get = |prefix: &str| {
+        tags.iter()
+            .find_map(|t| t.strip_prefix(prefix))
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(Generation {
+        snapshot_id: hex_id(&s.id),
+        time: to_chrono(&s.time),
+        system: get("system="),
+        dump_type: get("dump="),
+        hostname: s.hostname.clone(),
+        paths: s.paths.iter().cloned().collect(),
+    })
+}
+
+/// All mamori generations in a repository, oldest first (世代一覧).
+pub fn generations(repo: &Path, password: &Password) -> Result<Vec<Generation>> {
+    let r = open(repo, password)?;
+    let snaps = r
+        .get_all_snapshots()
+        .map_err(BackupError::repo("list snapshots", repo))?;
+    let mut g: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
+    g.sort_by(|a, b| a.time.cmp(&b.time).then(a.snapshot_id.cmp(&b.snapshot_id)));
+    Ok(g)
+}
+
+// ---------------------------------------------------------------------------------------------
+// manifest
+
+fn sha256_reader(mut r: impl Read) -> std::io::Result<(u64, String)> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n_total = 0u64;
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        n_total += n as u64;
+    }
+    Ok((n_total, hex::encode(h.finalize())))
+}
+
+pub(crate) fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let f = std::fs::File::open(path).map_err(BackupError::io(path))?;
+    sha256_reader(f).map_err(BackupError::io(path))
+}
+
+fn rel_slash(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Builds the SHA-256 manifest of every regular file under `root` (path, size, sha256).
+pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Manifest, Vec<String>)> {
+    let (files, others) = sys::walk_files(root).map_err(BackupError::io(root))?;
+    let mut entries = Vec::with_capacity(files.len());
+    for f in &files {
+        let (size, sha256) = sha256_file(f)?;
+        entries.push(ManifestEntry {
+            path: rel_slash(root, f),
+            size,
+            sha256,
+        });
+    }
+    let warnings = others
+        .iter()
+        .map(|o| {
+            format!(
+                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
+                p = o.display()
+            )
+        })
+        .collect();
+    Ok((
+        Manifest {
+            format: 1,
+            system: system.to_string(),
+            dump_type: dump_type.to_string(),
+            created_at: Utc::now(),
+            root: root.to_string_lossy().into_owned(),
+            files: entries,
+        },
+        warnings,
+    ))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(BackupError::io(&tmp))?;
+        f.write_all(bytes).map_err(BackupError::io(&tmp))?;
+        f.sync_all().map_err(BackupError::io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(BackupError::io(path))
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup from a landing directory
+
+/// A landing directory where the EHR vendor writes its dumps (ダンプ受け入れフォルダ).
+#[derive(Clone, Debug)]
+pub struct DirSource {
+    pub system: String,
+    pub dump_type: String,
+    pub landing: PathBuf,
+    /// mamori's own state directory; the manifest is staged in `<work_dir>/manifest/<system>/`
+    /// (a stable path, so the next run finds its parent snapshot). Must be outside `landing`.
+    pub work_dir: PathBuf,
+}
+
+fn summary_numbers(s: &SnapshotFile) -> (u64, u64, u64) {
+    s.summary
+        .as_ref()
+        .map(|s| {
+            (
+                s.total_files_processed,
+                s.total_bytes_processed,
+                s.data_added_packed,
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// Backs up a landing directory: hashes every file into the manifest, then stores the directory
+/// and the manifest in one snapshot tagged `mamori`, `system=…`, `dump=…`.
+pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Result<BackupRun> {
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    validate_name("システム名", &src.system)?;
+    validate_name("ダンプ種別", &src.dump_type)?;
+    let landing = src.landing.canonicalize().map_err(BackupError::io(&src.landing))?;
+    if !landing.is_dir() {
+        return Err(BackupError::invalid(
+            format!("{} はフォルダではありません", landing.display()),
+            format!("{} is not a directory", landing.display()),
+        ));
+    }
+    // Open first: a wrong password must fail before anything is written anywhere.
+    let r = open(repo, password)?;
+
+    std::fs::create_dir_all(&src.work_dir).map_err(BackupError::io(&src.work_dir))?;
+    let work = src.work_dir.canonicalize().map_err(BackupError::io(&src.work_dir))?;
+    if work.starts_with(&landing) || landing.starts_with(&work) {
+        return Err(BackupError::invalid(
+            "作業フォルダとダンプ受け入れフォルダは別の場所にしてください",
+            "work_dir and the landing directory must not contain each other",
+        ));
+    }
+    let staging = work.join("manifest").join(&src.system);
+    std::fs::create_dir_all(&staging).map_err(BackupError::io(&staging))?;
+
+    let (manifest, mut warnings) = build_manifest(&landing, &src.system, &src.dump_type)?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    let manifest_path = staging.join(MANIFEST_NAME);
+    write_atomic(&manifest_path, &json)?;
+
+    let r = r.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
+    let paths: PathList = [landing.clone(), staging.clone()].into_iter().collect();
+    let paths = paths
+        .sanitize()
+        .map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    let snap = r
+        .backup(&BackupOptions::default(), &paths, snapshot_template(&src.system, &src.dump_type)?)
+        .map_err(BackupError::repo("backup", repo))?;
+    drop(r);
+
+    let (files, bytes, added) = summary_numbers(&snap);
+    let want_files = manifest.files.len() as u64 + 1;
+    let want_bytes = manifest.total_bytes() + json.len() as u64;
+    if files != want_files || bytes != want_bytes {
+        warnings.push(format!(
+            "バックアップ中に受け入れフォルダが変化したか、読めないファイルがありました（マニフェスト {want_files} 件 {want_bytes} バイト、保存 {files} 件 {bytes} バイト）。復元訓練で確認してください。 / The landing directory changed during the backup or a file could not be read (manifest {want_files} files {want_bytes} bytes, stored {files} files {bytes} bytes); run a restore drill."
+        ));
+    }
+    Ok(BackupRun {
+        repository: repo.to_path_buf(),
+        snapshot_id: hex_id(&snap.id),
+        system: src.system.clone(),
+        dump_type: src.dump_type.clone(),
+        tags: tags_for(&src.system, &src.dump_type),
+        source: landing.to_string_lossy().into_owned(),
+        started_at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        files,
+        bytes,
+        added_bytes_packed: added,
+        manifest,
+        warnings,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// backup from a command's stdout
+
+/// A dump taken as a stream from a command (コマンド出力からのダンプ取得), e.g. `pg_dump`.
+#[derive(Clone, Debug)]
+pub struct CommandSource {
+    pub system: String,
+    pub dump_type: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// File name the stream gets inside the snapshot, e.g. `ehr.dump`.
+    pub file_name: String,
+    /// mamori's state directory; the stream is spooled in `<work_dir>/spool/<system>/` while it
+    /// is hashed and removed after the backup.
+    pub work_dir: PathBuf,
+}
+
+/// Entries of a stream snapshot: the spooled dump and its manifest, side by side.
+enum SpoolOpen {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl ReadSourceOpen for SpoolOpen {
+    type Reader = Box<dyn Read + Send>;
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        match self {
+            Self::File(p) => std::fs::File::open(&p)
+                .map(|f| Box::new(f) as Box<dyn Read + Send>)
+                .map_err(|e| {
+                    RusticError::with_source(ErrorKind::InputOutput, "cannot open spool file `{path}`", e)
+                        .attach_context("path", p.display().to_string())
+                }),
+            Self::Bytes(b) => Ok(Box::new(std::io::Cursor::new(b))),
+        }
+    }
+}
+
+struct SpoolSource {
+    entries: Mutex<Vec<(String, u64, SpoolOpen)>>,
+}
+
+fn file_node(name: &str, size: u64) -> Node {
+    let meta = Metadata {
+        mode: Some(0o100_640),
+        mtime: Some(rustic_core::jiff::Timestamp::now()),
+        // SAFETY: getuid/getgid cannot fail.
+        uid: Some(unsafe { libc::getuid() }),
+        gid: Some(unsafe { libc::getgid() }),
+        // restic restores a file by its node size: it must be right (rustic's own stdin source
+        // leaves it 0, which restic 0.14 restores as an empty file).
+        size,
+        ..Metadata::default()
+    };
+    Node::new_node(std::ffi::OsStr::new(name), NodeType::File, meta)
+}
+
+impl ReadSource for SpoolSource {
+    type Open = SpoolOpen;
+    type Iter = std::vec::IntoIter<RusticResult<ReadSourceEntry<SpoolOpen>>>;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        Ok(None)
+    }
+
+    fn entries(&self) -> Self::Iter {
+        let taken = std::mem::take(&mut *self.entries.lock().unwrap_or_else(|p| p.into_inner()));
+        taken
+            .into_iter()
+            .map(|(name, size, open)| {
+                Ok(ReadSourceEntry {
+                    path: PathBuf::from(&name),
+                    node: file_node(&name, size),
+                    open: Some(open),
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+}
+
+/// Runs the command, copying its stdout into `spool` while hashing it. Returns size and sha256,
+/// or the failure with the tail of stderr.
+fn spool_command(src: &CommandSource, command_line: &str, spool: &Path) -> Result<(u64, String)> {
+    let mut child = Command::new(&src.program)
+        .args(&src.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| BackupError::CommandFailed {
+            command: command_line.to_string(),
+            status: format!("起動できません / cannot start: {e}"),
+        })?;
+    let stderr = child.stderr.take();
+    let stderr_thread = std::thread::spawn(move || {
+        let mut tail = Vec::new();
+        if let Some(mut e) = stderr {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = e.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                tail.extend_from_slice(&buf[..n]);
+                if tail.len() > 4096 {
+                    tail.drain(..tail.len() - 4096);
+                }
+            }
+        }
+        String::from_utf8_lossy(&tail).into_owned()
+    });
+    let copied = (|| -> std::io::Result<(u64, String)> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(spool)?);
+        let mut stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut size = 0u64;
+        loop {
+            let n = stdout.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
+            size += n as u64;
+        }
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok((size, hex::encode(h.finalize())))
+    })();
+    if copied.is_err() {
+        let _ = child.kill();
+    }
+    let status = child.wait();
+    let stderr_tail = stderr_thread.join().unwrap_or_default();
+    let fail = |status: String| {
+        let _ = std::fs::remove_file(spool);
+        let status = if stderr_tail.trim().is_empty() {
+            status
+        } else {
+            format!("{status}; stderr: {}", stderr_tail.trim())
+        };
+        BackupError::CommandFailed {
+            command: command_line.to_string(),
+            status,
+        }
+    };
+    let (size, sha) = copied.map_err(|e| fail(format!("spool {}: {e}", spool.display())))?;
+    match status {
+        Ok(s) if s.success() => Ok((size, sha)),
+        Ok(s) => Err(fail(s.to_string())),
+        Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+/// Backs up the stdout of a command as one file, with its manifest next to it in the snapshot
+/// (`<file_name>.mamori-manifest.json`). The stream is spooled (and hashed) first, so a failing
+/// command never leaves a snapshot and restic sees the right file size.
+pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> Result<BackupRun> {
+    let started_at = Utc::now();
+    let t0 = Instant::now();
+    validate_name("システム名", &src.system)?;
+    validate_name("ダンプ種別", &src.dump_type)?;
+    validate_name("ファイル名", &src.file_name)?;
+    if src.file_name == "." || src.file_name == ".." {
+        return Err(BackupError::invalid("ファイル名が不正です", "bad file name"));
+    }
+    let command_line = std::iter::once(src.program.to_string_lossy().into_owned())
+        .chain(src.args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Check the password before starting the dump; reopen for the backup itself.
+    drop(open(repo, password)?);
+
+    let spool_dir = src.work_dir.join("spool").join(&src.system);
+    std::fs::create_dir_all(&spool_dir).map_err(BackupError::io(&spool_dir))?;
+    let spool = spool_dir.join(&src.file_name);
+    let (size, sha256) = spool_command(src, &command_line, &spool)?;
+    let manifest = Manifest {
+        format: 1,
+        system: src.system.clone(),
+        dump_type: src.dump_type.clone(),
+        created_at: started_at,
+        root: String::new(),
+        files: vec![ManifestEntry {
+            path: src.file_name.clone(),
+            size,
+            sha256,
+        }],
+    };
+    let json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    let mname = format!("{}.{MANIFEST_NAME}", src.file_name);
+    let source = SpoolSource {
+        entries: Mutex::new(vec![
+            (src.file_name.clone(), size, SpoolOpen::File(spool.clone())),
+            (mname, json.len() as u64, SpoolOpen::Bytes(json.clone())),
+        ]),
+    };
+    let result = (|| {
+        let r = open(repo, password)?
+            .to_indexed_ids()
+            .map_err(BackupError::repo("read index", repo))?;
+        let mut opts = BackupOptions::default();
+        opts.parent_opts.force = true;
+        r.archive(
+            &opts,
+            &source,
+            snapshot_template(&src.system, &src.dump_type)?,
+            &[PathBuf::from(&src.file_name)],
+        )
+        .map_err(BackupError::repo("backup", repo))
+    })();
+    let _ = std::fs::remove_file(&spool);
+    let snap = result?;
+    let (files, bytes, added) = summary_numbers(&snap);
+    let mut warnings = Vec::new();
+    if files != 2 || bytes != size + json.len() as u64 {
+        warnings.push(format!(
+            "スナップショットの内容が想定と違います（{files} 件 {bytes} バイト）/ snapshot holds {files} files, {bytes} bytes; expected 2 files, {} bytes",
+            size + json.len() as u64
+        ));
+    }
+    Ok(BackupRun {
+        repository: repo.to_path_buf(),
+        snapshot_id: hex_id(&snap.id),
+        system: src.system.clone(),
+        dump_type: src.dump_type.clone(),
+        tags: tags_for(&src.system, &src.dump_type),
+        source: command_line,
+        started_at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        files,
+        bytes,
+        added_bytes_packed: added,
+        manifest,
+        warnings,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// check
+
+/// Checks the repository structure, and reads pack data as asked (整合性検査).
+pub fn check(repo: &Path, password: &Password, read: ReadData) -> Result<CheckRun> {
+    let at = Utc::now();
+    let t0 = Instant::now();
+    let r = open(repo, password)?;
+    let subset = match read {
+        ReadData::None | ReadData::All => ReadSubsetOption::All,
+        ReadData::Rolling { run, every } => {
+            let every = every.max(1);
+            ReadSubsetOption::IdSubSet((run % every, every))
+        }
+    };
+    let opts = CheckOptions::default()
+        .read_data(!matches!(read, ReadData::None))
+        .read_data_subset(subset);
+    let results = r.check(opts).map_err(BackupError::repo("check", repo))?;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for (level, e) in &results.0 {
+        // CheckErrorLevel is not exported by rustic_core; its Debug form is `Warn` or `Error`.
+        if format!("{level:?}") == "Warn" {
+            warnings.push(short_message(&e.to_string()));
+        } else {
+            errors.push(short_message(&e.to_string()));
+        }
+    }
+    Ok(CheckRun {
+        repository: repo.to_path_buf(),
+        at,
+        duration_ms: t0.elapsed().as_millis() as u64,
+        read_data: read,
+        ok: errors.is_empty(),
+        errors,
+        warnings,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// restore drill
+
+/// Which snapshot a drill restores.
+#[derive(Clone, Debug)]
+pub enum SnapshotRef {
+    /// The newest mamori snapshot, optionally of one system.
+    Latest { system: Option<String> },
+    /// A snapshot id or unique id prefix.
+    Id(String),
+}
+
+fn find_manifests(root: &Path) -> Result<Vec<PathBuf>> {
+    let (files, _) = sys::walk_files(root).map_err(BackupError::io(root))?;
+    Ok(files
+        .into_iter()
+        .filter(|f| {
+            f.file_name()
+                .map(|n| {
+                    let n = n.to_string_lossy();
+                    n == MANIFEST_NAME || n.ends_with(&format!(".{MANIFEST_NAME}"))
+                })
+                .unwrap_or(false)
+        })
+        .collect())
+}
+
+/// Compares a restored tree with its manifest, bit for bit (SHA-256 of every byte and the size).
+pub fn compare_with_manifest(restored: &Path, manifest: &Manifest, manifest_file: &Path) -> Result<(u64, u64, Vec<Mismatch>)> {
+    let root = restored.join(manifest.root.trim_start_matches('/'));
+    let mut mismatches = Vec::new();
+    let mut files = 0u64;
+    let mut bytes = 0u64;
+    let mut listed = BTreeSet::new();
+    for e in &manifest.files {
+        listed.insert(e.path.clone());
+        let p = root.join(&e.path);
+        if !p.is_file() {
+            mismatches.push(Mismatch {
+                path: e.path.clone(),
+                kind: MismatchKind::Missing,
+            });
+            continue;
+        }
+        let (size, sha) = sha256_file(&p)?;
+        files += 1;
+        bytes += size;
+        if size != e.size {
+            mismatches.push(Mismatch {
+                path: e.path.clone(),
+                kind: MismatchKind::Size {
+                    expected: e.size,
+                    actual: size,
+                },
+            });
+        } else if sha != e.sha256 {
+            mismatches.push(Mismatch {
+                path: e.path.clone(),
+                kind: MismatchKind::Content {
+                    expected: e.sha256.clone(),
+                    actual: sha,
+                },
+            });
+        }
+    }
+    if root.is_dir() {
+        let (present, _) = sys::walk_files(&root).map_err(BackupError::io(&root))?;
+        for p in present {
+            if p == manifest_file {
+                continue;
+            }
+            let rel = rel_slash(&root, &p);
+            if !listed.contains(&rel) {
+                mismatches.push(Mismatch {
+                    path: rel,
+                    kind: MismatchKind::Unexpected,
+                });
+            }
+        }
+    }
+    Ok((files, bytes, mismatches))
+}
+
+/// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
+/// manifest stored in the snapshot (復元訓練). The restored copy is removed afterwards unless
+/// `keep_restored` is set.
+pub fn restore_drill(
+    repo: &Path,
+    password: &Password,
+    which: &SnapshotRef,
+    scratch: &Path,
+    keep_restored: bool,
+) -> Result<DrillReport> {
+    let at = Utc::now();
+    let t0 = Instant::now();
+    let r = open(repo, password)?;
+    let snaps = r
+        .get_all_snapshots()
+        .map_err(BackupError::repo("list snapshots", repo))?;
+    let snap = match which {
+        SnapshotRef::Latest { system } => snaps
+            .iter()
+            .filter(|s| {
+                generation_of(s)
+                    .map(|g| system.as_ref().is_none_or(|sys| &g.system == sys))
+                    .unwrap_or(false)
+            })
+            .max_by_key(|s| s.time.timestamp())
+            .cloned(),
+        SnapshotRef::Id(id) => {
+            let m: Vec<_> = snaps
+                .iter()
+                .filter(|s| hex_id(&s.id).starts_with(id.as_str()))
+                .collect();
+            if m.len() == 1 { Some(m[0].clone()) } else { None }
+        }
+    };
+    let snap = snap.ok_or_else(|| BackupError::SnapshotNotFound {
+        id: match which {
+            SnapshotRef::Latest { system } => format!("latest {}", system.clone().unwrap_or_default()),
+            SnapshotRef::Id(i) => i.clone(),
+        },
+        repo: repo.to_path_buf(),
+    })?;
+    let gen_info = generation_of(&snap);
+    let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
+
+    let sid = hex_id(&snap.id);
+    let dest_dir = scratch.join(format!(
+        "drill-{}-{}",
+        &sid[..8.min(sid.len())],
+        at.format("%Y%m%dT%H%M%S%.3f")
+    ));
+    std::fs::create_dir_all(&dest_dir).map_err(BackupError::io(&dest_dir))?;
+    let restore = || -> Result<()> {
+        let node = r
+            .node_from_snapshot_and_path(&snap, "")
+            .map_err(BackupError::repo("restore", repo))?;
+        let ls = r
+            .ls(&node, &LsOptions::default())
+            .map_err(BackupError::repo("restore", repo))?;
+        let dest_str = format!("{}/", path_str(&dest_dir)?);
+        let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
+            .map_err(BackupError::repo("restore", repo))?;
+        let opts = RestoreOptions::default();
+        let plan = r
+            .prepare_restore(&opts, ls.clone(), &dest, false)
+            .map_err(BackupError::repo("restore", repo))?;
+        r.restore(plan, &opts, ls, &dest)
+            .map_err(BackupError::repo("restore", repo))
+    };
+    let outcome = restore().and_then(|()| {
+        let found = find_manifests(&dest_dir)?;
+        let [mfile] = found.as_slice() else {
+            return Err(BackupError::NoManifest { id: sid.clone() });
+        };
+        let text = std::fs::read(mfile).map_err(BackupError::io(mfile))?;
+        let manifest: Manifest = serde_json::from_slice(&text).map_err(|_| BackupError::NoManifest { id: sid.clone() })?;
+        let (files, bytes, mismatches) = compare_with_manifest(&dest_dir, &manifest, mfile)?;
+        Ok((manifest, files, bytes, mismatches))
+    });
+    if !keep_restored {
+        let _ = std::fs::remove_dir_all(&dest_dir);
+    }
+    let (manifest, files, bytes, mismatches) = outcome?;
+    Ok(DrillReport {
+        repository: repo.to_path_buf(),
+        snapshot_id: sid,
+        system: gen_info.as_ref().map(|g| g.system.clone()).unwrap_or(manifest.system),
+        dump_type: gen_info.map(|g| g.dump_type).unwrap_or(manifest.dump_type),
+        snapshot_time: to_chrono(&snap.time),
+        at,
+        files,
+        bytes,
+        ok: mismatches.is_empty() && files > 0,
+        mismatches,
+        duration_ms: t0.elapsed().as_millis() as u64,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// forget + prune (admin only)
+
+/// Pure selection: which generations to remove so that each system keeps its newest `keep`.
+/// Snapshots not written by mamori are never selected.
+pub fn select_forget(gens: &[Generation], keep: usize) -> (Vec<String>, Vec<String>) {
+    let mut by_system: BTreeMap<&str, Vec<&Generation>> = BTreeMap::new();
+    for g in gens {
+        by_system.entry(g.system.as_str()).or_default().push(g);
+    }
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    for (_, mut list) in by_system {
+        list.sort_by(|a, b| b.time.cmp(&a.time).then(b.snapshot_id.cmp(&a.snapshot_id)));
+        for (i, g) in list.iter().enumerate() {
+            if i < keep {
+                kept.push(g.snapshot_id.clone());
+            } else {
+                removed.push(g.snapshot_id.clone());
+            }
+        }
+    }
+    (kept, removed)
+}
+
+fn count_files(dir: &Path) -> u64 {
+    sys::walk_files(dir).map(|(f, _)| f.len() as u64).unwrap_or(0)
+}
+
+/// Removes all but the newest `keep_newest` generations per system and prunes unused data.
+/// Needs the admin password; the everyday backup password is refused and nothing changes.
+pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result<ForgetRun> {
+    let at = Utc::now();
+    let t0 = Instant::now();
+    if keep_newest == 0 {
+        return Err(BackupError::invalid(
+            "保持する世代数は1以上にしてください",
+            "keep_newest must be at least 1",
+        ));
+    }
+    let r = open(repo, admin)?;
+    let user = key_user(repo, &r)?;
+    if user != ADMIN_KEY_USER {
+        return Err(BackupError::NotAdmin {
+            repo: repo.to_path_buf(),
+            user,
+        });
+    }
+    let snaps = r
+        .get_all_snapshots()
+        .map_err(BackupError::repo("list snapshots", repo))?;
+    let gens: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
+    let (kept, removed) = select_forget(&gens, keep_newest);
+    let ids: Vec<_> = snaps
+        .iter()
+        .filter(|s| removed.contains(&hex_id(&s.id)))
+        .map(|s| s.id)
+        .collect();
+    let packs_before = count_files(&repo.join("data"));
+    if !ids.is_empty() {
+        r.delete_snapshots(&ids)
+            .map_err(BackupError::repo("forget", repo))?;
+        let opts = PruneOptions::default();
+        let plan = r
+            .prune_plan(&opts)
+            .map_err(BackupError::repo("prune", repo))?;
+        r.prune(&opts, plan).map_err(BackupError::repo("prune", repo))?;
+    }
+    let packs_after = count_files(&repo.join("data"));
+    Ok(ForgetRun {
+        repository: repo.to_path_buf(),
+        at,
+        keep_newest,
+        kept,
+        removed,
+        packs_removed: packs_before.saturating_sub(packs_after),
+        duration_ms: t0.elapsed().as_millis() as u64,
+    })
+}

@@ -1,0 +1,21 @@
+//! mamori-backup: offline backup engine on rustic_core (オフラインバックアップエンジン).
+//!
+//! Restic-compatible encrypted, deduplicated repositories; ingest manifests; tiers (online,
+//! offline/immutable, off-site); policy checked against the real system; checks and restore drills.
+//! All results are plain serde types the store can persist.
+
+mod engine;
+mod error;
+pub mod policy;
+pub mod sys;
+mod targets;
+mod types;
+
+pub use engine::{
+    ADMIN_KEY_USER, BACKUP_KEY_USER, CommandSource, DirSource, MANIFEST_NAME, SnapshotRef, TAG_MAMORI,
+    backup_command, backup_directory, build_manifest, check, compare_with_manifest, forget_prune,
+    generations, init_repository, restore_drill, select_forget,
+};
+pub use error::{BackupError, Result};
+pub use targets::*;
+pub use types::*;

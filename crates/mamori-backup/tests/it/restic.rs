@@ -1,0 +1,74 @@
+use std::path::Path;
+use std::process::Command;
+
+use mamori_backup::*;
+
+use crate::common::*;
+
+pub fn restic(repo: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("restic")
+        .arg("-r")
+        .arg(repo)
+        .args(args)
+        .env("RESTIC_PASSWORD", "backup-pass-テスト")
+        .env("RESTIC_CACHE_DIR", repo.parent().unwrap().join("restic-cache"))
+        .output()
+        .expect("restic must be installed (see crates/mamori-backup/APT_PACKAGES)")
+}
+
+/// Debian's restic lists, checks (reading all data) and restores what mamori wrote, identically.
+#[test]
+fn debian_restic_reads_checks_and_restores_our_repository() {
+    let f = Fixture::new();
+    f.init();
+    f.write_dumps(21, 256 * 1024);
+    let dir_run = backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
+    let cmd_run = backup_command(
+        &f.repo,
+        &backup_pw(),
+        &CommandSource {
+            system: "lab".into(),
+            dump_type: "stream".into(),
+            program: "cat".into(),
+            args: vec![f.landing.join("ehr.csv").to_string_lossy().into_owned()],
+            file_name: "lab.dump".into(),
+            work_dir: f.work.clone(),
+        },
+    )
+    .unwrap();
+
+    let out = restic(&f.repo, &["snapshots", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let snaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = snaps.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids.contains(&dir_run.snapshot_id.as_str()) && ids.contains(&cmd_run.snapshot_id.as_str()));
+    let tags: Vec<String> = snaps[0]["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    assert!(tags.contains(&"mamori".to_string()), "{tags:?}");
+
+    let out = restic(&f.repo, &["check", "--read-data"]);
+    assert!(out.status.success(), "restic check: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+
+    let target = f.root.join("restic-restore");
+    let out = restic(&f.repo, &["restore", &dir_run.snapshot_id, "--target", target.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let landing = f.landing.canonicalize().unwrap();
+    let base = target.join(landing.strip_prefix("/").unwrap());
+    for e in &dir_run.manifest.files {
+        assert_eq!(std::fs::read(base.join(&e.path)).unwrap(), std::fs::read(landing.join(&e.path)).unwrap(), "{}", e.path);
+    }
+    // Our own comparison against the manifest agrees.
+    let mfile = target
+        .join(f.work.canonicalize().unwrap().strip_prefix("/").unwrap())
+        .join("manifest/ehr")
+        .join(MANIFEST_NAME);
+    let m: Manifest = serde_json::from_slice(&std::fs::read(&mfile).unwrap()).unwrap();
+    let (n, _, mism) = compare_with_manifest(&target, &m, &mfile).unwrap();
+    assert!(mism.is_empty() && n == 3, "{mism:?}");
+
+    let t2 = f.root.join("restic-restore-stream");
+    let out = restic(&f.repo, &["restore", &cmd_run.snapshot_id, "--target", t2.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(t2.join("lab.dump")).unwrap(), std::fs::read(f.landing.join("ehr.csv")).unwrap());
+    assert!(t2.join(format!("lab.dump.{MANIFEST_NAME}")).is_file());
+}
