@@ -96,6 +96,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         xlsx = write_xlsx(std::slice::from_ref(&sheet))?;
         xlsx_times.push(t.elapsed());
     }
+    let mut sheet_pdf_times = Vec::new();
+    let mut sheet_pdf = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        sheet_pdf = mamori_report::sheets_to_pdf(std::slice::from_ref(&sheet), fixtures::FACILITY, &renderer)?;
+        sheet_pdf_times.push(t.elapsed());
+    }
     let doc_img = fixtures::bcp_doc(true);
     let mut docx_times = Vec::new();
     let mut docx = Vec::new();
@@ -121,6 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("chart one-page PDF, warm median       {}  ({} bytes)", ms(median(chart_pdf_times)), chart_pdf.len());
     println!("xlsx 200 rows, median                 {}  ({} bytes)", ms(median(xlsx_times)), xlsx.len());
+    println!("sheet PDF 200 rows, warm median       {}  ({} bytes)", ms(median(sheet_pdf_times)), sheet_pdf.len());
     println!("docx with chart image, median         {}  ({} bytes)", ms(median(docx_times)), docx.len());
 
     if let Some(dir) = out {
@@ -130,6 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(format!("{dir}/chart.svg"), svg)?;
         std::fs::write(format!("{dir}/chart.pdf"), chart_pdf)?;
         std::fs::write(format!("{dir}/checklist.xlsx"), xlsx)?;
+        std::fs::write(format!("{dir}/checklist.pdf"), sheet_pdf)?;
         println!("files written to {dir}");
     }
     Ok(())

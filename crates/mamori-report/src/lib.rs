@@ -18,7 +18,9 @@ pub use chart::{CHART_TEXT_MM, CHART_TYP, ChartGroup, ChartLayout, ChartNode, Co
 pub use doc::{Block, DOC_TYP, Doc};
 pub use error::ReportError;
 pub use pdf::{DATA_PATH, FONT_FAMILY, MAIN_PATH, PdfRenderer, STYLE_PATH, STYLE_TYP};
-pub use xlsx::{CellValue, Column, ColumnKind, NO, OfficialSheet, XLSX_FONT, YES, header_row, write_xlsx};
+pub use xlsx::{
+    CellValue, Column, ColumnKind, NO, OfficialSheet, SHEET_TYP, XLSX_FONT, YES, header_row, sheets_to_pdf, write_xlsx,
+};
 
 /// Escapes text for XML content and attribute values and drops characters XML 1.0 forbids.
 pub(crate) fn xml_escape(s: &str) -> String {

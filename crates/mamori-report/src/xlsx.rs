@@ -89,6 +89,55 @@ pub fn header_row(sheet: &OfficialSheet) -> u32 {
     1 + sheet.notes.len() as u32 + 1
 }
 
+/// The typst template that prints [`OfficialSheet`]s.
+pub const SHEET_TYP: &str = include_str!("../templates/sheet.typ");
+
+/// The same sheets as a PDF for printing: each sheet starts on a new A4 page (portrait or
+/// landscape as set), the header row repeats on every page, はい/いいえ and dates (yyyy/mm/dd)
+/// are centred. `facility_name` goes into the page header.
+pub fn sheets_to_pdf(
+    sheets: &[OfficialSheet],
+    facility_name: &str,
+    renderer: &crate::PdfRenderer,
+) -> Result<Vec<u8>, ReportError> {
+    let mut out = Vec::with_capacity(sheets.len());
+    for sheet in sheets {
+        validate(sheet)?;
+        let n = sheet.columns.len();
+        let rows: Vec<Vec<String>> = sheet
+            .rows
+            .iter()
+            .map(|r| {
+                (0..n)
+                    .map(|i| match r.get(i) {
+                        None | Some(CellValue::Empty) => String::new(),
+                        Some(CellValue::Text(t)) => t.clone(),
+                        Some(CellValue::Date(d)) => d.format("%Y/%m/%d").to_string(),
+                        Some(CellValue::YesNo(b)) => (if *b { YES } else { NO }).to_string(),
+                    })
+                    .collect()
+            })
+            .collect();
+        out.push(serde_json::json!({
+            "title": sheet.title,
+            "notes": sheet.notes,
+            "landscape": sheet.landscape,
+            "columns": sheet.columns.iter().map(|c| serde_json::json!({
+                "header": c.header,
+                "width": c.width.max(1.0),
+                "kind": format!("{:?}", c.kind),
+            })).collect::<Vec<_>>(),
+            "rows": rows,
+        }));
+    }
+    let title = sheets.first().map(|s| s.title.clone()).unwrap_or_default();
+    renderer.render(
+        SHEET_TYP,
+        &[],
+        serde_json::json!({ "title": title, "facility_name": facility_name, "sheets": out }),
+    )
+}
+
 /// Writes the sheets into one workbook and returns the .xlsx bytes.
 pub fn write_xlsx(sheets: &[OfficialSheet]) -> Result<Vec<u8>, ReportError> {
     let mut workbook = Workbook::new();

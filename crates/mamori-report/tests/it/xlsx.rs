@@ -148,3 +148,25 @@ fn portrait_sheet_with_no_rows_still_has_a_drop_down_row() {
     assert!(xml.contains(r#"orientation="portrait""#), "{xml}");
     assert!(xml.contains(r#"sqref="C6""#), "{xml}");
 }
+
+#[test]
+fn sheets_print_as_pdf_with_the_header_row_on_every_page() {
+    let mut sheet = checklist();
+    // Enough rows for several pages.
+    let row = sheet.rows[1].clone();
+    sheet.rows.extend(std::iter::repeat_n(row, 60));
+    let n_rows = sheet.rows.len();
+    let pdf = mamori_report::sheets_to_pdf(&[sheet], "さくら総合病院", crate::helpers::renderer()).expect("pdf");
+    let (pages, size) = crate::helpers::pdf_pages(&pdf);
+    assert!(pages >= 2, "{pages} pages");
+    assert!(size.contains("841.89 x 595.276"), "landscape: {size}");
+    let text = crate::helpers::pdf_text_compact(&pdf);
+    assert!(text.contains("令和6年度版医療機関におけるサイバーセキュリティ対策チェックリスト"));
+    assert!(text.contains("さくら総合病院"));
+    assert_eq!(text.matches("チェック項目").count(), pages, "header row repeated on every page");
+    assert_eq!(text.matches("2026/06/03").count(), n_rows - 1);
+    assert_eq!(text.matches("2026/12/25").count(), n_rows - 2);
+    // Every row but the first and the short last one answers いいえ; the first note mentions it once.
+    assert_eq!(text.matches("いいえ").count(), n_rows - 2 + 1);
+    assert!(text.contains(&format!("{pages}/{pages}")));
+}
