@@ -295,11 +295,21 @@ fn write_sheet(ws: &mut Worksheet, sheet: &OfficialSheet) -> Result<(), ReportEr
                     ws.write_string_with_format(r, c, s, fmt)?;
                 }
                 CellValue::Date(d) => {
-                    let dt = ExcelDateTime::from_ymd(
-                        u16::try_from(d.year()).unwrap_or(1900),
-                        d.month() as u8,
-                        d.day() as u8,
-                    )?;
+                    // Excel dates run from 1900 to 9999.
+                    let dt = u16::try_from(d.year())
+                        .ok()
+                        .filter(|y| (1900..=9999).contains(y))
+                        .and_then(|y| ExcelDateTime::from_ymd(y, d.month() as u8, d.day() as u8).ok())
+                        .ok_or_else(|| ReportError::Sheet {
+                            sheet: sheet.title.clone(),
+                            what: format!(
+                                "{}行目「{}」の日付 {d} は Excel で扱えません（1900〜9999年） / date {d} in row {}, column {:?} is outside 1900–9999",
+                                r - first + 1,
+                                col.header,
+                                r - first + 1,
+                                col.header
+                            ),
+                        })?;
                     ws.write_datetime_with_format(r, c, &dt, &date_fmt)?;
                 }
                 CellValue::YesNo(b) => {
@@ -366,6 +376,15 @@ mod tests {
         assert_eq!(row_lines(std::iter::once(("a\nb\nc", 10.0))), 3.0);
         assert_eq!(row_lines([("短い", 10.0), ("あいうえおかきくけこさしすせそ", 9.0)].into_iter()), 4.0);
         assert_eq!(row_lines(std::iter::empty()), 1.0);
+    }
+
+    #[test]
+    fn dates_excel_cannot_hold_are_refused_not_changed() {
+        let mut s = sheet("t", None);
+        s.columns[0].kind = ColumnKind::Date;
+        s.rows = vec![vec![CellValue::Date(NaiveDate::from_ymd_opt(1868, 10, 23).unwrap())]];
+        let e = write_xlsx(&[s]).unwrap_err().to_string();
+        assert!(e.contains("1行目") && e.contains("1868-10-23"), "{e}");
     }
 
     #[test]
