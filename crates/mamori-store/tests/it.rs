@@ -185,3 +185,179 @@ async fn facility_rules_and_mappings() {
         assert!(store.header_mapping(f.id, LedgerKind::Accounts).await.unwrap().entries.is_empty());
     }
 }
+
+// ---------------------------------------------------------------- web: users, sessions, access log, lists
+
+fn web_user(login: &str, role: mamori_model::auth::Role, facility_id: Option<i64>) -> mamori_store::NewUser {
+    mamori_store::NewUser {
+        login: login.into(),
+        name: "山田 太郎".into(),
+        role,
+        facility_id,
+        vendor_name: if role == mamori_model::auth::Role::Vendor { "A社".into() } else { String::new() },
+        prefecture: if role == mamori_model::auth::Role::Inspector { "東京都".into() } else { String::new() },
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
+    }
+}
+
+#[tokio::test]
+async fn users_sessions_and_throttling() {
+    use mamori_model::auth::Role;
+    let s = stores().await;
+    for store in &s.list {
+        let f = store.add_facility(&hospital("中央病院")).await.unwrap();
+        assert_eq!(store.count_users().await.unwrap(), 0);
+        let admin = store.add_user(&web_user("admin", Role::Admin, None)).await.unwrap();
+        assert_eq!(admin.role, Role::Admin);
+        // Taken IDs, facility-bound roles without a facility, vendors without a name are refused with a reason.
+        let dup = store.add_user(&web_user("admin", Role::Admin, None)).await.unwrap_err().to_string();
+        assert!(dup.contains("既に使われています"), "{dup}");
+        assert!(store.add_user(&web_user("ops", Role::Operator, None)).await.is_err());
+        let mut v = web_user("vendor", Role::Vendor, Some(f.id));
+        v.vendor_name = " ".into();
+        assert!(store.add_user(&v).await.is_err());
+        let ops = store.add_user(&web_user("ops", Role::Operator, Some(f.id))).await.unwrap();
+        let sv = store.add_user(&web_user("surveyor", Role::Surveyor, None)).await.unwrap();
+        store.assign_facility(sv.id, f.id).await.unwrap();
+        store.assign_facility(sv.id, f.id).await.unwrap();
+        assert_eq!(store.assigned_facilities(sv.id).await.unwrap(), vec![f.id]);
+        let (u, hash) = store.user_with_hash("ops").await.unwrap().unwrap();
+        assert_eq!(u.facility_id, Some(f.id));
+        assert!(hash.starts_with("$argon2id$"));
+
+        store.create_session("h1", ops.id, "csrf1", 1000, "10.0.0.1").await.unwrap();
+        store.create_session("h2", ops.id, "csrf2", 1000, "10.0.0.2").await.unwrap();
+        let row = store.session("h1").await.unwrap().unwrap();
+        assert_eq!((row.user_id, row.csrf.as_str(), row.last_seen), (ops.id, "csrf1", 1000));
+        store.touch_session("h1", 1100).await.unwrap();
+        assert_eq!(store.session("h1").await.unwrap().unwrap().last_seen, 1100);
+        store.delete_session("h1").await.unwrap();
+        assert!(store.session("h1").await.unwrap().is_none());
+        // Disabling a user ends its sessions.
+        assert!(store.set_user_disabled("ops", true).await.unwrap());
+        assert!(store.session("h2").await.unwrap().is_none());
+        assert!(store.user(ops.id).await.unwrap().unwrap().disabled);
+        assert!(!store.set_user_disabled("nobody", true).await.unwrap());
+        store.create_session("h3", admin.id, "c", 1000, "").await.unwrap();
+        store.create_session("h4", admin.id, "c", 1000, "").await.unwrap();
+        assert_eq!(store.delete_user_sessions(admin.id).await.unwrap(), 2);
+
+        for at in [100, 200, 300] {
+            store.record_login_failure("admin", "10.0.0.9", at).await.unwrap();
+        }
+        store.record_login_failure("other", "10.0.0.9", 300).await.unwrap();
+        assert_eq!(store.login_failures_since("admin", "10.0.0.9", 150).await.unwrap(), (2, 3));
+        store.clear_login_failures("admin").await.unwrap();
+        assert_eq!(store.login_failures_since("admin", "10.0.0.9", 0).await.unwrap(), (0, 1));
+    }
+}
+
+#[tokio::test]
+async fn access_log_is_append_only_and_detects_tampering() {
+    use mamori_model::audit::{AuditCategory, ChainProblem, NewAuditEntry};
+    let s = stores().await;
+    for store in &s.list {
+        let entry = |op: &str| NewAuditEntry {
+            user_login: "abc@def".into(),
+            user_name: "abcdef".into(),
+            category: AuditCategory::Auth,
+            operation: op.into(),
+            target: String::new(),
+            facility_id: None,
+            source: "127.0.0.1".into(),
+        };
+        // Concurrent writers still give one gapless chain.
+        let mut handles = Vec::new();
+        for i in 0..12 {
+            let st = store.clone();
+            let e = entry(&format!("ログイン{i}"));
+            handles.push(tokio::spawn(async move { st.append_audit(&e).await.unwrap() }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let (n, problems) = store.verify_audit().await.unwrap();
+        assert_eq!((n, problems), (12, vec![]));
+        let all = store.audit_all().await.unwrap();
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=12).collect::<Vec<_>>());
+        assert_eq!(store.audit_page(0, 5).await.unwrap()[0].seq, 12);
+
+        // The database itself refuses changes and deletions.
+        assert!(sqlx::query("UPDATE audit_log SET operation = 'x' WHERE seq = 3").execute(store.pool()).await.is_err());
+        assert!(sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(store.pool()).await.is_err());
+
+        // Someone with full access to the database drops the protection and edits: verify names the entries.
+        match store.backend() {
+            Backend::Sqlite => {
+                sqlx::query("DROP TRIGGER audit_log_no_update").execute(store.pool()).await.unwrap();
+                sqlx::query("DROP TRIGGER audit_log_no_delete").execute(store.pool()).await.unwrap();
+            }
+            Backend::Postgres => {
+                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change").execute(store.pool()).await.unwrap();
+            }
+        }
+        sqlx::query("UPDATE audit_log SET user_login = 'mallory' WHERE seq = 4").execute(store.pool()).await.unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 8").execute(store.pool()).await.unwrap();
+        let (_, problems) = store.verify_audit().await.unwrap();
+        assert_eq!(problems, vec![ChainProblem::Altered { seq: 4 }, ChainProblem::Missing { from_seq: 8, to_seq: 8 }]);
+    }
+}
+
+#[tokio::test]
+async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
+    use mamori_store::LedgerQuery;
+    let s = stores().await;
+    for store in &s.list {
+        let f = store.add_facility(&hospital("中央病院")).await.unwrap();
+        let other = store.add_facility(&hospital("別の病院")).await.unwrap();
+        let mut devices = Vec::new();
+        for i in 1..=120 {
+            let mut d = device(&format!("{i:04}"), if i % 3 == 0 { "Windows 10" } else { "Windows 11" });
+            d.location = if i % 10 == 0 { "放射線科_100%".into() } else { "外来".into() };
+            d.managed_by = if i % 4 == 0 { "A社".into() } else { "病院".into() };
+            d.status = Some(if i % 5 == 0 { "retired" } else { "active" }.into());
+            devices.push(d);
+        }
+        store.upsert(f.id, &devices, |_, _| {}).await.unwrap();
+        store.upsert(other.id, &devices[..3], |_, _| {}).await.unwrap();
+
+        let q = LedgerQuery { limit: 50, ..Default::default() };
+        let (page, total) = store.ledger_page::<Device>(f.id, &q).await.unwrap();
+        assert_eq!((page.len(), total), (50, 120));
+        assert_eq!(page[0].asset_no, "0001");
+        let q = LedgerQuery { offset: 100, limit: 50, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().0.len(), 20);
+        // Search is case-insensitive and treats % and _ literally.
+        let q = LedgerQuery { search: "windows 10".into(), limit: 500, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 40);
+        let q = LedgerQuery { search: "_100%".into(), limit: 500, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 12);
+        let q = LedgerQuery { filters: vec![("status".into(), "retired".into())], limit: 500, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 24);
+        let q = LedgerQuery { sort: "asset_no".into(), descending: true, limit: 2, ..Default::default() };
+        let (p, _) = store.ledger_page::<Device>(f.id, &q).await.unwrap();
+        assert_eq!(p.iter().map(|d| d.asset_no.as_str()).collect::<Vec<_>>(), ["0120", "0119"]);
+        // A column that does not exist is refused, never put into SQL.
+        let q = LedgerQuery { sort: "asset_no; DROP TABLE devices".into(), limit: 2, ..Default::default() };
+        assert!(store.ledger_page::<Device>(f.id, &q).await.is_err());
+        // A vendor's scope.
+        let q = LedgerQuery { scope: Some(("managed_by".into(), "A社".into())), limit: 500, ..Default::default() };
+        let (p, total) = store.ledger_page::<Device>(f.id, &q).await.unwrap();
+        assert_eq!(total, 30);
+        assert!(p.iter().all(|d| d.managed_by == "A社"));
+        assert!(store.record::<Device>(f.id, "0004", Some(("managed_by", "A社"))).await.unwrap().is_some());
+        assert!(store.record::<Device>(f.id, "0001", Some(("managed_by", "A社"))).await.unwrap().is_none());
+        assert_eq!(store.record::<Device>(f.id, "0001", None).await.unwrap().unwrap(), devices[0]);
+        assert!(store.record::<Device>(other.id, "0100", None).await.unwrap().is_none());
+
+        let before = serde_json::to_value(&devices[0]).unwrap();
+        let mut changed = devices[0].clone();
+        changed.location = "病棟".into();
+        let after = serde_json::to_value(&changed).unwrap();
+        store.add_history(f.id, "devices", "0001", "ops", &before, &after).await.unwrap();
+        let h = store.history(f.id, "devices", "0001").await.unwrap();
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].changed_by.as_str(), h[0].after["location"].as_str()), ("ops", Some("病棟")));
+        assert!(store.history(other.id, "devices", "0001").await.unwrap().is_empty());
+    }
+}

@@ -93,14 +93,9 @@ fn set_cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> He
     HeaderValue::from_str(&c).expect("cookie is ASCII")
 }
 
+/// Japanese first: English only when the user switched to it.
 pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
-    match cookie(headers, LANG_COOKIE) {
-        Some(l) => Lang::parse(l),
-        None => {
-            let al = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-            if al.starts_with("en") { Lang::En } else { Lang::Ja }
-        }
-    }
+    cookie(headers, LANG_COOKIE).map(Lang::parse).unwrap_or(Lang::Ja)
 }
 
 pub(crate) fn wareki_of(headers: &HeaderMap) -> bool {
