@@ -135,6 +135,50 @@ pub struct Diagnosis {
 
 type Key = (String, String);
 
+/// A small, fast, non-cryptographic hasher (FxHash) for the scan's internal maps; the keys come
+/// from our own data, so hash flooding is not a concern here.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b) ^ (rest.len() as u64) << 56);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
 /// Lookup structure over a [`VulnDb`], keyed by canonical (vendor, product).
 pub struct VulnIndex<'a> {
     db: &'a VulnDb,
@@ -257,9 +301,9 @@ fn prepare(cpe: &Cpe) -> Option<DevCpe> {
 struct Hit<'a> {
     conf: Confidence,
     dev: usize,
-    criterion: Cow<'a, str>,
+    criterion: Arc<str>,
     fixed: Option<Cow<'a, str>>,
-    reason: String,
+    reason: Arc<str>,
 }
 
 fn better<'a>(a: Option<Hit<'a>>, b: Option<Hit<'a>>) -> Option<Hit<'a>> {
@@ -315,16 +359,16 @@ fn part_compatible(c: &Cpe, d: &Cpe) -> bool {
 
 fn range_text(m: &CpeMatch) -> String {
     let mut s = Vec::new();
-    if let Some(v) = &m.version_start_including {
+    if let Some(v) = m.start_including() {
         s.push(format!(">= {v}"));
     }
-    if let Some(v) = &m.version_start_excluding {
+    if let Some(v) = m.start_excluding() {
         s.push(format!("> {v}"));
     }
-    if let Some(v) = &m.version_end_including {
+    if let Some(v) = m.end_including() {
         s.push(format!("<= {v}"));
     }
-    if let Some(v) = &m.version_end_excluding {
+    if let Some(v) = m.end_excluding() {
         s.push(format!("< {v}"));
     }
     s.join(", ")
@@ -359,6 +403,8 @@ struct CEntry<'a> {
     m: &'a CpeMatch,
     info: Option<Rc<CritInfo>>,
     bounds: Bounds,
+    /// The reason for the usual outcome (inside the range / exact version), made once.
+    reason: std::cell::OnceCell<Arc<str>>,
 }
 
 struct CNode<'a> {
@@ -377,17 +423,43 @@ struct CConfig<'a> {
 /// Per-scan caches: criteria and version bounds are parsed once, CVEs compiled when first touched.
 struct Scan<'a, 'i> {
     index: &'i VulnIndex<'a>,
-    key_ids: HashMap<Key, KeyId>,
-    crit_cache: HashMap<&'a str, Option<Rc<CritInfo>>>,
-    ver_cache: HashMap<(Family, &'a str), Option<Rc<Version>>>,
+    key_ids: FxMap<Key, KeyId>,
+    crit_cache: FxMap<&'a str, Option<Rc<CritInfo>>>,
+    ver_cache: FxMap<(Family, &'a str), Option<Rc<Version>>>,
     compiled: Vec<Option<Box<[CConfig<'a>]>>>,
+    by_kid: FxMap<KeyId, Rc<KeyEntries>>,
+    reasons: Reasons,
+}
+
+/// Where one criterion sits in a compiled CVE.
+#[derive(Clone, Copy, Debug)]
+struct ERef {
+    cve: u32,
+    cfg: u32,
+    node: u32,
+    entry: u32,
+}
+
+/// The vulnerable criteria of one vendor:product: exact versions by canonical text, the rest in a list.
+#[derive(Default)]
+struct KeyEntries {
+    exact: FxMap<String, Vec<ERef>>,
+    other: Vec<ERef>,
 }
 
 impl<'a, 'i> Scan<'a, 'i> {
     fn new(index: &'i VulnIndex<'a>) -> Self {
         let mut compiled = Vec::with_capacity(index.cves.len());
         compiled.resize_with(index.cves.len(), || None);
-        Scan { index, key_ids: HashMap::new(), crit_cache: HashMap::new(), ver_cache: HashMap::new(), compiled }
+        Scan {
+            index,
+            key_ids: FxMap::default(),
+            crit_cache: FxMap::default(),
+            ver_cache: FxMap::default(),
+            compiled,
+            by_kid: FxMap::default(),
+            reasons: Reasons::default(),
+        }
     }
 
     fn kid(&mut self, k: &Key) -> KeyId {
@@ -441,6 +513,35 @@ impl<'a, 'i> Scan<'a, 'i> {
         v.map(Some).ok_or_else(|| b.to_string())
     }
 
+    /// The criteria of a vendor:product, built when first asked for.
+    fn key_entries(&mut self, key: &Key, kid: KeyId) -> Option<Rc<KeyEntries>> {
+        if let Some(k) = self.by_kid.get(&kid) {
+            return Some(k.clone());
+        }
+        let index = self.index;
+        let cves = index.by_vp.get(key)?;
+        let mut ke = KeyEntries::default();
+        for &i in cves {
+            self.compile(i as usize);
+            let Some(configs) = self.compiled[i as usize].as_deref() else { continue };
+            for (ci, cfg) in configs.iter().enumerate() {
+                for (ni, node) in cfg.nodes.iter().enumerate() {
+                    for (ei, e) in node.entries.iter().enumerate() {
+                        let Some(info) = e.info.as_ref().filter(|c| e.m.vulnerable && c.kid == kid) else { continue };
+                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32 };
+                        match (&e.bounds, &info.listed) {
+                            (Bounds::None, Listed::Value { parsed: Some(v), .. }) => ke.exact.entry(v.canonical()).or_default().push(r),
+                            _ => ke.other.push(r),
+                        }
+                    }
+                }
+            }
+        }
+        let ke = Rc::new(ke);
+        self.by_kid.insert(kid, ke.clone());
+        Some(ke)
+    }
+
     fn compile(&mut self, i: usize) {
         if self.compiled[i].is_some() {
             return;
@@ -457,10 +558,10 @@ impl<'a, 'i> Scan<'a, 'i> {
                         (Some(inf), true) => {
                             let f = inf.family;
                             let r: Result<Vec<_>, String> = [
-                                m.version_start_including.as_deref(),
-                                m.version_start_excluding.as_deref(),
-                                m.version_end_including.as_deref(),
-                                m.version_end_excluding.as_deref(),
+                                m.start_including(),
+                                m.start_excluding(),
+                                m.end_including(),
+                                m.end_excluding(),
                             ]
                             .into_iter()
                             .map(|b| self.bound(f, b))
@@ -472,7 +573,7 @@ impl<'a, 'i> Scan<'a, 'i> {
                         }
                         _ => Bounds::None,
                     };
-                    entries.push(CEntry { m, info, bounds });
+                    entries.push(CEntry { m, info, bounds, reason: std::cell::OnceCell::new() });
                 }
                 nodes.push(CNode { negate: n.negate, operator: n.operator, has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable), entries });
             }
@@ -498,89 +599,87 @@ fn in_bounds(v: &Version, b: &[Option<Rc<Version>>; 4]) -> Option<bool> {
     Some(si != Some(Less) && se.is_none_or(|o| o == Greater) && ei != Some(Greater) && ee.is_none_or(|o| o == Less))
 }
 
+/// Reasons are the same for every device that meets a criterion the same way, so each is made once
+/// per (criterion, kind) and shared. They do not repeat the device's version (`matched_cpe` has it).
+#[derive(Default)]
+struct Reasons(std::cell::RefCell<FxMap<(usize, u8), Arc<str>>>);
+
+impl Reasons {
+    fn get(&self, key: usize, kind: u8, make: impl FnOnce() -> String) -> Arc<str> {
+        if let Some(r) = self.0.borrow().get(&(key, kind)) {
+            return r.clone();
+        }
+        let r: Arc<str> = Arc::from(make());
+        self.0.borrow_mut().insert((key, kind), r.clone());
+        r
+    }
+}
+
 /// A criterion against one device CPE with the same vendor:product.
-fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
+fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize, rs: &Reasons) -> Option<Hit<'a>> {
     if !part_compatible(&c.cpe, &d.cpe) || !rest_compatible(&c.cpe, &d.cpe) || !update_compatible(c, &d.cpe) {
         return None;
     }
     let m = e.m;
-    let hit = |conf, fixed: Option<Cow<'a, str>>, reason: String| Some(Hit { conf, dev: di, criterion: Cow::Borrowed(&*m.criteria), fixed, reason });
+    let key = m as *const CpeMatch as usize;
+    let hit = |conf, fixed: Option<Cow<'a, str>>, kind: u8, make: &dyn Fn() -> String| {
+        let reason = if kind == 0 || kind == 11 { e.reason.get_or_init(|| Arc::from(make())).clone() } else { rs.get(key, kind, make) };
+        Some(Hit { conf, dev: di, criterion: m.criteria.clone(), fixed, reason })
+    };
     match &e.bounds {
         Bounds::Ok(b) => {
             return match &d.ver {
-                DevVer::Unknown | DevVer::Na => {
+                DevVer::Unknown | DevVer::Na => hit(Confidence::VendorProductOnly, None, 1, &|| {
                     let rt = range_text(m);
-                    hit(
-                        Confidence::VendorProductOnly,
-                        None,
-                        format!("台帳に版数がないため製品名だけで一致（影響範囲 {rt}）/ no version in the ledger, product matches (affected {rt})"),
-                    )
-                }
-                DevVer::Unparsable(t) => {
+                    format!("台帳に版数がないため製品名だけで一致（影響範囲 {rt}）/ no version in the ledger, product matches (affected {rt})")
+                }),
+                DevVer::Unparsable(_) => hit(Confidence::NeedsManualReview, None, 2, &|| {
                     let rt = range_text(m);
-                    hit(
-                        Confidence::NeedsManualReview,
-                        None,
-                        format!("版数「{t}」を比較できません（影響範囲 {rt}）/ version \"{t}\" cannot be compared (affected {rt})"),
-                    )
-                }
+                    format!("台帳の版数を解釈できず影響範囲 {rt} と比較できません / the ledger's version cannot be read to compare with {rt}")
+                }),
                 DevVer::Parsed(_, v) => match in_bounds(v, b) {
-                    Some(true) => {
+                    Some(true) => hit(Confidence::Range, m.end_excluding().map(Cow::Borrowed), 0, &|| {
                         let rt = range_text(m);
-                        hit(
-                            Confidence::Range,
-                            m.version_end_excluding.as_deref().map(Cow::Borrowed),
-                            format!("版数 {} が影響範囲 {rt} に入ります / version {} is inside {rt}", v.as_str(), v.as_str()),
-                        )
-                    }
+                        format!("版数が影響範囲 {rt} に入ります / the version is inside {rt}")
+                    }),
                     Some(false) => None,
-                    None => {
+                    None => hit(Confidence::NeedsManualReview, None, 3, &|| {
                         let rt = range_text(m);
-                        hit(
-                            Confidence::NeedsManualReview,
-                            None,
-                            format!("版数 {} をこの製品系列では範囲 {rt} と比較できません / version {} cannot be ordered against {rt} for this product family", v.as_str(), v.as_str()),
-                        )
-                    }
+                        format!("この製品系列では版数を範囲 {rt} と比較できません / versions of this product family cannot be ordered against {rt}")
+                    }),
                 },
             };
         }
-        Bounds::Bad(b) => {
-            return hit(
-                Confidence::NeedsManualReview,
-                None,
-                format!("NVD の範囲の版数「{b}」を解釈できません / cannot read NVD's range bound \"{b}\""),
-            );
+        Bounds::Bad(bad) => {
+            return hit(Confidence::NeedsManualReview, None, 4, &|| {
+                format!("NVD の範囲の版数「{bad}」を解釈できません / cannot read NVD's range bound \"{bad}\"")
+            });
         }
         Bounds::None => {}
     }
     match &c.listed {
-        Listed::Any => hit(Confidence::VendorProductOnly, None, "NVD は全版を対象としています / NVD lists all versions".into()),
+        Listed::Any => hit(Confidence::VendorProductOnly, None, 5, &|| "NVD は全版を対象としています / NVD lists all versions".into()),
         Listed::Na => match &d.ver {
-            DevVer::Unknown | DevVer::Na => hit(Confidence::Exact, None, "NVD はこの製品（版数区別なし）を対象としています / NVD lists this product without versions".into()),
-            _ if c.family == Family::Windows => hit(
-                Confidence::Exact,
-                None,
-                "NVD はこのリリースを対象としています（ビルド・更新の適用状況は NVD に記載なし）/ NVD lists this release (patch level not given by NVD)".into(),
-            ),
-            _ => hit(Confidence::VendorProductOnly, None, "NVD は版数を区別していません / NVD gives no version".into()),
+            DevVer::Unknown | DevVer::Na => hit(Confidence::Exact, None, 6, &|| {
+                "NVD はこの製品（版数区別なし）を対象としています / NVD lists this product without versions".into()
+            }),
+            _ if c.family == Family::Windows => hit(Confidence::Exact, None, 7, &|| {
+                "NVD はこのリリースを対象としています（ビルド・更新の適用状況は NVD に記載なし）/ NVD lists this release (patch level not given by NVD)".into()
+            }),
+            _ => hit(Confidence::VendorProductOnly, None, 8, &|| "NVD は版数を区別していません / NVD gives no version".into()),
         },
         Listed::Value { text: listed, parsed, use_base, bare } => match &d.ver {
-            DevVer::Unknown => hit(
-                Confidence::VendorProductOnly,
-                None,
-                format!("台帳に版数がないため製品名だけで一致（NVD の対象版 {listed}）/ no version in the ledger, product matches (NVD lists {listed})"),
-            ),
+            DevVer::Unknown => hit(Confidence::VendorProductOnly, None, 9, &|| {
+                format!("台帳に版数がないため製品名だけで一致（NVD の対象版 {listed}）/ no version in the ledger, product matches (NVD lists {listed})")
+            }),
             DevVer::Na => None,
             DevVer::Unparsable(t) => {
                 if t.eq_ignore_ascii_case(listed) {
-                    hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
+                    hit(Confidence::Exact, None, 11, &|| format!("版数 {listed} が一致 / version {listed} matches"))
                 } else {
-                    hit(
-                        Confidence::NeedsManualReview,
-                        None,
-                        format!("版数「{t}」を NVD の {listed} と比較できません / version \"{t}\" cannot be compared with {listed}"),
-                    )
+                    hit(Confidence::NeedsManualReview, None, 10, &|| {
+                        format!("台帳の版数を解釈できず NVD の {listed} と比較できません / the ledger's version cannot be read to compare with {listed}")
+                    })
                 }
             }
             DevVer::Parsed(base, combined) => {
@@ -592,13 +691,11 @@ fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize) -> Option
                 if !ok {
                     None
                 } else if *bare && dv.as_str() != listed {
-                    hit(
-                        Confidence::Range,
-                        None,
-                        format!("NVD はリリース {listed} の全ビルドを対象としています / NVD lists every build of release {listed}"),
-                    )
+                    hit(Confidence::Range, None, 12, &|| {
+                        format!("NVD はリリース {listed} の全ビルドを対象としています / NVD lists every build of release {listed}")
+                    })
                 } else {
-                    hit(Confidence::Exact, None, format!("版数 {listed} が一致 / version {listed} matches"))
+                    hit(Confidence::Exact, None, 11, &|| format!("版数 {listed} が一致 / version {listed} matches"))
                 }
             }
         },
@@ -614,7 +711,7 @@ enum Platform {
     Unknown,
 }
 
-fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe]) -> Option<Hit<'a>> {
+fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe], rs: &Reasons) -> Option<Hit<'a>> {
     if cfg.negate {
         // NVD does not use negated configurations in practice; never guess a finding from one.
         return None;
@@ -630,7 +727,7 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe]) -> Option<Hit<'a>> {
                 if let Some(c) = &e.info {
                     for (di, d) in devs.iter().enumerate() {
                         if d.kid == c.kid {
-                            best = better(best, eval_entry(e, c, d, di));
+                            best = better(best, eval_entry(e, c, d, di, rs));
                         }
                     }
                 }
@@ -649,7 +746,7 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe]) -> Option<Hit<'a>> {
         } else {
             // Platform condition.
             let present = |e: &CEntry<'a>| -> bool {
-                e.info.as_ref().is_some_and(|c| devs.iter().enumerate().any(|(di, d)| d.kid == c.kid && eval_entry(e, c, d, di).is_some()))
+                e.info.as_ref().is_some_and(|c| devs.iter().enumerate().any(|(di, d)| d.kid == c.kid && eval_entry(e, c, d, di, rs).is_some()))
             };
             let mut ok = match node.operator {
                 Operator::Or => node.entries.iter().any(present),
@@ -683,10 +780,11 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe]) -> Option<Hit<'a>> {
                 None
             } else if platforms.contains(&Platform::Unknown) {
                 let conf = if hit.conf == Confidence::NeedsManualReview { hit.conf } else { Confidence::PlatformUnknown };
-                let (ja, en) = hit.reason.split_once(" / ").unwrap_or((&hit.reason, ""));
-                let reason = format!(
-                    "{ja}。ただし動作環境（機種・OS）の条件が台帳から分かりません / {en}; but the required platform (hardware/OS) is not shown in the ledger"
-                );
+                let base = hit.reason.clone();
+                let reason = rs.get(Arc::as_ptr(&base) as *const u8 as usize, 255, || {
+                    let (ja, en) = base.split_once(" / ").unwrap_or((&base, ""));
+                    format!("{ja}。ただし動作環境（機種・OS）の条件が台帳から分かりません / {en}; but the required platform (hardware/OS) is not shown in the ledger")
+                });
                 Some(Hit { conf, reason, ..hit })
             } else {
                 Some(hit)
@@ -705,22 +803,73 @@ struct RawHit<'a> {
 
 fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<RawHit<'a>> {
     let index = scan.index;
-    let mut touched: Vec<u32> = Vec::new();
+    // 1. Only the criteria naming one of the device's vendor:products, exact versions by hash.
+    let mut hits: Vec<(ERef, Hit<'a>)> = Vec::new();
     for d in devs.iter_mut() {
         d.kid = scan.kid(&d.key);
-        if let Some(v) = index.by_vp.get(&d.key) {
-            touched.extend_from_slice(v);
+    }
+    for (di, d) in devs.iter().enumerate() {
+        let Some(ke) = scan.key_entries(&d.key, d.kid) else { continue };
+        let mut refs: Vec<ERef> = Vec::new();
+        match &d.ver {
+            DevVer::Parsed(base, combined) => {
+                let mut keys = vec![combined.canonical(), base.canonical()];
+                // A bare Citrix release ("13.0") lists every build of it.
+                keys.push(combined.prefix_canonical(1));
+                keys.push(combined.prefix_canonical(2));
+                keys.sort();
+                keys.dedup();
+                for k in keys {
+                    if let Some(v) = ke.exact.get(&k) {
+                        refs.extend_from_slice(v);
+                    }
+                }
+            }
+            _ => {
+                for v in ke.exact.values() {
+                    refs.extend_from_slice(v);
+                }
+            }
+        }
+        for r in ke.other.iter().chain(refs.iter()) {
+            let Some(configs) = scan.compiled[r.cve as usize].as_deref() else { continue };
+            let e = &configs[r.cfg as usize].nodes[r.node as usize].entries[r.entry as usize];
+            if let Some(c) = &e.info {
+                if let Some(h) = eval_entry(e, c, d, di, &scan.reasons) {
+                    hits.push((*r, h));
+                }
+            }
         }
     }
-    touched.sort_unstable();
-    touched.dedup();
-    let mut out = Vec::new();
-    for i in touched {
-        scan.compile(i as usize);
-        let Some(configs) = scan.compiled[i as usize].as_deref() else { continue };
-        let best = configs.iter().map(|c| eval_config(c, devs)).fold(None, better);
+    // 2. Per configuration that got a hit: plain OR configurations take the best hit; anything
+    //    with AND, negation or platforms is evaluated as a whole tree.
+    hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
+    let mut out: Vec<RawHit<'a>> = Vec::new();
+    let mut i = 0;
+    while i < hits.len() {
+        let cve = hits[i].0.cve;
+        let mut best: Option<Hit<'a>> = None;
+        while i < hits.len() && hits[i].0.cve == cve {
+            let cfg_i = hits[i].0.cfg;
+            let mut j = i;
+            while j < hits.len() && hits[j].0.cve == cve && hits[j].0.cfg == cfg_i {
+                j += 1;
+            }
+            let Some(configs) = scan.compiled[cve as usize].as_deref() else { break };
+            let cfg = &configs[cfg_i as usize];
+            let plain = !cfg.negate
+                && cfg.operator == Operator::Or
+                && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
+            let h = if plain {
+                hits[i..j].iter().map(|(_, h)| h.clone()).fold(None, |a, b| better(a, Some(b)))
+            } else {
+                eval_config(cfg, devs, &scan.reasons)
+            };
+            best = better(best, h);
+            i = j;
+        }
         if let Some(hit) = best {
-            out.push(RawHit { cve: Cow::Borrowed(index.cves[i as usize].id.as_str()), jvn: None, hit });
+            out.push(RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit });
         }
     }
     // JVN entries for products the device shows, for CVEs NVD does not already decide.
@@ -754,7 +903,7 @@ fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
             continue;
         }
         let crit = c.to_fs();
-        let mk = |conf, reason: String| Some(Hit { conf, dev: di, criterion: Cow::Owned(crit.clone()), fixed: None, reason });
+        let mk = |conf, reason: String| Some(Hit { conf, dev: di, criterion: Arc::from(crit.as_str()), fixed: None, reason: Arc::from(reason) });
         if a.versions.is_empty() {
             best = better(best, mk(Confidence::Jvn, "JVN は版数を示していません（製品名で一致）/ JVN gives no version (product matches)".into()));
             continue;
@@ -831,13 +980,12 @@ struct SharedHit {
 
 /// Shares identical strings (criteria, reasons, CVSS) across all findings of a scan.
 #[derive(Default)]
-struct Interner {
-    strs: HashMap<Box<str>, Arc<str>>,
-    cvss: HashMap<(String, String), Arc<CvssScore>>,
-    kev: HashMap<String, Arc<KevInfo>>,
+struct Interner<'a> {
+    strs: FxMap<Box<str>, Arc<str>>,
+    decor: FxMap<(Cow<'a, str>, Option<&'a str>), Rc<CveDecor>>,
 }
 
-impl Interner {
+impl Interner<'_> {
     fn s(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.strs.get(s) {
             return a.clone();
@@ -846,16 +994,24 @@ impl Interner {
         self.strs.insert(s.into(), a.clone());
         a
     }
-    fn cvss(&mut self, id: &str, c: &CvssScore) -> Arc<CvssScore> {
-        self.cvss.entry((id.to_string(), c.version.clone())).or_insert_with(|| Arc::new(c.clone())).clone()
-    }
 }
 
-fn share(index: &VulnIndex, cpes: &[DevCpe], r: &RawHit, it: &mut Interner) -> SharedHit {
-    let id: &str = &r.cve;
+/// What a finding shows about its CVE, made once per CVE and scan.
+struct CveDecor {
+    cve_id: Arc<str>,
+    jvn_id: Option<Arc<str>>,
+    kev_tier: Option<PriorityTier>,
+    score: f32,
+    cvss_v3: Option<Arc<CvssScore>>,
+    cvss_v4: Option<Arc<CvssScore>>,
+    kev: Option<Arc<KevInfo>>,
+    title: Option<Arc<str>>,
+}
+
+fn decor(index: &VulnIndex, id: &str, jvn_id: Option<&str>) -> CveDecor {
     let cve = index.db.cves.get(id);
     let kev = index.db.kev.get(id);
-    let jvn = r.jvn.and_then(|j| index.db.jvn.get(j)).or_else(|| index.jvn_by_cve.get(id).copied());
+    let jvn = jvn_id.and_then(|j| index.db.jvn.get(j)).or_else(|| index.jvn_by_cve.get(id).copied());
     let pick = |vs: &[&str]| -> Option<&CvssScore> {
         let from_nvd = cve.and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| s.version == *v)));
         from_nvd.or_else(|| jvn.and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| s.version == *v))))
@@ -863,20 +1019,42 @@ fn share(index: &VulnIndex, cpes: &[DevCpe], r: &RawHit, it: &mut Interner) -> S
     let v3 = pick(&["3.1", "3.0"]);
     let v4 = pick(&["4.0"]);
     let score = v3.or(v4).map(|s| s.base_score).or_else(|| cve.and_then(|c| c.primary_cvss()).map(|s| s.base_score)).unwrap_or(0.0);
-    SharedHit {
-        cve_id: it.s(id),
-        jvn_id: r.jvn.or_else(|| jvn.map(|j| j.jvndb_id.as_str())).map(|j| it.s(j)),
-        conf: r.hit.conf,
+    CveDecor {
+        cve_id: Arc::from(id),
+        jvn_id: jvn_id.or_else(|| jvn.map(|j| j.jvndb_id.as_str())).map(Arc::from),
         kev_tier: kev.map(|k| if k.ransomware_known() { PriorityTier::KevRansomware } else { PriorityTier::Kev }),
         score,
-        cvss_v3: v3.map(|c| it.cvss(id, c)),
-        cvss_v4: v4.map(|c| it.cvss(id, c)),
-        kev: kev.map(|k| it.kev.entry(k.cve_id.clone()).or_insert_with(|| Arc::new(KevInfo::from(k))).clone()),
+        cvss_v3: v3.map(|c| Arc::new(c.clone())),
+        cvss_v4: v4.map(|c| Arc::new(c.clone())),
+        kev: kev.map(|k| Arc::new(KevInfo::from(k))),
+        title: jvn.map(|j| Arc::from(j.title.as_str())),
+    }
+}
+
+fn share<'a>(index: &VulnIndex, matched: &[Arc<str>], r: &RawHit<'a>, it: &mut Interner<'a>) -> SharedHit {
+    let key = (r.cve.clone(), r.jvn);
+    let d = match it.decor.get(&key) {
+        Some(d) => d.clone(),
+        None => {
+            let d = Rc::new(decor(index, &r.cve, r.jvn));
+            it.decor.insert(key, d.clone());
+            d
+        }
+    };
+    SharedHit {
+        cve_id: d.cve_id.clone(),
+        jvn_id: d.jvn_id.clone(),
+        conf: r.hit.conf,
+        kev_tier: d.kev_tier,
+        score: d.score,
+        cvss_v3: d.cvss_v3.clone(),
+        cvss_v4: d.cvss_v4.clone(),
+        kev: d.kev.clone(),
         fixed: r.hit.fixed.as_deref().map(|f| it.s(f)),
-        title: jvn.map(|j| it.s(&j.title)),
-        matched: it.s(cpes.get(r.hit.dev).map(|c| c.fs.as_str()).unwrap_or("")),
-        criterion: it.s(&r.hit.criterion),
-        reason: it.s(&r.hit.reason),
+        title: d.title.clone(),
+        matched: matched.get(r.hit.dev).cloned().unwrap_or_else(|| Arc::from("")),
+        criterion: r.hit.criterion.clone(),
+        reason: r.hit.reason.clone(),
     }
 }
 
@@ -909,7 +1087,7 @@ pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl F
     let known = |v: &str, p: &str| index.knows(v, p);
     let mut scan = Scan::new(index);
     let mut interner = Interner::default();
-    let mut memo: HashMap<Vec<String>, Rc<[SharedHit]>> = HashMap::new();
+    let mut memo: FxMap<Vec<String>, Rc<[SharedHit]>> = FxMap::default();
     let mut d = Diagnosis::default();
     for dev in devices {
         let n = normalise(dev, Some(&known));
@@ -922,7 +1100,8 @@ pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl F
             Some(h) => h.clone(),
             None => {
                 let raws = evaluate_profile(&mut scan, &mut cpes);
-                let shared: Rc<[SharedHit]> = raws.iter().map(|r| share(index, &cpes, r, &mut interner)).collect();
+                let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
+                let shared: Rc<[SharedHit]> = raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect();
                 memo.insert(profile, shared.clone());
                 shared
             }

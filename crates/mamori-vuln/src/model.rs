@@ -1,5 +1,7 @@
 //! Plain serde record types: what the importers return and what the store persists.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// One CVE from NVD (CVE API 2.0 schema), reduced to what diagnosis needs.
@@ -72,28 +74,46 @@ pub struct Node {
     pub cpe_match: Vec<CpeMatch>,
 }
 
-/// One `cpeMatch` entry. Strings are boxed to keep 400k CVEs small in memory.
+/// One `cpeMatch` entry, kept small: 400k CVEs carry millions of these. Identical criteria strings
+/// from one file share one allocation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CpeMatch {
     pub vulnerable: bool,
     /// CPE 2.3 formatted string as NVD gives it.
-    pub criteria: Box<str>,
+    pub criteria: Arc<str>,
+    /// versionStart/End bounds, when NVD gives a range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_start_including: Option<Box<str>>,
+    pub range: Option<Box<VersionBounds>>,
+}
+
+/// NVD's versionStartIncluding / versionStartExcluding / versionEndIncluding / versionEndExcluding.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionBounds {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_start_excluding: Option<Box<str>>,
+    pub start_including: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_end_including: Option<Box<str>>,
+    pub start_excluding: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_end_excluding: Option<Box<str>>,
+    pub end_including: Option<Box<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_excluding: Option<Box<str>>,
 }
 
 impl CpeMatch {
     pub fn has_range(&self) -> bool {
-        self.version_start_including.is_some()
-            || self.version_start_excluding.is_some()
-            || self.version_end_including.is_some()
-            || self.version_end_excluding.is_some()
+        self.range.is_some()
+    }
+    pub fn start_including(&self) -> Option<&str> {
+        self.range.as_ref().and_then(|r| r.start_including.as_deref())
+    }
+    pub fn start_excluding(&self) -> Option<&str> {
+        self.range.as_ref().and_then(|r| r.start_excluding.as_deref())
+    }
+    pub fn end_including(&self) -> Option<&str> {
+        self.range.as_ref().and_then(|r| r.end_including.as_deref())
+    }
+    pub fn end_excluding(&self) -> Option<&str> {
+        self.range.as_ref().and_then(|r| r.end_excluding.as_deref())
     }
 }
 

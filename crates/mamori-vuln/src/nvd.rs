@@ -8,6 +8,7 @@ use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -174,7 +175,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                 } else {
                     return Err(de::Error::custom("no `vulnerabilities` array, `cve` object or CVE `id` found"));
                 };
-                let rec = raw.into_record().map_err(de::Error::custom)?;
+                let rec = raw.into_record(&mut Interner::default()).map_err(de::Error::custom)?;
                 Ok(NvdFile { source: String::new(), timestamp, records: vec![rec] })
             }
         }
@@ -197,9 +198,10 @@ impl<'de> Visitor<'de> for VulnSeq {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<CveRecord>, A::Error> {
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1024).min(1 << 20));
+        let mut interner = Interner::default();
         while let Some(w) = seq.next_element::<RawWrapper>()? {
             let n = out.len();
-            out.push(w.cve.into_record().map_err(|e| de::Error::custom(format!("record #{}: {e}", n + 1)))?);
+            out.push(w.cve.into_record(&mut interner).map_err(|e| de::Error::custom(format!("record #{}: {e}", n + 1)))?);
         }
         Ok(out)
     }
@@ -297,7 +299,7 @@ struct RawNode {
 #[serde(rename_all = "camelCase")]
 struct RawMatch {
     vulnerable: bool,
-    criteria: Box<str>,
+    criteria: String,
     #[serde(default)]
     version_start_including: Option<Box<str>>,
     #[serde(default)]
@@ -324,8 +326,23 @@ fn valid_cve_id(id: &str) -> bool {
         && p.next().is_none()
 }
 
+/// Shares identical criteria strings within one file.
+#[derive(Default)]
+struct Interner(std::collections::HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: String) -> Arc<str> {
+        if let Some(a) = self.0.get(s.as_str()) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
+        a
+    }
+}
+
 impl RawCve {
-    fn into_record(self) -> Result<CveRecord, String> {
+    fn into_record(self, interner: &mut Interner) -> Result<CveRecord, String> {
         if !valid_cve_id(&self.id) {
             return Err(format!("invalid CVE id {:?}", self.id.chars().take(40).collect::<String>()));
         }
@@ -371,13 +388,20 @@ impl RawCve {
                     cpe_match: n
                         .cpe_match
                         .into_iter()
-                        .map(|m| CpeMatch {
-                            vulnerable: m.vulnerable,
-                            criteria: m.criteria,
-                            version_start_including: m.version_start_including,
-                            version_start_excluding: m.version_start_excluding,
-                            version_end_including: m.version_end_including,
-                            version_end_excluding: m.version_end_excluding,
+                        .map(|m| {
+                            let range = (m.version_start_including.is_some()
+                                || m.version_start_excluding.is_some()
+                                || m.version_end_including.is_some()
+                                || m.version_end_excluding.is_some())
+                            .then(|| {
+                                Box::new(VersionBounds {
+                                    start_including: m.version_start_including,
+                                    start_excluding: m.version_start_excluding,
+                                    end_including: m.version_end_including,
+                                    end_excluding: m.version_end_excluding,
+                                })
+                            });
+                            CpeMatch { vulnerable: m.vulnerable, criteria: interner.get(m.criteria), range }
                         })
                         .collect(),
                 });

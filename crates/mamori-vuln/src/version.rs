@@ -181,6 +181,33 @@ impl Version {
         self.compare(listed) == Some(Ordering::Equal)
     }
 
+    /// A text equal for exactly the versions that compare Equal (trailing zero segments dropped);
+    /// used to look listed versions up by hash. For exact-only families, the text itself.
+    pub fn canonical(&self) -> String {
+        self.prefix_canonical(usize::MAX)
+    }
+
+    /// [`Self::canonical`] of the first `n` segments.
+    pub fn prefix_canonical(&self, n: usize) -> String {
+        if self.family == Family::CiscoIos {
+            return self.text.clone();
+        }
+        let segs = &self.segs[..n.min(self.segs.len())];
+        let mut end = segs.len();
+        while end > 0 && segs[end - 1] == Seg::Num(0) {
+            end -= 1;
+        }
+        let mut out = String::new();
+        for s in &segs[..end] {
+            match s {
+                Seg::Num(n) => out.push_str(&format!("{n}.")),
+                Seg::Pre(_, w) => out.push_str(&format!("~{w}.")),
+                Seg::Word(w) => out.push_str(&format!("{w}.")),
+            }
+        }
+        out
+    }
+
     /// Whether this release-level listed version covers builds (Citrix "13.0").
     pub fn is_bare_release(&self) -> bool {
         self.family == Family::Citrix && self.segs.len() <= 2

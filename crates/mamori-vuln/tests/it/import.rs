@@ -29,7 +29,7 @@ fn nvd_single_record_keeps_what_diagnosis_needs() {
     assert!(r.description.as_deref().unwrap().contains("FortiOS version 7.0.0 through 7.0.16"));
     let m = &r.configurations[0].nodes[0].cpe_match;
     assert!(m.iter().any(|m| &*m.criteria == "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*"
-        && m.version_end_excluding.as_deref() == Some("7.0.17")));
+        && m.end_excluding() == Some("7.0.17")));
 }
 
 #[test]
