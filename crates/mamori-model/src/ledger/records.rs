@@ -229,16 +229,24 @@ pub fn bool_cell(b: Option<bool>) -> String {
 }
 
 pub fn parse_enum(values: &'static [EnumValue], v: &str) -> Option<&'static str> {
-    let k = fold_key(v);
-    values
-        .iter()
-        .find(|e| {
-            fold_key(e.code) == k
-                || fold_key(e.ja) == k
-                || fold_key(e.en) == k
-                || e.aliases.iter().any(|a| fold_key(a) == k)
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    // Folded spellings of each value list, computed once per list (NFKC is not free on every cell).
+    type Folded = HashMap<String, &'static str>;
+    static CACHE: OnceLock<Mutex<HashMap<usize, &'static Folded>>> = OnceLock::new();
+    let folded: &'static Folded = {
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(values.as_ptr() as usize).or_insert_with(|| {
+            let mut m = Folded::new();
+            for e in values {
+                for name in [e.code, e.ja, e.en].into_iter().chain(e.aliases.iter().copied()) {
+                    m.entry(fold_key(name)).or_insert(e.code);
+                }
+            }
+            Box::leak(Box::new(m))
         })
-        .map(|e| e.code)
+    };
+    folded.get(&fold_key(v)).copied()
 }
 
 pub fn enum_label(values: &'static [EnumValue], code: &str) -> &'static str {
