@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{PdfRenderer, ReportError};
 
+/// Resolution of the PNG fallback that [`Doc::to_docx`] embeds with each SVG image.
+pub const DOCX_PNG_DPI: f32 = 150.0;
+
 /// The typst template that renders a [`Doc`].
 pub const DOC_TYP: &str = include_str!("../templates/doc.typ");
 
@@ -86,8 +89,15 @@ impl Doc {
         renderer.render(DOC_TYP, &[], self.template_inputs()?)
     }
 
-    /// Renders the document to an editable Word file.
+    /// Renders the document to an editable Word file. Images are embedded as SVG with a PNG
+    /// fallback at [`DOCX_PNG_DPI`] (Word before 2016 and some viewers show only the PNG).
     pub fn to_docx(&self) -> Result<Vec<u8>, ReportError> {
-        crate::docx::write_docx(self)
+        crate::docx::write_docx(self, Some(DOCX_PNG_DPI))
+    }
+
+    /// Like [`Doc::to_docx`] with the PNG fallback at `png_fallback_dpi`, or none (SVG only:
+    /// Word 2016+ and LibreOffice show it; much faster, as rasterising takes most of the time).
+    pub fn to_docx_with(&self, png_fallback_dpi: Option<f32>) -> Result<Vec<u8>, ReportError> {
+        crate::docx::write_docx(self, png_fallback_dpi)
     }
 }

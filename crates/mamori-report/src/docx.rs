@@ -30,10 +30,11 @@ fn section_break(landscape: bool) -> String {
     format!("<w:p><w:pPr>{}</w:pPr></w:p>", if landscape { LANDSCAPE } else { PORTRAIT })
 }
 
-pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn write_docx(doc: &Doc, png_fallback_dpi: Option<f32>) -> Result<Vec<u8>, ReportError> {
     let numbers = doc.heading_numbers();
     let mut body = String::new();
-    let mut images: Vec<String> = Vec::new();
+    // (SVG, PNG fallback) per image: Word shows the SVG where it can, older readers the PNG.
+    let mut images: Vec<(String, Option<Vec<u8>>)> = Vec::new();
 
     body.push_str(&para("Title", &run(&doc.title, false, None)));
     if let Some(s) = &doc.subtitle {
@@ -57,18 +58,20 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
             Block::Missing { text } => body.push_str(&missing_box(text)),
             Block::Table { header, rows } => body.push_str(&table(header, rows)),
             Block::Image { svg, caption, full_page } => {
-                images.push(svg.clone());
+                let png = png_fallback_dpi.map(|dpi| crate::raster::svg_to_png(svg, dpi)).transpose()?;
+                let has_png = png.is_some();
+                images.push((svg.clone(), png));
                 let n = images.len();
                 if *full_page {
                     // End the portrait section here; the image gets a landscape section of its own.
                     body.push_str(&section_break(false));
-                    body.push_str(&image_para(n, svg, LANDSCAPE_TEXT_WIDTH_EMU, LANDSCAPE_MAX_HEIGHT_EMU));
+                    body.push_str(&image_para(n, svg, has_png, LANDSCAPE_TEXT_WIDTH_EMU, LANDSCAPE_MAX_HEIGHT_EMU));
                     if let Some(c) = caption {
                         body.push_str(&para("Caption", &run(c, false, None)));
                     }
                     body.push_str(&section_break(true));
                 } else {
-                    body.push_str(&image_para(n, svg, TEXT_WIDTH_EMU, MAX_IMAGE_HEIGHT_EMU));
+                    body.push_str(&image_para(n, svg, has_png, TEXT_WIDTH_EMU, MAX_IMAGE_HEIGHT_EMU));
                     if let Some(c) = caption {
                         body.push_str(&para("Caption", &run(c, false, None)));
                     }
@@ -86,10 +89,16 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/><Relationship Id="rIdHeader" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/header" Target="header1.xml"/><Relationship Id="rIdFooter" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer" Target="footer1.xml"/>"#,
     );
-    for n in 1..=images.len() {
+    for (i, (_, png)) in images.iter().enumerate() {
+        let n = i + 1;
         rels.push_str(&format!(
             r#"<Relationship Id="rIdImg{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image{n}.svg"/>"#
         ));
+        if png.is_some() {
+            rels.push_str(&format!(
+                r#"<Relationship Id="rIdPng{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="media/image{n}.png"/>"#
+            ));
+        }
     }
     rels.push_str("</Relationships>");
 
@@ -135,9 +144,17 @@ pub(crate) fn write_docx(doc: &Doc) -> Result<Vec<u8>, ReportError> {
         zip.start_file(name, opts)?;
         zip.write_all(text.as_bytes())?;
     }
-    for (i, svg) in images.iter().enumerate() {
+    for (i, (svg, png)) in images.iter().enumerate() {
         zip.start_file(format!("word/media/image{}.svg", i + 1), opts)?;
         zip.write_all(svg.as_bytes())?;
+        if let Some(png) = png {
+            // PNG is compressed already.
+            zip.start_file(
+                format!("word/media/image{}.png", i + 1),
+                opts.compression_method(zip::CompressionMethod::Stored),
+            )?;
+            zip.write_all(png)?;
+        }
     }
     Ok(zip.finish()?.into_inner())
 }
@@ -258,7 +275,8 @@ fn svg_size(svg: &str) -> (f64, f64) {
     }
 }
 
-fn image_para(n: usize, svg: &str, max_w: u64, max_h: u64) -> String {
+fn image_para(n: usize, svg: &str, has_png: bool, max_w: u64, max_h: u64) -> String {
+    let blip = if has_png { format!("rIdPng{n}") } else { format!("rIdImg{n}") };
     let (w, h) = svg_size(svg);
     let mut cx = max_w;
     let mut cy = (cx as f64 * h / w) as u64;
@@ -267,12 +285,12 @@ fn image_para(n: usize, svg: &str, max_w: u64, max_h: u64) -> String {
         cx = (cy as f64 * w / h) as u64;
     }
     format!(
-        r#"<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="{n}" name="Image {n}"/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="{n}" name="image{n}.svg"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:embed="rIdImg{n}"><a:extLst><a:ext uri="{{96DAC541-7B7A-43D3-8B79-37D633B846F1}}"><asvg:svgBlip xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="rIdImg{n}"/></a:ext></a:extLst></a:blip><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>"#
+        r#"<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:drawing><wp:inline distT="0" distB="0" distL="0" distR="0"><wp:extent cx="{cx}" cy="{cy}"/><wp:docPr id="{n}" name="Image {n}"/><a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="{n}" name="image{n}.svg"/><pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:embed="{blip}"><a:extLst><a:ext uri="{{96DAC541-7B7A-43D3-8B79-37D633B846F1}}"><asvg:svgBlip xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="rIdImg{n}"/></a:ext></a:extLst></a:blip><a:stretch><a:fillRect/></a:stretch></pic:blipFill><pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{cx}" cy="{cy}"/></a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>"#
     )
 }
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="svg" ContentType="image/svg+xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/><Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="svg" ContentType="image/svg+xml"/><Default Extension="png" ContentType="image/png"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/><Override PartName="/word/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/><Override PartName="/word/header1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"/><Override PartName="/word/footer1.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"/><Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>"#;
 
 const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" Target="docProps/core.xml"/></Relationships>"#;

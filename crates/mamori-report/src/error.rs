@@ -44,6 +44,9 @@ pub enum ReportError {
     /// A contact chart is inconsistent (duplicate id, edge to an unknown node …).
     #[error("連絡体制図のデータが不正です: {0} / contact chart data is inconsistent: {0}")]
     Chart(String),
+    /// An SVG image could not be read or rasterised.
+    #[error("画像（SVG）を処理できません: {0} / image could not be processed: {0}")]
+    Image(String),
     /// Writing the .docx container failed.
     #[error("Word ファイル（.docx）を作成できません: {0} / .docx could not be written: {0}")]
     Docx(String),

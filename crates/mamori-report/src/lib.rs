@@ -12,12 +12,14 @@ mod doc;
 mod docx;
 mod error;
 mod pdf;
+mod raster;
 mod xlsx;
 
 pub use chart::{CHART_TEXT_MM, CHART_TYP, ChartGroup, ChartLayout, ChartNode, ContactChart, PlacedBox};
-pub use doc::{Block, DOC_TYP, Doc};
+pub use doc::{Block, DOC_TYP, DOCX_PNG_DPI, Doc};
 pub use error::ReportError;
 pub use pdf::{DATA_PATH, FONT_FAMILY, MAIN_PATH, PdfRenderer, STYLE_PATH, STYLE_TYP};
+pub use raster::svg_to_png;
 pub use xlsx::{
     CellValue, Column, ColumnKind, NO, OfficialSheet, SHEET_TYP, XLSX_FONT, YES, header_row, sheets_to_pdf, write_xlsx,
 };

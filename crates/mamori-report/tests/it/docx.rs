@@ -51,7 +51,8 @@ fn paragraphs(xml: &str) -> (Vec<(String, String)>, Vec<String>) {
 #[test]
 fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     let doc = bcp_doc(true);
-    let bytes = doc.to_docx().expect("docx");
+    // A low-resolution fallback keeps the debug-build test quick; the default is DOCX_PNG_DPI.
+    let bytes = doc.to_docx_with(Some(30.0)).expect("docx");
     let xml = part(&bytes, "word/document.xml");
     let (paras, cells) = paragraphs(&xml);
     let find = |style: &str, text: &str| paras.iter().any(|(s, t)| s == style && t == text);
@@ -71,14 +72,23 @@ fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     let boxed = cells.iter().find(|c| c.starts_with("データ未登録 / not registered")).expect("missing box");
     assert!(boxed.contains("バックアップ一覧が未登録です"), "{boxed}");
     // The chart is an embedded SVG in its own landscape section.
-    assert!(xml.contains(r#"r:embed="rIdImg1""#));
+    assert!(xml.contains(r#"<a:blip r:embed="rIdPng1">"#), "PNG for every reader");
+    assert!(xml.contains(r#"<asvg:svgBlip xmlns:asvg="http://schemas.microsoft.com/office/drawing/2016/SVG/main" r:embed="rIdImg1"/>"#), "SVG for Word 2016+");
     assert!(xml.contains(r#"w:orient="landscape""#));
     let rels = part(&bytes, "word/_rels/document.xml.rels");
-    assert!(rels.contains(r#"Target="media/image1.svg""#));
+    assert!(rels.contains(r#"Target="media/image1.svg""#) && rels.contains(r#"Target="media/image1.png""#));
+    let mut zip = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+    let mut png = Vec::new();
+    zip.by_name("word/media/image1.png").unwrap().read_to_end(&mut png).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG fallback");
     let svg = part(&bytes, "word/media/image1.svg");
     roxmltree::Document::parse(&svg).expect("embedded SVG parses");
     assert!(svg.contains(FACILITY));
     assert!(part(&bytes, "[Content_Types].xml").contains("image/svg+xml"));
+    // Without the fallback the SVG is the picture itself.
+    let svg_only = doc.to_docx_with(None).unwrap();
+    assert!(part(&svg_only, "word/document.xml").contains(r#"<a:blip r:embed="rIdImg1">"#));
+    assert!(zip::ZipArchive::new(Cursor::new(&svg_only[..])).unwrap().by_name("word/media/image1.png").is_err());
     // Every page: facility name and title in the header, "n / N" in the footer.
     let header = part(&bytes, "word/header1.xml");
     assert!(header.contains(FACILITY) && header.contains("サイバー攻撃を想定した事業継続計画（BCP）"));
@@ -115,7 +125,8 @@ fn docx_converts_with_libreoffice_when_installed() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bcp.docx");
-    std::fs::write(&path, bcp_doc(true).to_docx().unwrap()).unwrap();
+    // SVG only: LibreOffice then draws the chart from the SVG, with its text.
+    std::fs::write(&path, bcp_doc(true).to_docx_with(None).unwrap()).unwrap();
     let out = Command::new(soffice)
         .args(["--headless", "--convert-to", "pdf", "--outdir"])
         .arg(dir.path())
@@ -130,6 +141,7 @@ fn docx_converts_with_libreoffice_when_installed() {
     // Header and footer on the last page too.
     let facility: String = FACILITY.chars().filter(|c| !c.is_whitespace()).collect();
     assert_eq!(text.matches(&facility).count(), pages + 1, "header on every page, plus once in the chart");
+    assert!(text.contains("医療情報システム安全管理責任者"), "chart text");
     assert!(text.contains(&format!("{pages}/{pages}")), "footer n / N");
     for needle in ["1総則", "2.2バックアップ", "データ未登録", "紙カルテ・紙伝票による運用"]
     {
