@@ -762,22 +762,7 @@ pub fn compare_with_manifest(restored: &Path, manifest: &Manifest, manifest_file
     Ok((files, bytes, mismatches))
 }
 
-/// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
-/// manifest stored in the snapshot (復元訓練). The restored copy is removed afterwards unless
-/// `keep_restored` is set.
-pub fn restore_drill(
-    repo: &Path,
-    password: &Password,
-    which: &SnapshotRef,
-    scratch: &Path,
-    keep_restored: bool,
-) -> Result<DrillReport> {
-    let at = Utc::now();
-    let t0 = Instant::now();
-    let r = open(repo, password)?;
-    let snaps = r
-        .get_all_snapshots()
-        .map_err(BackupError::repo("list snapshots", repo))?;
+fn select_snapshot(repo: &Path, snaps: &[SnapshotFile], which: &SnapshotRef) -> Result<SnapshotFile> {
     let snap = match which {
         SnapshotRef::Latest { system } => snaps
             .iter()
@@ -791,62 +776,109 @@ pub fn restore_drill(
         SnapshotRef::Id(id) => {
             let m: Vec<_> = snaps
                 .iter()
-                .filter(|s| hex_id(&s.id).starts_with(id.as_str()))
+                .filter(|s| !id.is_empty() && hex_id(&s.id).starts_with(id.as_str()))
                 .collect();
             if m.len() == 1 { Some(m[0].clone()) } else { None }
         }
     };
-    let snap = snap.ok_or_else(|| BackupError::SnapshotNotFound {
+    snap.ok_or_else(|| BackupError::SnapshotNotFound {
         id: match which {
             SnapshotRef::Latest { system } => format!("latest {}", system.clone().unwrap_or_default()),
             SnapshotRef::Id(i) => i.clone(),
         },
         repo: repo.to_path_buf(),
-    })?;
-    let gen_info = generation_of(&snap);
-    let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
+    })
+}
 
-    let sid = hex_id(&snap.id);
-    let dest_dir = scratch.join(format!(
-        "drill-{}-{}",
-        &sid[..8.min(sid.len())],
-        at.format("%Y%m%dT%H%M%S%.3f")
-    ));
-    std::fs::create_dir_all(&dest_dir).map_err(BackupError::io(&dest_dir))?;
-    let restore = || -> Result<()> {
-        let node = r
-            .node_from_snapshot_and_path(&snap, "")
-            .map_err(BackupError::repo("restore", repo))?;
-        let ls = r
-            .ls(&node, &LsOptions::default())
-            .map_err(BackupError::repo("restore", repo))?;
-        let dest_str = format!("{}/", path_str(&dest_dir)?);
-        let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
-            .map_err(BackupError::repo("restore", repo))?;
-        let opts = RestoreOptions::default();
-        let plan = r
-            .prepare_restore(&opts, ls.clone(), &dest, false)
-            .map_err(BackupError::repo("restore", repo))?;
-        r.restore(plan, &opts, ls, &dest)
-            .map_err(BackupError::repo("restore", repo))
+/// Result of a plain restore (復元結果).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RestoreRun {
+    pub repository: PathBuf,
+    pub snapshot_id: String,
+    pub snapshot_time: DateTime<Utc>,
+    pub destination: PathBuf,
+    pub duration_ms: u64,
+}
+
+fn restore_into(
+    repo: &Path,
+    password: &Password,
+    which: &SnapshotRef,
+    dest_dir: &Path,
+) -> Result<(SnapshotFile, RestoreRun)> {
+    let t0 = Instant::now();
+    let r = open(repo, password)?;
+    let snaps = r
+        .get_all_snapshots()
+        .map_err(BackupError::repo("list snapshots", repo))?;
+    let snap = select_snapshot(repo, &snaps, which)?;
+    let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
+    std::fs::create_dir_all(dest_dir).map_err(BackupError::io(dest_dir))?;
+    let node = r
+        .node_from_snapshot_and_path(&snap, "")
+        .map_err(BackupError::repo("restore", repo))?;
+    let ls = r
+        .ls(&node, &LsOptions::default())
+        .map_err(BackupError::repo("restore", repo))?;
+    let dest_str = format!("{}/", path_str(dest_dir)?);
+    let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
+        .map_err(BackupError::repo("restore", repo))?;
+    let opts = RestoreOptions::default();
+    let plan = r
+        .prepare_restore(&opts, ls.clone(), &dest, false)
+        .map_err(BackupError::repo("restore", repo))?;
+    r.restore(plan, &opts, ls, &dest)
+        .map_err(BackupError::repo("restore", repo))?;
+    let run = RestoreRun {
+        repository: repo.to_path_buf(),
+        snapshot_id: hex_id(&snap.id),
+        snapshot_time: to_chrono(&snap.time),
+        destination: dest_dir.to_path_buf(),
+        duration_ms: t0.elapsed().as_millis() as u64,
     };
-    let outcome = restore().and_then(|()| {
+    Ok((snap, run))
+}
+
+/// Restores a snapshot into `dest` (復元). Snapshot paths are kept below `dest`, as restic does.
+pub fn restore_to(repo: &Path, password: &Password, which: &SnapshotRef, dest: &Path) -> Result<RestoreRun> {
+    restore_into(repo, password, which, dest).map(|(_, r)| r)
+}
+
+/// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
+/// manifest stored in the snapshot (復元訓練). The restored copy is removed afterwards unless
+/// `keep_restored` is set.
+pub fn restore_drill(
+    repo: &Path,
+    password: &Password,
+    which: &SnapshotRef,
+    scratch: &Path,
+    keep_restored: bool,
+) -> Result<DrillReport> {
+    let at = Utc::now();
+    let t0 = Instant::now();
+    // Fail on a wrong password before creating anything.
+    drop(open(repo, password)?);
+    let dest_dir = scratch.join(format!("drill-{}", at.format("%Y%m%dT%H%M%S%.6f")));
+    let outcome = restore_into(repo, password, which, &dest_dir).and_then(|(snap, _)| {
+        let sid = hex_id(&snap.id);
         let found = find_manifests(&dest_dir)?;
         let [mfile] = found.as_slice() else {
-            return Err(BackupError::NoManifest { id: sid.clone() });
+            return Err(BackupError::NoManifest { id: sid });
         };
         let text = std::fs::read(mfile).map_err(BackupError::io(mfile))?;
-        let manifest: Manifest = serde_json::from_slice(&text).map_err(|_| BackupError::NoManifest { id: sid.clone() })?;
+        let manifest: Manifest =
+            serde_json::from_slice(&text).map_err(|_| BackupError::NoManifest { id: sid.clone() })?;
         let (files, bytes, mismatches) = compare_with_manifest(&dest_dir, &manifest, mfile)?;
-        Ok((manifest, files, bytes, mismatches))
+        Ok((snap, manifest, files, bytes, mismatches))
     });
     if !keep_restored {
         let _ = std::fs::remove_dir_all(&dest_dir);
     }
-    let (manifest, files, bytes, mismatches) = outcome?;
+    let (snap, manifest, files, bytes, mismatches) = outcome?;
+    let gen_info = generation_of(&snap);
     Ok(DrillReport {
         repository: repo.to_path_buf(),
-        snapshot_id: sid,
+        snapshot_id: hex_id(&snap.id),
         system: gen_info.as_ref().map(|g| g.system.clone()).unwrap_or(manifest.system),
         dump_type: gen_info.map(|g| g.dump_type).unwrap_or(manifest.dump_type),
         snapshot_time: to_chrono(&snap.time),

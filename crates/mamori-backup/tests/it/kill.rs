@@ -53,6 +53,7 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
         let run = backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
         assert!(run.warnings.is_empty(), "{:?}", run.warnings);
     }
+    eprintln!("kills that landed before the process ended: {killed_before_end}/20");
     assert!(killed_before_end >= 10, "most kills must land mid-run, got {killed_before_end}/20");
     let c = check(&f.repo, &backup_pw(), ReadData::All).unwrap();
     assert!(c.ok, "{:?}", c.errors);

@@ -29,7 +29,9 @@ fn read_only_media_is_detected_and_counted_offline() {
     struct Guard(std::path::PathBuf);
     impl Drop for Guard {
         fn drop(&mut self) {
-            umount(&self.0);
+            if sys::is_mount_point(&self.0) {
+                umount(&self.0);
+            }
         }
     }
     let _g = Guard(media.clone());

@@ -1,0 +1,302 @@
+//! Benchmark: mamori-backup side by side with Debian's restic (not a test; prints figures).
+//!
+//!     cargo run --release -p mamori-backup --example bench_vs_restic
+//!
+//! A synthetic dump set (default 2 GiB: half incompressible, half CSV text) is backed up on
+//! three "days"; before days 2 and 3, 5 % of every file is rewritten in place. Each operation
+//! runs as its own child process (mamori: this binary in child mode; restic: the restic
+//! program), alternating which tool goes first, and is measured with wait4(2): wall time,
+//! user+system CPU, peak RSS. Then `check --read-data` and a restore of the last day for both,
+//! and the two restores are compared file by file with the source.
+//!
+//! Environment: BENCH_BYTES (default 2147483648), BENCH_DIR (default a temp dir; removed at the
+//! end unless BENCH_KEEP=1), BENCH_FILES (default 16).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const PW: &str = "bench-backup-password";
+const ADMIN: &str = "bench-admin-password";
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn fill(&mut self, buf: &mut [u8]) {
+        for c in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            c.copy_from_slice(&v[..c.len()]);
+        }
+    }
+    fn text(&mut self, n: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut v = Vec::with_capacity(n + 128);
+        let mut i = 0u64;
+        while v.len() < n {
+            let r = self.next();
+            let _ = writeln!(
+                v,
+                "{},P{:06},2026-{:02}-{:02},{},{}.{:02},ward{}",
+                i,
+                r % 1_000_000,
+                (r >> 20) % 12 + 1,
+                (r >> 24) % 28 + 1,
+                ["内科", "外科", "小児科", "整形外科", "眼科"][((r >> 30) % 5) as usize],
+                (r >> 33) % 10_000,
+                (r >> 40) % 100,
+                (r >> 48) % 40
+            );
+            i += 1;
+        }
+        v.truncate(n);
+        v
+    }
+}
+
+fn child_main(args: &[String]) -> i32 {
+    let pw = mamori_backup::Password::new(PW).unwrap();
+    let res: Result<String, mamori_backup::BackupError> = match args[0].as_str() {
+        "init" => mamori_backup::init_repository(
+            Path::new(&args[1]),
+            &pw,
+            &mamori_backup::Password::new(ADMIN).unwrap(),
+        )
+        .map(|r| r.repository_id),
+        "backup" => mamori_backup::backup_directory(
+            Path::new(&args[1]),
+            &pw,
+            &mamori_backup::DirSource {
+                system: "ehr".into(),
+                dump_type: "full".into(),
+                landing: args[2].clone().into(),
+                work_dir: args[3].clone().into(),
+            },
+        )
+        .map(|r| format!("{} files {} bytes, added {}", r.files, r.bytes, r.added_bytes_packed)),
+        "check" => mamori_backup::check(Path::new(&args[1]), &pw, mamori_backup::ReadData::All)
+            .map(|c| format!("ok={} errors={:?}", c.ok, c.errors)),
+        "restore" => mamori_backup::restore_to(
+            Path::new(&args[1]),
+            &pw,
+            &mamori_backup::SnapshotRef::Latest { system: None },
+            Path::new(&args[2]),
+        )
+        .map(|r| r.snapshot_id),
+        other => {
+            eprintln!("unknown child command {other}");
+            return 2;
+        }
+    };
+    match res {
+        Ok(s) => {
+            eprintln!("  mamori: {s}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Fig {
+    wall: f64,
+    cpu: f64,
+    rss_mib: f64,
+}
+
+fn run(label: &str, cmd: &mut Command) -> Fig {
+    let t0 = Instant::now();
+    let child = cmd.env("RESTIC_PASSWORD", PW).spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; rusage is a valid out pointer.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    let wall = t0.elapsed().as_secs_f64();
+    assert_eq!(rc, pid, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{label} failed (status {status})"
+    );
+    std::mem::forget(child);
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Fig {
+        wall,
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        rss_mib: ru.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+fn du(p: &Path) -> u64 {
+    mamori_backup::sys::walk_files(p)
+        .map(|(f, _)| f.iter().map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0)).sum())
+        .unwrap_or(0)
+}
+
+fn hash_tree(root: &Path) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let (files, _) = mamori_backup::sys::walk_files(root).unwrap();
+    files
+        .iter()
+        .map(|f| {
+            use std::io::Read;
+            let mut h = sha2::Sha256::new();
+            let mut r = std::fs::File::open(f).unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            (
+                f.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+                hex::encode(h.finalize()),
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(|s| s.as_str()) == Some("child") {
+        std::process::exit(child_main(&args[1..]));
+    }
+    let total: u64 = std::env::var("BENCH_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(2 << 30);
+    let nfiles: u64 = std::env::var("BENCH_FILES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let keep = std::env::var("BENCH_KEEP").is_ok();
+    let tmp;
+    let base: PathBuf = match std::env::var("BENCH_DIR") {
+        Ok(d) => PathBuf::from(d),
+        Err(_) => {
+            tmp = tempfile::tempdir().unwrap();
+            tmp.path().to_path_buf()
+        }
+    };
+    let landing = base.join("landing");
+    let work = base.join("work");
+    let m_repo = base.join("repo-mamori");
+    let r_repo = base.join("repo-restic");
+    for d in [&landing, &work] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let me = std::env::current_exe().unwrap();
+    let restic_version = Command::new("restic").arg("version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|_| "restic not found".into());
+    println!("bench_vs_restic: {} MiB in {nfiles} files (half random, half CSV), 3 days, 5% of each file changed per day", total >> 20);
+    println!("restic: {restic_version}; mamori-backup on rustic_core 0.13.0; dir {}", base.display());
+
+    // day 0 data
+    let per = total / nfiles;
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let t0 = Instant::now();
+    for i in 0..nfiles {
+        let data = if i % 2 == 0 {
+            let mut v = vec![0u8; per as usize];
+            rng.fill(&mut v);
+            v
+        } else {
+            rng.text(per as usize)
+        };
+        std::fs::write(landing.join(format!("dump{i:02}.{}", if i % 2 == 0 { "bin" } else { "csv" })), data).unwrap();
+    }
+    println!("generated in {:.1}s", t0.elapsed().as_secs_f64());
+
+    run("mamori init", Command::new(&me).args(["child", "init", m_repo.to_str().unwrap()]));
+    run("restic init", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "init", "-q"]));
+
+    let mut rows: Vec<(String, Fig, Fig)> = Vec::new();
+    let mut sizes: Vec<(u64, u64)> = Vec::new();
+    for day in 0..3 {
+        if day > 0 {
+            // rewrite 5 % of every file: five 1 % regions at random offsets, same kind of content
+            let (files, _) = mamori_backup::sys::walk_files(&landing).unwrap();
+            for f in files {
+                let mut v = std::fs::read(&f).unwrap();
+                let len = v.len();
+                let region = len / 100;
+                for _ in 0..5 {
+                    let off = (rng.next() as usize) % (len - region);
+                    let new = if f.extension().map(|e| e == "bin").unwrap_or(false) {
+                        let mut b = vec![0u8; region];
+                        rng.fill(&mut b);
+                        b
+                    } else {
+                        rng.text(region)
+                    };
+                    v[off..off + region].copy_from_slice(&new);
+                }
+                std::fs::write(&f, v).unwrap();
+            }
+        }
+        let m = || run("mamori backup", Command::new(&me).args(["child", "backup", m_repo.to_str().unwrap(), landing.to_str().unwrap(), work.to_str().unwrap()]));
+        let r = || run("restic backup", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "backup", "-q", "--host", "bench", landing.to_str().unwrap()]));
+        let (fm, fr) = if day % 2 == 0 {
+            let a = m();
+            let b = r();
+            (a, b)
+        } else {
+            let b = r();
+            let a = m();
+            (a, b)
+        };
+        rows.push((format!("backup day {}", day + 1), fm, fr));
+        sizes.push((du(&m_repo), du(&r_repo)));
+    }
+    let fr = run("restic check", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "check", "--read-data", "-q"]));
+    let fm = run("mamori check", Command::new(&me).args(["child", "check", m_repo.to_str().unwrap()]));
+    rows.push(("check --read-data".into(), fm, fr));
+    let m_out = base.join("restore-mamori");
+    let r_out = base.join("restore-restic");
+    let fm = run("mamori restore", Command::new(&me).args(["child", "restore", m_repo.to_str().unwrap(), m_out.to_str().unwrap()]));
+    let fr = run("restic restore", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "restore", "latest", "-q", "--target", r_out.to_str().unwrap()]));
+    rows.push(("restore latest".into(), fm, fr));
+
+    let rel = landing.canonicalize().unwrap();
+    let rel = rel.strip_prefix("/").unwrap();
+    let src = hash_tree(&landing);
+    let a = hash_tree(&m_out.join(rel));
+    let b = hash_tree(&r_out.join(rel));
+    let identical = src == a && src == b;
+
+    println!();
+    println!("| step | mamori wall s | mamori CPU s | mamori peak MiB | restic wall s | restic CPU s | restic peak MiB |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, m, r) in &rows {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} |",
+            m.wall, m.cpu, m.rss_mib, r.wall, r.cpu, r.rss_mib
+        );
+    }
+    println!();
+    println!("| repository after | mamori MiB | restic MiB |");
+    println!("|---|---:|---:|");
+    for (i, (m, r)) in sizes.iter().enumerate() {
+        println!("| day {} | {:.1} | {:.1} |", i + 1, *m as f64 / 1048576.0, *r as f64 / 1048576.0);
+    }
+    println!();
+    println!(
+        "restores identical to the source: {} ({} files; mamori {}, restic {})",
+        if identical { "yes" } else { "NO" },
+        src.len(),
+        if src == a { "same" } else { "DIFFERENT" },
+        if src == b { "same" } else { "DIFFERENT" }
+    );
+    if keep {
+        println!("kept {}", base.display());
+    } else if std::env::var("BENCH_DIR").is_ok() {
+        let _ = std::fs::remove_dir_all(&base);
+    }
+    if !identical {
+        std::process::exit(1);
+    }
+}
