@@ -142,14 +142,18 @@ impl ChainProblem {
                 format!("{from_seq}番の記録が削除されています")
             }
             Self::Missing { from_seq, to_seq } => format!("{from_seq}～{to_seq}番の記録が削除されています"),
-            Self::BrokenLink { seq } => format!("{seq}番の記録が直前の記録とつながっていません（差し替え・削除の疑い）"),
+            Self::BrokenLink { seq } => {
+                format!("{seq}番の記録が直前の記録とつながっていません（差し替え・削除の疑い）")
+            }
         }
     }
     pub fn message_en(&self) -> String {
         match self {
             Self::Altered { seq } => format!("entry {seq} was altered (its content does not match its hash)"),
             Self::Missing { from_seq, to_seq } => format!("entries {from_seq}..={to_seq} were deleted"),
-            Self::BrokenLink { seq } => format!("entry {seq} does not link to the previous entry (replaced or removed)"),
+            Self::BrokenLink { seq } => {
+                format!("entry {seq} does not link to the previous entry (replaced or removed)")
+            }
         }
     }
 }
@@ -165,7 +169,8 @@ pub fn verify_chain<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Ve
         }
         if chain_hash(&e.prev_hash, e.seq, &e.at, &e.entry) != e.hash {
             problems.push(ChainProblem::Altered { seq: e.seq });
-        } else if e.prev_hash != prev_hash && !matches!(problems.last(), Some(ChainProblem::Missing { to_seq, .. }) if *to_seq == e.seq - 1)
+        } else if e.prev_hash != prev_hash
+            && !matches!(problems.last(), Some(ChainProblem::Missing { to_seq, .. }) if *to_seq == e.seq - 1)
         {
             problems.push(ChainProblem::BrokenLink { seq: e.seq });
         }

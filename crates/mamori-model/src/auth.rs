@@ -195,7 +195,9 @@ pub fn check_password(login: &str, password: &str) -> Result<(), PasswordRejecte
     let no = |ja: String, en: String| Err(PasswordRejected { ja, en });
     if n < MIN_PASSWORD_CHARS {
         return no(
-            format!("パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください（いま{n}文字）。覚えやすい言葉を組み合わせた長い文が安全です"),
+            format!(
+                "パスワードは{MIN_PASSWORD_CHARS}文字以上にしてください（いま{n}文字）。覚えやすい言葉を組み合わせた長い文が安全です"
+            ),
             format!("use at least {MIN_PASSWORD_CHARS} characters (now {n}); a long phrase of words is safest"),
         );
     }
@@ -301,7 +303,10 @@ mod tests {
         for role in Role::ALL {
             assert_eq!(permits(role, ManageUsers), role == Role::Admin);
             assert_eq!(permits(role, ViewAudit), role == Role::Admin);
-            assert_eq!(permits(role, ViewLedger(Accounts)), matches!(role, Role::Admin | Role::Executive | Role::Manager | Role::Operator));
+            assert_eq!(
+                permits(role, ViewLedger(Accounts)),
+                matches!(role, Role::Admin | Role::Executive | Role::Manager | Role::Operator)
+            );
         }
     }
 

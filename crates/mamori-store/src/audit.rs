@@ -1,7 +1,9 @@
 //! The app's own access log (append-only, hash-chained; the rules are in `mamori_model::audit`) and the
 //! history of records changed in the web.
 
-use mamori_model::audit::{AuditCategory, AuditEntry, ChainProblem, GENESIS_HASH, NewAuditEntry, chain_hash, verify_chain};
+use mamori_model::audit::{
+    AuditCategory, AuditEntry, ChainProblem, GENESIS_HASH, NewAuditEntry, chain_hash, verify_chain,
+};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -49,7 +51,10 @@ impl Store {
                 Ok(entry) => return Ok(entry),
                 Err(err) => last_err = Some(err),
             }
-            let jitter = u64::from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos() % 7);
+            let jitter = u64::from(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+                    % 7,
+            );
             tokio::time::sleep(std::time::Duration::from_millis(2 + attempt.min(20) + jitter)).await;
         }
         Err(last_err.expect("tried at least once"))

@@ -70,7 +70,8 @@ impl Store {
         let login = u.login.trim();
         if login.is_empty() || login.chars().count() > 64 || login.chars().any(char::is_whitespace) {
             return Err(StoreError::Invalid(
-                "ユーザIDは空白を含まない1～64文字にしてください / the user ID must be 1-64 characters without spaces".into(),
+                "ユーザIDは空白を含まない1～64文字にしてください / the user ID must be 1-64 characters without spaces"
+                    .into(),
             ));
         }
         if u.role.needs_facility() && u.facility_id.is_none() {
@@ -135,12 +136,11 @@ impl Store {
 
     /// The user and its password hash, for login.
     pub async fn user_with_hash(&self, login: &str) -> Result<Option<(User, String)>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLS}, password_hash FROM users WHERE login = $1"
-        )))
-        .bind(login)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS}, password_hash FROM users WHERE login = $1")))
+                .bind(login)
+                .fetch_optional(self.pool())
+                .await?;
         match row {
             Some(r) => Ok(Some((user_from_row(&r)?, r.try_get("password_hash")?))),
             None => Ok(None),
@@ -193,7 +193,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_session(&self, token_hash: &str, user_id: i64, csrf: &str, now: i64, source: &str) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: i64,
+        source: &str,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, source) VALUES ($1, $2, $3, $4, $4, $5)",
         )
@@ -239,7 +246,11 @@ impl Store {
 
     /// Ends every session of a user (ログアウト（全端末）); returns how many there were.
     pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.pool()).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 
     pub async fn record_login_failure(&self, login: &str, source: &str, now: i64) -> Result<()> {

@@ -25,7 +25,9 @@ fn decode<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
             CellKind::Date | CellKind::Enum(_) => {
                 row.try_get::<Option<String>, _>(col)?.map(Value::String).unwrap_or(Value::Null)
             }
-            CellKind::Int => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Number(n.into())).unwrap_or(Value::Null),
+            CellKind::Int => {
+                row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Number(n.into())).unwrap_or(Value::Null)
+            }
             CellKind::Bool => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Bool(n != 0)).unwrap_or(Value::Null),
         };
         map.insert(c.key.to_string(), v);
@@ -51,11 +53,9 @@ pub struct LedgerQuery {
 }
 
 fn checked_col(kind: LedgerKind, key: &str) -> Result<&'static str> {
-    kind.columns()
-        .iter()
-        .find(|c| c.key == key)
-        .map(|c| db_col(c.key))
-        .ok_or_else(|| StoreError::Invalid(format!("{}に列「{key}」はありません / unknown column '{key}'", kind.label_ja())))
+    kind.columns().iter().find(|c| c.key == key).map(|c| db_col(c.key)).ok_or_else(|| {
+        StoreError::Invalid(format!("{}に列「{key}」はありません / unknown column '{key}'", kind.label_ja()))
+    })
 }
 
 fn escape_like(s: &str) -> String {

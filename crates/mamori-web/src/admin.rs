@@ -54,8 +54,10 @@ async fn users_page(st: &AppState, ctx: &Ctx, message: String, error: String) ->
             disabled: u.disabled,
         });
     }
-    let roles = Role::ALL.iter().map(|r| (r.as_str().to_string(), t.pick(r.label_ja(), r.label_en()).to_string())).collect();
-    let status = if error.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let roles =
+        Role::ALL.iter().map(|r| (r.as_str().to_string(), t.pick(r.label_ja(), r.label_en()).to_string())).collect();
+    let status =
+        if error.is_empty() { axum::http::StatusCode::OK } else { axum::http::StatusCode::UNPROCESSABLE_ENTITY };
     Ok((
         status,
         UsersPage {
@@ -284,7 +286,11 @@ pub(crate) async fn audit_download(
     st.store
         .append_audit(&ctx.audit(
             AuditCategory::Export,
-            if xlsx { "アクセスログを書き出し（Excel）" } else { "アクセスログを書き出し（CSV）" },
+            if xlsx {
+                "アクセスログを書き出し（Excel）"
+            } else {
+                "アクセスログを書き出し（CSV）"
+            },
             "アクセスログ",
             None,
         ))

@@ -5,9 +5,9 @@
 //! Entry points: [`serve`] (what `mamori serve` and `mamori demo` run), [`router`] (for tests and the
 //! benchmark), [`hash_password`] / [`check_password`] (for `mamori user add`), [`audit_export`].
 
+mod admin;
 mod i18n;
 mod pages;
-mod admin;
 mod session;
 mod views;
 

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use axum::Form;
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::NaiveDate;
 use mamori_app::ExportFormat;
 use mamori_model::Facility;
@@ -71,8 +71,11 @@ impl AppState {
     pub(crate) async fn chrome(&self, ctx: &Ctx, path: &str, facility: Option<&Facility>) -> WebResult<Chrome> {
         let mut c = Chrome::new(ctx, path);
         c.facility = facility.map(|f| (f.id, f.data.name.clone()));
-        if ctx.principal.role != Role::Admin || self.store.facilities().await?.len() <= 200 {
-            c.facilities = self.visible_facilities(ctx).await?.into_iter().map(|f| (f.id, f.data.name)).collect();
+        // The switcher lists what the user may see (for an administrator of thousands: the facility list page).
+        let visible: Vec<(i64, String)> =
+            self.visible_facilities(ctx).await?.into_iter().map(|f| (f.id, f.data.name)).collect();
+        if visible.len() <= 200 {
+            c.facilities = visible;
         }
         c.ledgers = LedgerKind::ALL
             .into_iter()
@@ -108,9 +111,18 @@ fn display_cell(t: Tr, kind: CellKind, v: &str, wareki: bool) -> String {
 
 fn list_columns(kind: LedgerKind) -> &'static [&'static str] {
     match kind {
-        LedgerKind::Devices => {
-            &["asset_no", "category", "maker", "model", "os", "hostname", "location", "user", "status", "end_of_support"]
-        }
+        LedgerKind::Devices => &[
+            "asset_no",
+            "category",
+            "maker",
+            "model",
+            "os",
+            "hostname",
+            "location",
+            "user",
+            "status",
+            "end_of_support",
+        ],
         LedgerKind::Systems => &["name", "category", "vendor", "remote_maintenance", "importance", "recovery_priority"],
         LedgerKind::Accounts => {
             &["user_id", "department", "family_name", "given_name", "role", "status", "valid_until", "last_login"]
@@ -146,8 +158,7 @@ pub(crate) async fn facilities(
     headers: HeaderMap,
 ) -> WebResult<Response> {
     let ctx = st.ctx(&headers, &addr).await?;
-    let list =
-        st.visible_facilities(&ctx).await?.into_iter().map(|f| (f.id, f.data.name, f.data.prefecture)).collect();
+    let list = st.visible_facilities(&ctx).await?.into_iter().map(|f| (f.id, f.data.name, f.data.prefecture)).collect();
     Ok(FacilitiesPage { chrome: st.chrome(&ctx, "/facilities", None).await?, list }.into_response())
 }
 
@@ -355,11 +366,8 @@ async fn list_typed<T: LedgerRecord + DeserializeOwned>(
     let list_cols = cols
         .iter()
         .map(|(_, c)| {
-            let (next_dir, arrow) = if sort == c.key {
-                if dir == "asc" { ("desc", " ▲") } else { ("asc", " ▼") }
-            } else {
-                ("asc", "")
-            };
+            let (next_dir, arrow) =
+                if sort == c.key { if dir == "asc" { ("desc", " ▲") } else { ("asc", " ▼") } } else { ("asc", "") };
             let mut v = base.clone();
             v.push(("sort", c.key));
             v.push(("dir", next_dir));
@@ -394,9 +402,7 @@ async fn list_typed<T: LedgerRecord + DeserializeOwned>(
     };
     if kind == LedgerKind::Accounts {
         let target = if search.is_empty() { "一覧".to_string() } else { format!("一覧（検索: {search}）") };
-        st.store
-            .append_audit(&ctx.audit(AuditCategory::View, "利用者ID台帳を閲覧", &target, Some(f.id)))
-            .await?;
+        st.store.append_audit(&ctx.audit(AuditCategory::View, "利用者ID台帳を閲覧", &target, Some(f.id))).await?;
     }
     if headers.contains_key("hx-request") && !headers.contains_key("hx-boosted") {
         return Ok(LedgerRows { list }.into_response());
@@ -445,7 +451,12 @@ pub(crate) async fn record(
     }
 }
 
-async fn load_record<T: LedgerRecord + DeserializeOwned>(st: &AppState, ctx: &Ctx, f: &Facility, key: &str) -> WebResult<T> {
+async fn load_record<T: LedgerRecord + DeserializeOwned>(
+    st: &AppState,
+    ctx: &Ctx,
+    f: &Facility,
+    key: &str,
+) -> WebResult<T> {
     let scope = vendor_scope(ctx, T::KIND)?;
     st.store
         .record::<T>(f.id, key, scope.as_ref().map(|(c, v)| (c.as_str(), v.as_str())))
@@ -457,7 +468,13 @@ fn json_cell(v: Option<&serde_json::Value>) -> String {
     match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
-        Some(serde_json::Value::Bool(b)) => if *b { "はい".into() } else { "いいえ".into() },
+        Some(serde_json::Value::Bool(b)) => {
+            if *b {
+                "はい".into()
+            } else {
+                "いいえ".into()
+            }
+        }
         Some(other) => other.to_string(),
     }
 }
@@ -530,7 +547,9 @@ fn edit_fields(t: Tr, kind: LedgerKind, cells: &[String], problems: &[FieldProbl
         .map(|(c, v)| {
             let p = problems.iter().find(|p| p.column == c.key);
             let options: Vec<(String, String)> = match c.kind {
-                CellKind::Enum(values) => values.iter().map(|e| (e.ja.to_string(), t.pick(e.ja, e.en).to_string())).collect(),
+                CellKind::Enum(values) => {
+                    values.iter().map(|e| (e.ja.to_string(), t.pick(e.ja, e.en).to_string())).collect()
+                }
                 CellKind::Bool => vec![
                     ("はい".into(), t.pick("はい", "Yes").into()),
                     ("いいえ".into(), t.pick("いいえ", "No").into()),
@@ -542,7 +561,10 @@ fn edit_fields(t: Tr, kind: LedgerKind, cells: &[String], problems: &[FieldProbl
                 label: t.pick(c.ja, c.en).into(),
                 value: v.clone(),
                 readonly: c.kind == CellKind::Key,
-                multiline: matches!(c.key, "description" | "software" | "software_version" | "alternative" | "contract"),
+                multiline: matches!(
+                    c.key,
+                    "description" | "software" | "software_version" | "alternative" | "contract"
+                ),
                 options,
                 error: p.map(|p| t.pick(&p.message_ja, &p.message_en).to_string()).unwrap_or_default(),
                 hint: p.map(|p| t.pick(&p.hint_ja, &p.hint_en).to_string()).unwrap_or_default(),
@@ -669,7 +691,8 @@ pub(crate) struct ExportQuery {
 
 /// `Content-Disposition` for a download with a Japanese file name.
 pub(crate) fn attachment(name: &str) -> HeaderValue {
-    let ascii: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    let ascii: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
     HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{}", enc(name)))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
@@ -689,7 +712,11 @@ pub(crate) async fn export(
         "xlsx" => (ExportFormat::Xlsx, "Excel"),
         "cp932" => (ExportFormat::CsvCp932, "CSV（Shift_JIS）"),
         "csv" | "" => (ExportFormat::Csv, "CSV（UTF-8）"),
-        other => return Err(WebError::BadRequest(format!("形式「{other}」は使えません（csv, cp932, xlsx）/ unknown format"))),
+        other => {
+            return Err(WebError::BadRequest(format!(
+                "形式「{other}」は使えません（csv, cp932, xlsx）/ unknown format"
+            )));
+        }
     };
     let bytes = mamori_app::export_bytes(&st.store, fid, kind, format).await?;
     st.store
@@ -702,7 +729,10 @@ pub(crate) async fn export(
         .await?;
     let name = format!("{}_{}.{}", kind.label_ja(), f.data.name, format.extension());
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type())), (header::CONTENT_DISPOSITION, attachment(&name))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(format.content_type())),
+            (header::CONTENT_DISPOSITION, attachment(&name)),
+        ],
         bytes,
     )
         .into_response())
@@ -780,7 +810,8 @@ pub(crate) async fn import_check(
     };
     let mapping = st.store.header_mapping(fid, kind).await?;
     let report =
-        mamori_app::import_table(&st.store, &f, kind, table, &mapping, &bytes, true, &ctx.user.login, |_, _| {}).await?;
+        mamori_app::import_table(&st.store, &f, kind, table, &mapping, &bytes, true, &ctx.user.login, |_, _| {})
+            .await?;
     page.checked = true;
     page.file = name.clone();
     page.rows = report.rows;
@@ -810,7 +841,10 @@ pub(crate) async fn import_check(
         let now = unix_now();
         let mut pending = st.pending.lock().expect("pending lock");
         pending.retain(|_, p| now - p.created < UPLOAD_TTL_SECS);
-        pending.insert(id.clone(), PendingUpload { user_id: ctx.user.id, facility_id: fid, kind, name, bytes, created: now });
+        pending.insert(
+            id.clone(),
+            PendingUpload { user_id: ctx.user.id, facility_id: fid, kind, name, bytes, created: now },
+        );
         page.upload_id = id;
     }
     let status = if page.errors == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -843,7 +877,9 @@ pub(crate) async fn import_confirm(
     let upload = {
         let mut pending = st.pending.lock().expect("pending lock");
         match pending.get(&form.upload) {
-            Some(p) if p.user_id == ctx.user.id && p.facility_id == fid && p.kind == kind => pending.remove(&form.upload),
+            Some(p) if p.user_id == ctx.user.id && p.facility_id == fid && p.kind == kind => {
+                pending.remove(&form.upload)
+            }
             _ => None,
         }
     };

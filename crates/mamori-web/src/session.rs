@@ -120,7 +120,13 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub fn audit(&self, category: AuditCategory, operation: &str, target: &str, facility_id: Option<i64>) -> NewAuditEntry {
+    pub fn audit(
+        &self,
+        category: AuditCategory,
+        operation: &str,
+        target: &str,
+        facility_id: Option<i64>,
+    ) -> NewAuditEntry {
         NewAuditEntry {
             user_login: self.user.login.clone(),
             user_name: self.user.name.clone(),
@@ -195,12 +201,12 @@ pub(crate) struct SetupForm {
     pre: String,
 }
 
-fn pre_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+fn pre_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
     match cookie(headers, PRE_COOKIE) {
         Some(t) if t.len() == 64 => (t.to_string(), None),
         _ => {
             let t = random_token();
-            let c = set_cookie(PRE_COOKIE, &t, false, None);
+            let c = set_cookie(PRE_COOKIE, &t, secure, None);
             (t, Some(c))
         }
     }
@@ -224,7 +230,7 @@ pub(crate) async fn setup_form(State(st): State<AppState>, headers: HeaderMap) -
     if st.store.count_users().await? > 0 {
         return Ok(Redirect::to("/login").into_response());
     }
-    let (pre, c) = pre_token(&headers);
+    let (pre, c) = pre_token(&headers, st.secure);
     let page = SetupPage::new(Tr::new(lang_of(&headers)), pre, String::new(), String::new(), String::new());
     Ok(with_cookie(page.into_response(), c))
 }
@@ -240,9 +246,7 @@ pub(crate) async fn setup_submit(
         return Err(WebError::Forbidden);
     }
     let tr = Tr::new(lang_of(&headers));
-    let again = |msg: String| {
-        SetupPage::new(tr, f.pre.clone(), f.login.clone(), f.name.clone(), msg).into_response()
-    };
+    let again = |msg: String| SetupPage::new(tr, f.pre.clone(), f.login.clone(), f.name.clone(), msg).into_response();
     if f.password != f.password2 {
         return Ok(again(tr.s("user.password_mismatch").into()));
     }
@@ -287,7 +291,7 @@ async fn start_session(st: &AppState, user: &User, addr: &SocketAddr, to: &str) 
     st.store.create_session(&token_hash(&token), user.id, &csrf, unix_now(), &source_of(addr)).await?;
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &token, st.secure, None));
-    res.headers_mut().append(header::SET_COOKIE, set_cookie(PRE_COOKIE, "", false, Some(0)));
+    res.headers_mut().append(header::SET_COOKIE, set_cookie(PRE_COOKIE, "", st.secure, Some(0)));
     Ok(res)
 }
 
@@ -295,7 +299,7 @@ pub(crate) async fn login_form(State(st): State<AppState>, headers: HeaderMap) -
     if st.store.count_users().await? == 0 {
         return Ok(Redirect::to("/setup").into_response());
     }
-    let (pre, c) = pre_token(&headers);
+    let (pre, c) = pre_token(&headers, st.secure);
     Ok(with_cookie(LoginPage::new(Tr::new(lang_of(&headers)), pre, String::new(), String::new()).into_response(), c))
 }
 
@@ -358,12 +362,7 @@ pub(crate) async fn login_submit(
     match ok_user {
         Some(user) => {
             st.store.clear_login_failures(&login).await?;
-            st.store
-                .append_audit(&NewAuditEntry {
-                    user_name: user.name.clone(),
-                    ..audit_fail("ログイン")
-                })
-                .await?;
+            st.store.append_audit(&NewAuditEntry { user_name: user.name.clone(), ..audit_fail("ログイン") }).await?;
             start_session(&st, &user, &addr, "/").await
         }
         None => {

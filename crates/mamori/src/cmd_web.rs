@@ -164,7 +164,8 @@ pub async fn run(g: &Global, c: WebCommand) -> Result<u8> {
                 other => bail!("形式「{other}」は使えません（csv, xlsx）/ unknown format"),
             };
             let bytes = mamori_web::audit_export(&store, xlsx).await?;
-            std::fs::write(&output, bytes).with_context(|| format!("{} に書けません / cannot write", output.display()))?;
+            std::fs::write(&output, bytes)
+                .with_context(|| format!("{} に書けません / cannot write", output.display()))?;
             log_admin(&store, "アクセスログを書き出し（CLI）", &output.display().to_string(), None).await?;
             println!("{} に書き出しました / written", output.display());
             Ok(exit::OK)
@@ -178,7 +179,8 @@ async fn user(g: &Global, store: &Store, c: UserCommand) -> Result<u8> {
             let role = Role::parse(&role).with_context(|| {
                 format!("役割「{role}」はありません。admin, executive, manager, operator, vendor, surveyor, inspector のいずれか / unknown role")
             })?;
-            let facility = if role.needs_facility() { Some(store.resolve_facility(g.facility.as_deref()).await?) } else { None };
+            let facility =
+                if role.needs_facility() { Some(store.resolve_facility(g.facility.as_deref()).await?) } else { None };
             let (pw, generated) = password_for(&login, password_stdin)?;
             let user = store
                 .add_user(&NewUser {
@@ -197,8 +199,13 @@ async fn user(g: &Global, store: &Store, c: UserCommand) -> Result<u8> {
                 let f = store.resolve_facility(Some(sel)).await?;
                 store.assign_facility(user.id, f.id).await?;
             }
-            log_admin(store, "利用者を追加（CLI）", &format!("{}（{}）", user.login, role.label_ja()), user.facility_id)
-                .await?;
+            log_admin(
+                store,
+                "利用者を追加（CLI）",
+                &format!("{}（{}）", user.login, role.label_ja()),
+                user.facility_id,
+            )
+            .await?;
             println!("利用者「{}」（{}）を追加しました / user added", user.login, role.label_ja());
             if generated {
                 println!("初期パスワード（この一度だけ表示します）/ password (shown once): {pw}");
@@ -221,7 +228,10 @@ async fn user(g: &Global, store: &Store, c: UserCommand) -> Result<u8> {
         UserCommand::Disable { login } => set_disabled(store, &login, true).await,
         UserCommand::Enable { login } => set_disabled(store, &login, false).await,
         UserCommand::Passwd { login, password_stdin } => {
-            let (u, _) = store.user_with_hash(&login).await?.with_context(|| format!("利用者「{login}」がいません / no such user"))?;
+            let (u, _) = store
+                .user_with_hash(&login)
+                .await?
+                .with_context(|| format!("利用者「{login}」がいません / no such user"))?;
             let (pw, generated) = password_for(&login, password_stdin)?;
             store.set_password_hash(u.id, &mamori_web::hash_password(&pw)?).await?;
             log_admin(store, "パスワードを変更（CLI）", &login, None).await?;
@@ -232,13 +242,17 @@ async fn user(g: &Global, store: &Store, c: UserCommand) -> Result<u8> {
             Ok(exit::OK)
         }
         UserCommand::Assign { login } => {
-            let (u, _) = store.user_with_hash(&login).await?.with_context(|| format!("利用者「{login}」がいません / no such user"))?;
+            let (u, _) = store
+                .user_with_hash(&login)
+                .await?
+                .with_context(|| format!("利用者「{login}」がいません / no such user"))?;
             if u.role != Role::Surveyor {
                 bail!("施設の割り当ては調査員（surveyor）だけです / only surveyors are assigned facilities");
             }
             let f = store.resolve_facility(g.facility.as_deref()).await?;
             store.assign_facility(u.id, f.id).await?;
-            log_admin(store, "調査員に施設を割り当て（CLI）", &format!("{login} → {}", f.data.name), Some(f.id)).await?;
+            log_admin(store, "調査員に施設を割り当て（CLI）", &format!("{login} → {}", f.data.name), Some(f.id))
+                .await?;
             println!("「{login}」に「{}」を割り当てました / assigned", f.data.name);
             Ok(exit::OK)
         }

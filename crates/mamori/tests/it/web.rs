@@ -122,7 +122,9 @@ impl Resp {
         self.headers
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+            .filter_map(|(_, v)| {
+                v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            })
             .next()
     }
 }
@@ -135,10 +137,7 @@ fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -
         req.push_str(&format!("Cookie: {cookie}\r\n"));
     }
     if form.is_some() {
-        req.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        req.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
     req.push_str(body);
@@ -149,9 +148,8 @@ fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
     let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
     let mut body = raw[split + 4..].to_vec();
     if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
         let mut out = Vec::new();
@@ -172,7 +170,13 @@ fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -
 
 fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -278,10 +282,26 @@ async fn every_role_is_refused_what_it_must_not_see_or_do() {
     }
     // Forged posts of an operator: no token, another user's token, no session at all.
     let before = http(p, "GET", "/f/1/l/devices/r/0001", &ops, None).text();
-    assert_eq!(http(p, "POST", "/f/1/l/devices/r/0001/edit", &ops, Some(&format!("location={}", enc("x")))).status, 403);
+    assert_eq!(
+        http(p, "POST", "/f/1/l/devices/r/0001/edit", &ops, Some(&format!("location={}", enc("x")))).status,
+        403
+    );
     assert_eq!(http(p, "POST", "/f/1/l/devices/r/0001/edit", &ops, Some(&form(&admin_csrf))).status, 403);
-    assert_eq!(http(p, "POST", "/f/1/l/devices/r/0001/edit", "", Some(&form(&ops_csrf))).header("location"), Some("/login"));
-    assert_eq!(http(p, "POST", "/admin/users", &ops, Some(&format!("csrf={ops_csrf}&login=evil&name=x&role=admin&password=abcdefghijkl1234"))).status, 403);
+    assert_eq!(
+        http(p, "POST", "/f/1/l/devices/r/0001/edit", "", Some(&form(&ops_csrf))).header("location"),
+        Some("/login")
+    );
+    assert_eq!(
+        http(
+            p,
+            "POST",
+            "/admin/users",
+            &ops,
+            Some(&format!("csrf={ops_csrf}&login=evil&name=x&role=admin&password=abcdefghijkl1234"))
+        )
+        .status,
+        403
+    );
     assert_eq!(http(p, "POST", "/admin/users/exec/disable", &admin, Some("csrf=")).status, 403);
     assert!(!http(p, "GET", "/f/1/l/devices/r/0001", &ops, None).text().contains("改ざん"));
     assert_eq!(before, http(p, "GET", "/f/1/l/devices/r/0001", &ops, None).text());
@@ -300,12 +320,24 @@ async fn every_role_is_refused_what_it_must_not_see_or_do() {
     for _ in 0..5 {
         let page = http(p, "GET", "/login", "", None);
         let pre = page.cookie("mamori_pre").unwrap();
-        let r = http(p, "POST", "/login", &format!("mamori_pre={pre}"), Some(&format!("login=mgr&password=wrong&pre={pre}")));
+        let r = http(
+            p,
+            "POST",
+            "/login",
+            &format!("mamori_pre={pre}"),
+            Some(&format!("login=mgr&password=wrong&pre={pre}")),
+        );
         assert_eq!(r.status, 401);
     }
     let page = http(p, "GET", "/login", "", None);
     let pre = page.cookie("mamori_pre").unwrap();
-    let r = http(p, "POST", "/login", &format!("mamori_pre={pre}"), Some(&format!("login=mgr&password={}&pre={pre}", enc(&pw("mgr")))));
+    let r = http(
+        p,
+        "POST",
+        "/login",
+        &format!("mamori_pre={pre}"),
+        Some(&format!("login=mgr&password={}&pre={pre}", enc(&pw("mgr")))),
+    );
     assert_eq!(r.status, 401);
     assert!(r.text().contains("しばらく"), "blocked message");
 
@@ -383,7 +415,10 @@ async fn users_from_the_command_line_follow_the_password_policy() {
     let out = run(&["user", "list"], "");
     assert!(String::from_utf8_lossy(&out.stdout).contains("tanaka\t田中\tシステム管理者"));
     // A facility-bound role without a facility is refused with the reason.
-    let out = run(&["user", "add", "ops", "--name", "運用", "--role", "operator", "--password-stdin"], "long enough pass 1\n");
+    let out = run(
+        &["user", "add", "ops", "--name", "運用", "--role", "operator", "--password-stdin"],
+        "long enough pass 1\n",
+    );
     assert!(!out.status.success());
 }
 
@@ -394,7 +429,9 @@ fn browser_available() -> bool {
         return true;
     }
     if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
-        panic!("MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (Debian: chromium chromium-driver)");
+        panic!(
+            "MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (Debian: chromium chromium-driver)"
+        );
     }
     eprintln!("skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM} (Debian: chromium chromium-driver)");
     false
@@ -432,7 +469,10 @@ async fn browser() -> (Client, Proc) {
         .await
         .expect("chromedriver session");
     // Make the page itself (the viewport) 1280×800, whatever the window decorations take.
-    let dims = client.execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await.unwrap();
+    let dims = client
+        .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![])
+        .await
+        .unwrap();
     let extra = |i: usize| dims.get(i).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
     client.set_window_size(1280 + extra(0), 800 + extra(1)).await.unwrap();
     (client, driver)
@@ -591,7 +631,8 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     c.goto(&app.url("/admin/audit")).await?;
     assert!(text_of(c, "#audit-verify").await.contains("見つかりませんでした"));
     let log = text_of(c, "#audit").await;
-    for op in ["初期設定", "ログイン失敗", "ログアウト", "機器台帳に取り込み", "機器台帳を更新", "機器台帳を書き出し"] {
+    for op in ["初期設定", "ログイン失敗", "ログアウト", "機器台帳に取り込み", "機器台帳を更新", "機器台帳を書き出し"]
+    {
         assert!(log.contains(op), "{op} missing from the access log");
     }
     shot(c, "10_audit").await;
