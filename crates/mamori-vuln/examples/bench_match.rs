@@ -1,7 +1,7 @@
 //! Benchmark (prints figures; not a test): synthetic NVD-shaped feed of 400k CVEs, a ledger of 10k
 //! devices and the 37k real CPEs of ../shared/data/cpe/cpes.txt as queries.
 //!
-//! cargo run --release -p mamori-vuln --example bench_match [-- CVES DEVICES]
+//! cargo run --release -p mamori-vuln --example bench_match [-- CVES DEVICES [materialize]]
 //!
 //! Shape of the synthetic feed, taken from the 30 real hospital-incident records in tests/fixtures:
 //! 66% of configurations are AND (vulnerable firmware + vulnerable:false hardware platform);
@@ -9,8 +9,8 @@
 //! [startIncluding, endIncluding] 3.5%, endIncluding 0.5%. The number of criteria per CVE is
 //! heavy-tailed (half 1–3, 30% 4–10, 15% 11–30, 5% 31–100; mean ≈ 9) — the real records average
 //! 41 because they are the famous, widely-deployed ones; NVD as a whole averages far fewer.
-//! 8% of the CVEs name one of the products the ledger uses (Windows releases, FortiOS, PAN-OS,
-//! Citrix ADC, Ivanti, Cisco IOS, Log4j, Tomcat …) with family-typical versions; the rest name
+//! 5% of the CVEs (≈20k of 400k) name one of the products the ledger uses, weighted roughly as in
+//! NVD (a Windows release 1–2.5k CVEs, FortiOS 250, Log4j 10 …), with family-typical versions; the rest name
 //! products drawn from cpes.txt. Each record also carries descriptions, a CVSS v3.1 metric,
 //! weaknesses and references so that parsing cost is realistic.
 
@@ -42,9 +42,17 @@ impl Rng {
 }
 
 fn vm_hwm_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn vm_rss_mib() -> f64 {
+    status_mib("VmRSS:")
+}
+
+fn status_mib(field: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|k| k.parse::<f64>().ok())
         .map(|k| k / 1024.0)
@@ -172,30 +180,44 @@ fn p_sp(p: &str) -> bool {
     p == "windows_7" || p == "windows_server_2008"
 }
 
-const HOT: &[(&str, &str, &str)] = &[
-    ("o", "microsoft", "windows_10_22h2"),
-    ("o", "microsoft", "windows_10_21h2"),
-    ("o", "microsoft", "windows_11_22h2"),
-    ("o", "microsoft", "windows_11_23h2"),
-    ("o", "microsoft", "windows_server_2016"),
-    ("o", "microsoft", "windows_server_2019"),
-    ("o", "microsoft", "windows_server_2022"),
-    ("o", "microsoft", "windows_server_2012"),
-    ("o", "microsoft", "windows_server_2008"),
-    ("o", "microsoft", "windows_7"),
-    ("o", "fortinet", "fortios"),
-    ("o", "paloaltonetworks", "pan-os"),
-    ("a", "citrix", "netscaler_application_delivery_controller"),
-    ("a", "ivanti", "connect_secure"),
-    ("o", "cisco", "ios"),
-    ("a", "apache", "log4j"),
-    ("a", "apache", "tomcat"),
-    ("a", "apache", "http_server"),
-    ("a", "openssl", "openssl"),
-    ("a", "atlassian", "confluence_server"),
-    ("a", "oracle", "jre"),
-    ("a", "microsoft", "exchange_server"),
+/// Products the ledger uses, with their share of the hot CVEs (roughly NVD's proportions: Windows
+/// releases carry thousands of CVEs each, appliances and middleware a few hundred).
+const HOT: &[(&str, &str, &str, usize)] = &[
+    ("o", "microsoft", "windows_10_22h2", 1500),
+    ("o", "microsoft", "windows_10_21h2", 1400),
+    ("o", "microsoft", "windows_11_22h2", 1200),
+    ("o", "microsoft", "windows_11_23h2", 900),
+    ("o", "microsoft", "windows_server_2016", 2200),
+    ("o", "microsoft", "windows_server_2019", 2000),
+    ("o", "microsoft", "windows_server_2022", 1500),
+    ("o", "microsoft", "windows_server_2012", 2500),
+    ("o", "microsoft", "windows_server_2008", 2000),
+    ("o", "microsoft", "windows_7", 1800),
+    ("o", "fortinet", "fortios", 250),
+    ("o", "paloaltonetworks", "pan-os", 200),
+    ("a", "citrix", "netscaler_application_delivery_controller", 100),
+    ("a", "ivanti", "connect_secure", 150),
+    ("o", "cisco", "ios", 700),
+    ("a", "apache", "log4j", 10),
+    ("a", "apache", "tomcat", 150),
+    ("a", "apache", "http_server", 250),
+    ("a", "openssl", "openssl", 250),
+    ("a", "atlassian", "confluence_server", 100),
+    ("a", "oracle", "jre", 600),
+    ("a", "microsoft", "exchange_server", 200),
 ];
+
+fn pick_hot(rng: &mut Rng) -> (&'static str, &'static str, &'static str) {
+    let total: usize = HOT.iter().map(|h| h.3).sum();
+    let mut x = rng.below(total);
+    for h in HOT {
+        if x < h.3 {
+            return (h.0, h.1, h.2);
+        }
+        x -= h.3;
+    }
+    (HOT[0].0, HOT[0].1, HOT[0].2)
+}
 
 fn criteria_count(rng: &mut Rng) -> usize {
     match rng.below(100) {
@@ -216,14 +238,14 @@ fn write_feed(path: &Path, n: usize, cpes: &[(String, String, String, String)]) 
     for i in 0..n {
         let year = 1999 + i % 27;
         let total = criteria_count(&mut rng);
-        let hot = rng.chance(0.08);
+        let hot = rng.chance(0.05);
         let mut configs: Vec<String> = Vec::new();
         let mut left = total;
         while left > 0 {
             let k = if configs.is_empty() && left <= 12 { left } else { (1 + rng.below(12)).min(left) };
             left -= k;
             let (part, vendor, product, cver) = if hot {
-                let (p, v, pr) = *rng.pick(HOT);
+                let (p, v, pr) = pick_hot(&mut rng);
                 (p.to_string(), v.to_string(), pr.to_string(), String::new())
             } else {
                 let c = rng.pick(cpes);
@@ -374,17 +396,24 @@ fn main() {
     let t_import = t.elapsed();
     let criteria: usize = db.cves.values().flat_map(|c| &c.configurations).flat_map(|c| &c.nodes).map(|n| n.cpe_match.len()).sum();
     println!(
-        "import: {:.1} s wall, {:.1} s CPU (parse+validate {:.1} s), {} added, {} criteria",
+        "import: {:.1} s wall, {:.1} s CPU (parse+validate {:.1} s), {} added, {} criteria; resident {:.0} MiB",
         t_import.as_secs_f64(),
         cpu_s() - c0,
         t_parse.as_secs_f64(),
         rep.added,
-        criteria
+        criteria,
+        vm_rss_mib()
     );
 
     let (t, c0) = (Instant::now(), cpu_s());
     let index = VulnIndex::build(&db);
-    println!("index build: {:.2} s wall, {:.2} s CPU ({} vendor:product keys)", t.elapsed().as_secs_f64(), cpu_s() - c0, index.product_count());
+    println!(
+        "index build: {:.2} s wall, {:.2} s CPU ({} vendor:product keys); resident {:.0} MiB",
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c0,
+        index.product_count(),
+        vm_rss_mib()
+    );
 
     let devices = ledger(n_dev);
     let (t, c0) = (Instant::now(), cpu_s());
@@ -427,6 +456,11 @@ fn main() {
         q.profiles_evaluated
     );
     println!("  peak memory so far (VmHWM): {:.0} MiB", vm_hwm_mib());
+    if !std::env::args().any(|a| a == "materialize") {
+        println!("peak memory (VmHWM): {:.0} MiB (after feed generation: {:.0} MiB)", vm_hwm_mib(), hwm_gen);
+        println!("(run with `materialize` to also keep every finding of the ledger in one sorted Vec)");
+        return;
+    }
     let (t, c0) = (Instant::now(), cpu_s());
     let full = diagnose(&index, &devices);
     println!(

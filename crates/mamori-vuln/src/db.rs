@@ -15,6 +15,39 @@ pub enum ImportBatch {
     Jvn(Vec<JvnRecord>),
 }
 
+/// Reads one file of any supported kind, recognised by its content: NVD CVE API 2.0 JSON (plain
+/// or gzip), CISA KEV (JSON or CSV), JVN iPedia VULDEF XML. The whole file is validated first; on
+/// any error nothing is returned, so the caller's data stays as it was.
+pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError> {
+    use std::io::Read;
+    let mut head = vec![0u8; 64 * 1024];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| crate::VulnError::io(path, e))?;
+    head.truncate(n);
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return crate::nvd::read_nvd_file(path).map(ImportBatch::Nvd);
+    }
+    match first {
+        Some(b'<') => crate::jvn::read_jvn_file(path).map(ImportBatch::Jvn),
+        Some(b'{') if has(b"\"cveID\"") || has(b"\"catalogVersion\"") => crate::kev::read_kev_file(path).map(ImportBatch::Kev),
+        Some(b'{') => crate::nvd::read_nvd_file(path).map(ImportBatch::Nvd),
+        Some(_) if has(b"cveID") => crate::kev::read_kev_file(path).map(ImportBatch::Kev),
+        _ => Err(crate::VulnError::parse(
+            &path.display().to_string(),
+            "0",
+            ("NVD・KEV・JVN のどの形式でもありません", "this is neither NVD, KEV nor JVN data"),
+            (
+                "NVD の JSON(.gz)、CISA KEV の JSON/CSV、JVN iPedia の XML を指定してください",
+                "Give an NVD JSON(.gz), a CISA KEV JSON/CSV or a JVN iPedia XML file",
+            ),
+        )),
+    }
+}
+
 /// What a merge changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyReport {

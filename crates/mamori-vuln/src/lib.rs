@@ -12,7 +12,7 @@ pub mod model;
 pub mod version;
 
 pub use cpe::{Av, Cpe};
-pub use db::{ApplyReport, ImportBatch, VulnDb};
+pub use db::{ApplyReport, ImportBatch, VulnDb, read_any};
 pub use error::VulnError;
 pub use model::*;
 pub use version::{Family, Version};

@@ -324,17 +324,12 @@ fn weaker<'a>(a: Option<Hit<'a>>, b: Option<Hit<'a>>) -> Option<Hit<'a>> {
 
 /// Attributes other than part/vendor/product/version/update: a device that does not state one is
 /// not held against it; a stated, different one is.
-fn rest_compatible(c: &Cpe, d: &Cpe) -> bool {
-    [
-        (&c.edition, &d.edition),
-        (&c.language, &d.language),
-        (&c.sw_edition, &d.sw_edition),
-        (&c.target_sw, &d.target_sw),
-        (&c.target_hw, &d.target_hw),
-        (&c.other, &d.other),
-    ]
-    .iter()
-    .all(|(s, t)| t.is_any() || compare_attr(s, t) != Relation::Disjoint)
+fn rest_compatible(c: &CritInfo, d: &Cpe) -> bool {
+    let Some(rest) = &c.rest else { return true };
+    [&d.edition, &d.language, &d.sw_edition, &d.target_sw, &d.target_hw, &d.other]
+        .iter()
+        .zip(rest.iter())
+        .all(|(t, s)| t.is_any() || compare_attr(s, t) != Relation::Disjoint)
 }
 
 /// Updates a family does not fold into the version (Windows SP, Exchange CU …) must agree when both
@@ -343,7 +338,7 @@ fn update_compatible(c: &CritInfo, d: &Cpe) -> bool {
     if c.update_folded {
         return true;
     }
-    match (&c.cpe.update, &d.update) {
+    match (&c.update, &d.update) {
         (Av::Value(a), Av::Value(b)) => a == b,
         (Av::Value(_), Av::Na) | (Av::Na, Av::Value(_)) => false,
         _ => true,
@@ -377,7 +372,10 @@ fn range_text(m: &CpeMatch) -> String {
 /// A criterion string parsed once per scan.
 #[derive(Debug)]
 struct CritInfo {
-    cpe: Cpe,
+    part: Option<char>,
+    update: Av,
+    /// edition, language, sw_edition, target_sw, target_hw, other — None when all are ANY.
+    rest: Option<Box<[Av; 6]>>,
     kid: KeyId,
     family: Family,
     /// The update is part of the version for this family (PAN-OS hotfix, Ivanti R, pre-release).
@@ -429,6 +427,7 @@ struct Scan<'a, 'i> {
     compiled: Vec<Option<Box<[CConfig<'a>]>>>,
     by_kid: FxMap<KeyId, Rc<KeyEntries>>,
     reasons: Reasons,
+    compiled_entries: usize,
 }
 
 /// Where one criterion sits in a compiled CVE.
@@ -459,6 +458,7 @@ impl<'a, 'i> Scan<'a, 'i> {
             compiled,
             by_kid: FxMap::default(),
             reasons: Reasons::default(),
+            compiled_entries: 0,
         }
     }
 
@@ -501,7 +501,10 @@ impl<'a, 'i> Scan<'a, 'i> {
                     Listed::Value { text, parsed, use_base, bare }
                 }
             };
-            Some(Rc::new(CritInfo { cpe, kid, family, update_folded, listed }))
+            let part = cpe.part_char();
+            let rest = [cpe.edition, cpe.language, cpe.sw_edition, cpe.target_sw, cpe.target_hw, cpe.other];
+            let rest = (!rest.iter().all(Av::is_any)).then(|| Box::new(rest));
+            Some(Rc::new(CritInfo { part, update: cpe.update, rest, kid, family, update_folded, listed }))
         });
         self.crit_cache.insert(s, info.clone());
         info
@@ -574,6 +577,7 @@ impl<'a, 'i> Scan<'a, 'i> {
                         _ => Bounds::None,
                     };
                     entries.push(CEntry { m, info, bounds, reason: std::cell::OnceCell::new() });
+                    self.compiled_entries += 1;
                 }
                 nodes.push(CNode { negate: n.negate, operator: n.operator, has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable), entries });
             }
@@ -617,7 +621,11 @@ impl Reasons {
 
 /// A criterion against one device CPE with the same vendor:product.
 fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize, rs: &Reasons) -> Option<Hit<'a>> {
-    if !part_compatible(&c.cpe, &d.cpe) || !rest_compatible(&c.cpe, &d.cpe) || !update_compatible(c, &d.cpe) {
+    let part_ok = match (c.part, d.cpe.part_char()) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    if !part_ok || !rest_compatible(c, &d.cpe) || !update_compatible(c, &d.cpe) {
         return None;
     }
     let m = e.m;
@@ -755,7 +763,7 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe], rs: &Reasons) -> Option<H
             if node.negate {
                 ok = !ok;
             }
-            let shows_kind = node.entries.iter().filter_map(|e| e.info.as_ref().and_then(|c| c.cpe.part_char())).any(|k| devs.iter().any(|d| d.cpe.part_char() == Some(k)));
+            let shows_kind = node.entries.iter().filter_map(|e| e.info.as_ref().and_then(|c| c.part)).any(|k| devs.iter().any(|d| d.cpe.part_char() == Some(k)));
             platforms.push(if ok {
                 Platform::Present
             } else if shows_kind {
@@ -1080,39 +1088,53 @@ fn finding(dev_ref: &Arc<str>, external: bool, h: &SharedHit) -> Finding {
     }
 }
 
+/// Compiled criteria kept at most (≈100 bytes each) before the scan's caches are emptied.
+const MAX_COMPILED_ENTRIES: usize = 1_500_000;
+
 /// Normalises and matches every device, calling `sink` with each finding as it is made (no list
-/// is kept: the way to store millions of findings without holding them all). Returns the
-/// normalisation results, the review list and the number of distinct profiles evaluated.
+/// is kept: the way to store millions of findings without holding them all). Devices with the
+/// same CPEs (a "profile") are evaluated once; profiles are visited in CPE order so caches stay
+/// warm, and caches are emptied when they grow past a bound, so memory stays flat.
+/// Returns the normalisation results (in device order), the review list and the profile count.
 pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Finding)) -> Diagnosis {
     let known = |v: &str, p: &str| index.knows(v, p);
-    let mut scan = Scan::new(index);
-    let mut interner = Interner::default();
-    let mut memo: FxMap<Vec<String>, Rc<[SharedHit]>> = FxMap::default();
     let mut d = Diagnosis::default();
-    for dev in devices {
+    let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
+    for (i, dev) in devices.iter().enumerate() {
         let n = normalise(dev, Some(&known));
-        let mut cpes = device_cpes(&n);
+        let cpes = device_cpes(&n);
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem { device_ref: dev.device_ref.clone(), unrecognised: n.unrecognised.clone(), notes: n.notes.clone() });
         }
         let profile: Vec<String> = cpes.iter().map(|c| c.fs.clone()).collect();
-        let hits = match memo.get(&profile) {
-            Some(h) => h.clone(),
-            None => {
-                let raws = evaluate_profile(&mut scan, &mut cpes);
-                let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
-                let shared: Rc<[SharedHit]> = raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect();
-                memo.insert(profile, shared.clone());
-                shared
-            }
-        };
-        let dev_ref: Arc<str> = Arc::from(dev.device_ref.as_str());
-        for h in hits.iter() {
-            sink(finding(&dev_ref, dev.at_external_point, h));
-        }
+        groups.entry(profile).or_insert_with(|| (cpes, Vec::new())).1.push(i);
         d.normalised.push(n);
     }
-    d.profiles_evaluated = memo.len();
+    let mut order: Vec<(Vec<String>, (Vec<DevCpe>, Vec<usize>))> = groups.into_iter().collect();
+    order.sort_by(|a, b| a.0.cmp(&b.0));
+    d.profiles_evaluated = order.len();
+    let mut scan = Scan::new(index);
+    let mut interner = Interner::default();
+    for (_, (mut cpes, members)) in order {
+        if cpes.is_empty() {
+            continue;
+        }
+        let raws = evaluate_profile(&mut scan, &mut cpes);
+        let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
+        let shared: Vec<SharedHit> = raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect();
+        drop(raws);
+        for i in members {
+            let dev = &devices[i];
+            let dev_ref: Arc<str> = Arc::from(dev.device_ref.as_str());
+            for h in &shared {
+                sink(finding(&dev_ref, dev.at_external_point, h));
+            }
+        }
+        if scan.compiled_entries > MAX_COMPILED_ENTRIES {
+            scan = Scan::new(index);
+            interner = Interner::default();
+        }
+    }
     d
 }
 

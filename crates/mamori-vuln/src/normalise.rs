@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpe::{Av, Cpe};
+use crate::cpe::Cpe;
 
 /// What the ledger says about one device (the lead maps ledger rows to this).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -376,9 +376,6 @@ impl Normalised {
         self.candidates.is_empty()
     }
 }
-
-#[allow(dead_code)]
-fn _assert_av(_: Av) {}
 
 #[cfg(test)]
 mod tests {

@@ -186,3 +186,24 @@ fn broken_jvn_is_rejected() {
     let e = jvn::parse_jvn(b"<VULDEF-Document><Vulinfo><VulinfoID>JVNDB-1</VulinfoID></Vulinfo></VULDEF-Document>", "x").unwrap_err();
     assert!(e.to_string().contains("title"), "{e}");
 }
+
+#[test]
+fn read_any_recognises_each_kind_by_content() {
+    use mamori_vuln::read_any;
+    let kind = |rel: &str| match read_any(&fixture(rel)).unwrap() {
+        ImportBatch::Nvd(f) => format!("nvd:{}", f.records.len()),
+        ImportBatch::Kev(k) => format!("kev:{}", k.entries.len()),
+        ImportBatch::Jvn(j) => format!("jvn:{}", j.len()),
+    };
+    assert_eq!(kind("nvd/nvdcve-2.0-2021.json.gz"), "nvd:3");
+    assert_eq!(kind("nvd/records/CVE-2019-19781.json"), "nvd:1");
+    assert_eq!(kind("kev/kev_subset.json"), "kev:30");
+    assert_eq!(kind("kev/kev_subset.csv"), "kev:30");
+    assert_eq!(kind("jvn/jvndb_detail_2021.rdf"), "jvn:1");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, "病院の資産台帳\n").unwrap();
+    let e = read_any(&p).unwrap_err();
+    assert!(e.to_string().contains("notes.txt") && e.to_string().contains("NVD"), "{e}");
+    assert!(matches!(read_any(&dir.path().join("missing.json")), Err(VulnError::Io { .. })));
+}
