@@ -105,20 +105,14 @@ impl Store {
             binds.push(escape_like(search));
         }
         let where_sql = wheres.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
-        let mut cq = sqlx::query(AssertSqlSafe(count_sql)).bind(facility_id);
-        for b in &binds {
-            cq = cq.bind(b.clone());
-        }
-        let total: i64 = cq.fetch_one(self.pool()).await?.try_get(0)?;
-
         let sort = if q.sort.is_empty() { db_col(kind.key_column().key) } else { checked_col(kind, &q.sort)? };
         let key = db_col(kind.key_column().key);
         let dir = if q.descending { "DESC" } else { "ASC" };
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let limit = q.limit.clamp(1, 500);
+        // One pass: the page and, with a window function, the number of matching rows.
         let sql = format!(
-            "SELECT {} FROM {table} WHERE {where_sql} ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {}",
+            "SELECT {}, COUNT(*) OVER () AS total_rows FROM {table} WHERE {where_sql} ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {}",
             cols.join(", "),
             q.offset.max(0)
         );
@@ -127,6 +121,18 @@ impl Store {
             pq = pq.bind(b.clone());
         }
         let rows = pq.fetch_all(self.pool()).await?;
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("total_rows")?,
+            None => {
+                // A page past the end: count separately.
+                let mut cq = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}")))
+                    .bind(facility_id);
+                for b in &binds {
+                    cq = cq.bind(b.clone());
+                }
+                cq.fetch_one(self.pool()).await?.try_get(0)?
+            }
+        };
         Ok((rows.iter().map(decode::<T>).collect::<Result<Vec<T>>>()?, total))
     }
 

@@ -327,6 +327,8 @@ async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
         assert_eq!(page[0].asset_no, "0001");
         let q = LedgerQuery { offset: 100, limit: 50, ..Default::default() };
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().0.len(), 20);
+        let q = LedgerQuery { offset: 1000, limit: 50, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap(), (vec![], 120));
         // Search is case-insensitive and treats % and _ literally.
         let q = LedgerQuery { search: "windows 10".into(), limit: 500, ..Default::default() };
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 40);
