@@ -213,10 +213,10 @@ pub fn parse_jvn(bytes: &[u8], name: &str) -> Result<Vec<JvnRecord>, VulnError> 
                                 if let Ok(score) = c.base.parse::<f32>() {
                                     if (0.0..=10.0).contains(&score) {
                                         rec.cvss.push(CvssScore {
-                                            version: c.version,
+                                            version: c.version.into(),
                                             base_score: score,
-                                            severity: c.severity.to_uppercase(),
-                                            vector: c.vector,
+                                            severity: c.severity.to_uppercase().into(),
+                                            vector: c.vector.into(),
                                         });
                                     }
                                 }

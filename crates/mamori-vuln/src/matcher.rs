@@ -1021,8 +1021,8 @@ fn decor(index: &VulnIndex, id: &str, jvn_id: Option<&str>) -> CveDecor {
     let kev = index.db.kev.get(id);
     let jvn = jvn_id.and_then(|j| index.db.jvn.get(j)).or_else(|| index.jvn_by_cve.get(id).copied());
     let pick = |vs: &[&str]| -> Option<&CvssScore> {
-        let from_nvd = cve.and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| s.version == *v)));
-        from_nvd.or_else(|| jvn.and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| s.version == *v))))
+        let from_nvd = cve.and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| &*s.version == *v)));
+        from_nvd.or_else(|| jvn.and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| &*s.version == *v))))
     };
     let v3 = pick(&["3.1", "3.0"]);
     let v4 = pick(&["4.0"]);

@@ -37,18 +37,18 @@ impl CveRecord {
     pub fn primary_cvss(&self) -> Option<&CvssScore> {
         ["3.1", "3.0", "4.0", "2.0"]
             .iter()
-            .find_map(|v| self.cvss.iter().find(|c| c.version == *v))
+            .find_map(|v| self.cvss.iter().find(|c| &*c.version == *v))
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CvssScore {
     /// "4.0", "3.1", "3.0" or "2.0".
-    pub version: String,
+    pub version: Box<str>,
     pub base_score: f32,
     /// NONE / LOW / MEDIUM / HIGH / CRITICAL (as NVD writes it).
-    pub severity: String,
-    pub vector: String,
+    pub severity: Box<str>,
+    pub vector: Box<str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,20 +83,75 @@ pub struct CpeMatch {
     pub criteria: Arc<str>,
     /// versionStart/End bounds, when NVD gives a range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub range: Option<Box<VersionBounds>>,
+    pub range: Option<VersionBounds>,
 }
 
-/// NVD's versionStartIncluding / versionStartExcluding / versionEndIncluding / versionEndExcluding.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct VersionBounds {
+/// NVD's versionStartIncluding / versionStartExcluding / versionEndIncluding / versionEndExcluding,
+/// packed into one allocation (they are millions); serialised as a plain object of the four fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionBounds(Box<str>);
+
+const SEP: char = '\u{1f}';
+
+impl VersionBounds {
+    /// None when all four bounds are absent. A bound containing U+001F cannot be stored.
+    pub fn new(si: Option<&str>, se: Option<&str>, ei: Option<&str>, ee: Option<&str>) -> Option<VersionBounds> {
+        let parts = [si, se, ei, ee];
+        if parts.iter().all(Option::is_none) || parts.iter().flatten().any(|p| p.contains(SEP)) {
+            return None;
+        }
+        // "-" marks an absent bound inside the packed text ("" is a present, empty bound).
+        let enc: Vec<String> = parts.iter().map(|p| p.map(|v| format!("+{v}")).unwrap_or_else(|| "-".into())).collect();
+        Some(VersionBounds(enc.join(&SEP.to_string()).into_boxed_str()))
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        self.0.split(SEP).nth(i).and_then(|p| p.strip_prefix('+'))
+    }
+    pub fn start_including(&self) -> Option<&str> {
+        self.get(0)
+    }
+    pub fn start_excluding(&self) -> Option<&str> {
+        self.get(1)
+    }
+    pub fn end_including(&self) -> Option<&str> {
+        self.get(2)
+    }
+    pub fn end_excluding(&self) -> Option<&str> {
+        self.get(3)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct BoundsRepr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_including: Option<Box<str>>,
+    start_including: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_excluding: Option<Box<str>>,
+    start_excluding: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_including: Option<Box<str>>,
+    end_including: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_excluding: Option<Box<str>>,
+    end_excluding: Option<String>,
+}
+
+impl Serialize for VersionBounds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        BoundsRepr {
+            start_including: self.start_including().map(str::to_string),
+            start_excluding: self.start_excluding().map(str::to_string),
+            end_including: self.end_including().map(str::to_string),
+            end_excluding: self.end_excluding().map(str::to_string),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionBounds {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let r = BoundsRepr::deserialize(d)?;
+        VersionBounds::new(r.start_including.as_deref(), r.start_excluding.as_deref(), r.end_including.as_deref(), r.end_excluding.as_deref())
+            .ok_or_else(|| serde::de::Error::custom("a version range needs at least one bound and no U+001F"))
+    }
 }
 
 impl CpeMatch {
@@ -104,16 +159,16 @@ impl CpeMatch {
         self.range.is_some()
     }
     pub fn start_including(&self) -> Option<&str> {
-        self.range.as_ref().and_then(|r| r.start_including.as_deref())
+        self.range.as_ref().and_then(|r| r.start_including())
     }
     pub fn start_excluding(&self) -> Option<&str> {
-        self.range.as_ref().and_then(|r| r.start_excluding.as_deref())
+        self.range.as_ref().and_then(|r| r.start_excluding())
     }
     pub fn end_including(&self) -> Option<&str> {
-        self.range.as_ref().and_then(|r| r.end_including.as_deref())
+        self.range.as_ref().and_then(|r| r.end_including())
     }
     pub fn end_excluding(&self) -> Option<&str> {
-        self.range.as_ref().and_then(|r| r.end_excluding.as_deref())
+        self.range.as_ref().and_then(|r| r.end_excluding())
     }
 }
 
@@ -192,4 +247,22 @@ pub struct JvnAffected {
     /// Free-text version statements ("5.16.3 未満", "1.05およびそれ以前", "7.7").
     #[serde(default)]
     pub versions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_bounds_round_trip() {
+        let b = VersionBounds::new(Some("6.0.0"), None, None, Some("6.0.5")).unwrap();
+        assert_eq!((b.start_including(), b.start_excluding(), b.end_including(), b.end_excluding()), (Some("6.0.0"), None, None, Some("6.0.5")));
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(json, r#"{"start_including":"6.0.0","end_excluding":"6.0.5"}"#);
+        assert_eq!(serde_json::from_str::<VersionBounds>(&json).unwrap(), b);
+        assert!(VersionBounds::new(None, None, None, None).is_none());
+        assert!(VersionBounds::new(Some("1\u{1f}2"), None, None, None).is_none());
+        let empty = VersionBounds::new(Some(""), None, None, None).unwrap();
+        assert_eq!(empty.start_including(), Some(""));
+    }
 }

@@ -301,13 +301,13 @@ struct RawMatch {
     vulnerable: bool,
     criteria: String,
     #[serde(default)]
-    version_start_including: Option<Box<str>>,
+    version_start_including: Option<String>,
     #[serde(default)]
-    version_start_excluding: Option<Box<str>>,
+    version_start_excluding: Option<String>,
     #[serde(default)]
-    version_end_including: Option<Box<str>>,
+    version_end_including: Option<String>,
     #[serde(default)]
-    version_end_excluding: Option<Box<str>>,
+    version_end_excluding: Option<String>,
 }
 
 fn operator(op: Option<&str>) -> Result<Operator, String> {
@@ -366,15 +366,10 @@ impl RawCve {
                     return Err(format!("{}: CVSS base score {} out of 0–10", self.id, m.cvss_data.base_score));
                 }
                 cvss.push(CvssScore {
-                    version: m.cvss_data.version.clone(),
+                    version: m.cvss_data.version.as_str().into(),
                     base_score: m.cvss_data.base_score,
-                    severity: m
-                        .cvss_data
-                        .base_severity
-                        .clone()
-                        .or_else(|| m.base_severity.clone())
-                        .unwrap_or_default(),
-                    vector: m.cvss_data.vector_string.clone(),
+                    severity: m.cvss_data.base_severity.as_deref().or(m.base_severity.as_deref()).unwrap_or_default().into(),
+                    vector: m.cvss_data.vector_string.as_str().into(),
                 });
             }
         }
@@ -389,21 +384,22 @@ impl RawCve {
                         .cpe_match
                         .into_iter()
                         .map(|m| {
-                            let range = (m.version_start_including.is_some()
+                            let any = m.version_start_including.is_some()
                                 || m.version_start_excluding.is_some()
                                 || m.version_end_including.is_some()
-                                || m.version_end_excluding.is_some())
-                            .then(|| {
-                                Box::new(VersionBounds {
-                                    start_including: m.version_start_including,
-                                    start_excluding: m.version_start_excluding,
-                                    end_including: m.version_end_including,
-                                    end_excluding: m.version_end_excluding,
-                                })
-                            });
-                            CpeMatch { vulnerable: m.vulnerable, criteria: interner.get(m.criteria), range }
+                                || m.version_end_excluding.is_some();
+                            let range = VersionBounds::new(
+                                m.version_start_including.as_deref(),
+                                m.version_start_excluding.as_deref(),
+                                m.version_end_including.as_deref(),
+                                m.version_end_excluding.as_deref(),
+                            );
+                            if any && range.is_none() {
+                                return Err(format!("{}: a version bound contains a control character", self.id));
+                            }
+                            Ok(CpeMatch { vulnerable: m.vulnerable, criteria: interner.get(m.criteria), range })
                         })
-                        .collect(),
+                        .collect::<Result<Vec<_>, String>>()?,
                 });
             }
             configurations.push(Configuration {

@@ -25,7 +25,7 @@ fn nvd_single_record_keeps_what_diagnosis_needs() {
     assert_eq!(r.id, "CVE-2024-55591");
     assert_eq!(r.last_modified, "2025-10-24T12:54:28.963");
     let v3 = r.primary_cvss().unwrap();
-    assert_eq!((v3.version.as_str(), v3.base_score, v3.severity.as_str()), ("3.1", 9.8, "CRITICAL"));
+    assert_eq!((&*v3.version, v3.base_score, &*v3.severity), ("3.1", 9.8, "CRITICAL"));
     assert!(r.description.as_deref().unwrap().contains("FortiOS version 7.0.0 through 7.0.16"));
     let m = &r.configurations[0].nodes[0].cpe_match;
     assert!(m.iter().any(|m| &*m.criteria == "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*"
@@ -158,7 +158,7 @@ fn jvn_keeps_japanese_text_and_cves() {
     let a = &r.affected[0];
     assert_eq!(a.cpe.as_deref(), Some("cpe:/a:apache:log4j"));
     assert_eq!(a.versions[0], "2.13.0 から 2.15.0 より前のバージョン");
-    assert_eq!(r.cvss.iter().find(|c| c.version == "3.0").unwrap().base_score, 10.0);
+    assert_eq!(r.cvss.iter().find(|c| &*c.version == "3.0").unwrap().base_score, 10.0);
 
     let d = jvn::read_jvn_file(&fixture("jvn/getVulnDetailInfo_hnd_JVNDB-2021-002774.xml")).unwrap();
     assert_eq!(d.len(), 1);
