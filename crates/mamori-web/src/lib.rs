@@ -157,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(session::login_form).post(session::login_submit))
         .route("/logout", post(session::logout))
         .route("/logout-all", post(session::logout_all))
+        .route("/account", get(session::account))
+        .route("/account/password", post(session::change_password))
         .route("/lang", get(session::set_lang))
         .route("/era", get(session::set_era))
         .route("/facilities", get(pages::facilities))

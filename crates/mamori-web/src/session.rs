@@ -17,7 +17,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::i18n::{Lang, Tr};
-use crate::views::{LoginPage, SetupPage};
+use crate::views::{AccountPage, Chrome, LoginPage, SetupPage};
 use crate::{AppState, WebError, WebResult, unix_now};
 
 pub(crate) const SESSION_COOKIE: &str = "mamori_session";
@@ -413,6 +413,59 @@ pub(crate) async fn logout_all(
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(header::SET_COOKIE, clear_session_cookie(&st));
     Ok(res)
+}
+
+pub(crate) async fn account(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    let ctx = st.ctx(&headers, &addr).await?;
+    Ok(AccountPage { chrome: st.chrome(&ctx, "/account", None).await?, error: String::new() }.into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    current: String,
+    new: String,
+    new2: String,
+}
+
+/// Changes the signed-in user's password: ends every session and starts a fresh one here.
+pub(crate) async fn change_password(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> WebResult<Response> {
+    let ctx = st.ctx(&headers, &addr).await?;
+    ctx.check_csrf(&headers, Some(&f.csrf))?;
+    let t = ctx.tr;
+    let again = |chrome: Chrome, msg: String| {
+        (axum::http::StatusCode::UNPROCESSABLE_ENTITY, AccountPage { chrome, error: msg }).into_response()
+    };
+    let (_, phc) = st.store.user_with_hash(&ctx.user.login).await?.ok_or(WebError::Unauthenticated)?;
+    let current = f.current.clone();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&current, &phc))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    if !ok {
+        st.store
+            .append_audit(&ctx.audit(AuditCategory::Auth, "パスワード変更の失敗（現在のパスワード誤り）", "", None))
+            .await?;
+        return Ok(again(st.chrome(&ctx, "/account", None).await?, t.s("account.wrong_current").into()));
+    }
+    if f.new != f.new2 {
+        return Ok(again(st.chrome(&ctx, "/account", None).await?, t.s("user.password_mismatch").into()));
+    }
+    if let Err(e) = auth::check_password(&ctx.user.login, &f.new) {
+        return Ok(again(st.chrome(&ctx, "/account", None).await?, t.pick(&e.ja, &e.en).into()));
+    }
+    st.store.set_password_hash(ctx.user.id, &hash_password(&f.new)?).await?;
+    st.store.append_audit(&ctx.audit(AuditCategory::Auth, "パスワードを変更", "", None)).await?;
+    start_session(&st, &ctx.user, &addr, "/").await
 }
 
 #[derive(Deserialize)]

@@ -315,3 +315,10 @@ pub(crate) struct AuditPage {
     pub page: i64,
     pub pages: i64,
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub(crate) struct AccountPage {
+    pub chrome: Chrome,
+    pub error: String,
+}

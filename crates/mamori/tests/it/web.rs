@@ -316,6 +316,21 @@ async fn every_role_is_refused_what_it_must_not_see_or_do() {
     assert_eq!(http(p, "POST", "/admin/users/exec/disable", &admin, Some(&format!("csrf={admin_csrf}"))).status, 303);
     assert_eq!(http(p, "GET", "/f/1", &exec, None).header("location"), Some("/login"));
 
+    // Changing one's own password: the current one is required, the policy applies, other sessions end.
+    let (sv2, sv2_csrf) = login(p, "surveyor", &pw("surveyor"));
+    let change =
+        |cur: &str, new: &str| format!("csrf={sv2_csrf}&current={}&new={}&new2={}", enc(cur), enc(new), enc(new));
+    let r = http(p, "POST", "/account/password", &sv2, Some(&change("wrong", "kawa no nagare wa taezu")));
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("現在のパスワードが違います"));
+    let r = http(p, "POST", "/account/password", &sv2, Some(&change(&pw("surveyor"), "short")));
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("12文字以上"));
+    let r = http(p, "POST", "/account/password", &sv2, Some(&change(&pw("surveyor"), "kawa no nagare wa taezu")));
+    assert_eq!(r.status, 303);
+    assert_eq!(http(p, "GET", "/f/2", &surveyor, None).header("location"), Some("/login"), "other session ended");
+    login(p, "surveyor", "kawa no nagare wa taezu");
+
     // Throttling: after 5 failures the right password is refused too, for a while.
     for _ in 0..5 {
         let page = http(p, "GET", "/login", "", None);
