@@ -57,10 +57,18 @@ fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     let (paras, cells) = paragraphs(&xml);
     let find = |style: &str, text: &str| paras.iter().any(|(s, t)| s == style && t == text);
     assert!(find("Title", "サイバー攻撃を想定した事業継続計画（BCP）"));
-    assert!(find("Heading1", "1　総則"));
-    assert!(find("Heading2", "1.1　目的"));
-    assert!(find("Heading2", "2.1　連絡体制図"));
-    assert!(find("Heading1", "4　事後対応"));
+    // Heading numbers come from Word's outline numbering on the heading styles.
+    assert!(find("Heading1", "総則"));
+    assert!(find("Heading2", "目的"));
+    assert!(find("Heading2", "連絡体制図"));
+    assert!(find("Heading1", "事後対応"));
+    let numbering = part(&bytes, "word/numbering.xml");
+    assert!(
+        numbering.contains(r#"<w:pStyle w:val="Heading2"/><w:suff w:val="space"/><w:lvlText w:val="%1.%2"/>"#),
+        "{numbering}"
+    );
+    let styles = part(&bytes, "word/styles.xml");
+    assert!(styles.contains(r#"<w:numPr><w:ilvl w:val="1"/><w:numId w:val="1"/></w:numPr>"#));
     assert!(find("Normal", "年1回以上、連絡体制図に基づく訓練を実施する。\n訓練の結果は記録し、改善計画に反映する。"));
     // Table: header and cells in order.
     let i = cells.iter().position(|c| c == "システム").expect("table header");
@@ -95,7 +103,14 @@ fn docx_has_numbered_headings_paragraphs_tables_missing_box_and_chart() {
     let footer = part(&bytes, "word/footer1.xml");
     assert!(footer.contains(" PAGE ") && footer.contains(" NUMPAGES "));
     assert_eq!(xml.matches(r#"r:id="rIdHeader""#).count(), 3, "all three sections carry the header");
-    for name in ["word/styles.xml", "docProps/core.xml", "_rels/.rels", "word/header1.xml", "word/footer1.xml"] {
+    for name in [
+        "word/styles.xml",
+        "word/numbering.xml",
+        "docProps/core.xml",
+        "_rels/.rels",
+        "word/header1.xml",
+        "word/footer1.xml",
+    ] {
         roxmltree::Document::parse(&part(&bytes, name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
@@ -143,7 +158,10 @@ fn docx_converts_with_libreoffice_when_installed() {
     assert_eq!(text.matches(&facility).count(), pages + 1, "header on every page, plus once in the chart");
     assert!(text.contains("医療情報システム安全管理責任者"), "chart text");
     assert!(text.contains(&format!("{pages}/{pages}")), "footer n / N");
-    for needle in ["1総則", "2.2バックアップ", "データ未登録", "紙カルテ・紙伝票による運用"]
+    // The numbers LibreOffice draws equal the ones the PDF shows.
+    let text = crate::helpers::pdf_layout_text_compact(&pdf);
+    for needle in
+        ["1総則", "1.1目的", "2.2バックアップ", "3.20手順20", "4事後対応", "データ未登録", "紙カルテ・紙伝票による運用"]
     {
         assert!(text.contains(needle), "converted PDF lacks {needle}");
     }

@@ -37,6 +37,12 @@ pub fn pdf_text_compact(pdf: &[u8]) -> String {
     pdf_text(pdf).chars().filter(|c| !c.is_whitespace()).collect()
 }
 
+/// The text in physical layout (lines as on the page), white space removed: a heading number and
+/// its text stay together even when the page header is read in between in reading order.
+pub fn pdf_layout_text_compact(pdf: &[u8]) -> String {
+    tool("pdftotext", pdf, &["-layout"]).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
 /// (pages, "W x H pts") from pdfinfo.
 pub fn pdf_pages(pdf: &[u8]) -> (usize, String) {
     let info = tool("pdfinfo", pdf, &[]);
