@@ -405,6 +405,31 @@ fn main() {
         vm_rss_mib()
     );
 
+    if std::env::args().any(|a| a == "sizes") {
+        use std::mem::size_of;
+        use mamori_vuln::*;
+        let mut b = db.cves.capacity() * (size_of::<String>() + size_of::<CveRecord>() + 1);
+        let mut crit = std::collections::HashSet::new();
+        for c in db.cves.values() {
+            b += 2 * c.id.len() + c.published.as_ref().map_or(0, |x| x.len()) + c.last_modified.len() + c.status.as_ref().map_or(0, |x| x.len());
+            b += c.description.as_ref().map_or(0, |x| x.len());
+            b += c.cvss.len() * size_of::<CvssScore>() + c.cvss.iter().map(|s| s.vector.len() + 8).sum::<usize>();
+            b += c.configurations.capacity() * size_of::<Configuration>();
+            for cf in &c.configurations {
+                b += cf.nodes.capacity() * size_of::<Node>();
+                for n in &cf.nodes {
+                    b += n.cpe_match.capacity() * size_of::<CpeMatch>();
+                    for m in &n.cpe_match {
+                        if crit.insert(std::sync::Arc::as_ptr(&m.criteria) as *const u8 as usize) {
+                            b += m.criteria.len() + 16;
+                        }
+                        b += m.range.as_ref().map_or(0, |_| 24);
+                    }
+                }
+            }
+        }
+        println!("  estimated live bytes of the db (payload only, no allocator overhead): {:.0} MiB, {} distinct criteria strings", b as f64 / 1048576.0, crit.len());
+    }
     let (t, c0) = (Instant::now(), cpu_s());
     let index = VulnIndex::build(&db);
     println!(

@@ -1089,7 +1089,7 @@ fn finding(dev_ref: &Arc<str>, external: bool, h: &SharedHit) -> Finding {
 }
 
 /// Compiled criteria kept at most (≈100 bytes each) before the scan's caches are emptied.
-const MAX_COMPILED_ENTRIES: usize = 1_500_000;
+const MAX_COMPILED_ENTRIES: usize = 600_000;
 
 /// Normalises and matches every device, calling `sink` with each finding as it is made (no list
 /// is kept: the way to store millions of findings without holding them all). Devices with the

@@ -380,6 +380,7 @@ impl RawCve {
                 nodes.push(Node {
                     operator: operator(n.operator.as_deref()).map_err(|e| format!("{}: {e}", self.id))?,
                     negate: n.negate.unwrap_or(false),
+                    // Collected into a fresh Vec: an in-place collect would keep the (4× larger) raw buffer.
                     cpe_match: n
                         .cpe_match
                         .into_iter()
@@ -399,7 +400,11 @@ impl RawCve {
                             }
                             Ok(CpeMatch { vulnerable: m.vulnerable, criteria: interner.get(m.criteria), range })
                         })
-                        .collect::<Result<Vec<_>, String>>()?,
+                        .collect::<Result<Vec<_>, String>>()
+                        .map(|mut v| {
+                            v.shrink_to_fit();
+                            v
+                        })?,
                 });
             }
             configurations.push(Configuration {
