@@ -82,11 +82,16 @@ fn child_main(args: &[String]) -> i32 {
         .map(|r| format!("{} files {} bytes, added {}", r.files, r.bytes, r.added_bytes_packed)),
         "check" => mamori_backup::check(Path::new(&args[1]), &pw, mamori_backup::ReadData::All)
             .map(|c| format!("ok={} errors={:?}", c.ok, c.errors)),
-        "restore" => mamori_backup::restore_to(
+        "restore" | "restore-seq" => mamori_backup::restore_to(
             Path::new(&args[1]),
             &pw,
             &mamori_backup::SnapshotRef::Latest { system: None },
             Path::new(&args[2]),
+            if args[0] == "restore" {
+                mamori_backup::RestoreMode::Parallel
+            } else {
+                mamori_backup::RestoreMode::Sequential
+            },
         )
         .map(|r| r.snapshot_id),
         other => {
@@ -260,13 +265,17 @@ fn main() {
     let fm = run("mamori restore", Command::new(&me).args(["child", "restore", m_repo.to_str().unwrap(), m_out.to_str().unwrap()]));
     let fr = run("restic restore", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "restore", "latest", "-q", "--target", r_out.to_str().unwrap()]));
     rows.push(("restore latest".into(), fm, fr));
+    let s_out = base.join("restore-mamori-seq");
+    let fs = run("mamori restore sequential", Command::new(&me).args(["child", "restore-seq", m_repo.to_str().unwrap(), s_out.to_str().unwrap()]));
+    rows.push(("restore latest (mamori sequential vs restic)".into(), fs, fr));
 
     let rel = landing.canonicalize().unwrap();
     let rel = rel.strip_prefix("/").unwrap();
     let src = hash_tree(&landing);
     let a = hash_tree(&m_out.join(rel));
     let b = hash_tree(&r_out.join(rel));
-    let identical = src == a && src == b;
+    let c = hash_tree(&s_out.join(rel));
+    let identical = src == a && src == b && src == c;
 
     println!();
     println!("| step | mamori wall s | mamori CPU s | mamori peak MiB | restic wall s | restic CPU s | restic peak MiB |");
@@ -285,10 +294,11 @@ fn main() {
     }
     println!();
     println!(
-        "restores identical to the source: {} ({} files; mamori {}, restic {})",
+        "restores identical to the source: {} ({} files; mamori {}, mamori sequential {}, restic {})",
         if identical { "yes" } else { "NO" },
         src.len(),
         if src == a { "same" } else { "DIFFERENT" },
+        if src == c { "same" } else { "DIFFERENT" },
         if src == b { "same" } else { "DIFFERENT" }
     );
     if keep {

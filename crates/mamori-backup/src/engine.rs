@@ -800,11 +800,56 @@ pub struct RestoreRun {
     pub duration_ms: u64,
 }
 
+/// How a restore writes files (復元方式).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestoreMode {
+    /// rustic_core's restorer: 20 reader threads, fast, memory grows with data in flight.
+    Parallel,
+    /// One file after another through `dump`: little memory, one core for decryption.
+    Sequential,
+}
+
+fn restore_sequential(
+    r: &Repository<rustic_core::IndexedFullStatus>,
+    repo: &Path,
+    node: &Node,
+    dest_dir: &Path,
+) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let items = r
+        .ls(node, &LsOptions::default())
+        .map_err(BackupError::repo("restore", repo))?;
+    for item in items {
+        let (path, n) = item.map_err(BackupError::repo("restore", repo))?;
+        let target = dest_dir.join(&path);
+        match n.node_type {
+            NodeType::Dir => std::fs::create_dir_all(&target).map_err(BackupError::io(&target))?,
+            NodeType::File => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(BackupError::io(parent))?;
+                }
+                let f = std::fs::File::create(&target).map_err(BackupError::io(&target))?;
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+                r.dump(&n, &mut w).map_err(BackupError::repo("restore", repo))?;
+                let f = w.into_inner().map_err(|e| BackupError::io(&target)(e.into_error()))?;
+                if let Some(mode) = n.meta.mode {
+                    let _ = f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777));
+                }
+            }
+            // Symlinks and special files are not part of dump sets; they are left out.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn restore_into(
     repo: &Path,
     password: &Password,
     which: &SnapshotRef,
     dest_dir: &Path,
+    mode: RestoreMode,
 ) -> Result<(SnapshotFile, RestoreRun)> {
     let t0 = Instant::now();
     let r = open(repo, password)?;
@@ -817,18 +862,22 @@ fn restore_into(
     let node = r
         .node_from_snapshot_and_path(&snap, "")
         .map_err(BackupError::repo("restore", repo))?;
-    let ls = r
-        .ls(&node, &LsOptions::default())
-        .map_err(BackupError::repo("restore", repo))?;
-    let dest_str = format!("{}/", path_str(dest_dir)?);
-    let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
-        .map_err(BackupError::repo("restore", repo))?;
-    let opts = RestoreOptions::default();
-    let plan = r
-        .prepare_restore(&opts, ls.clone(), &dest, false)
-        .map_err(BackupError::repo("restore", repo))?;
-    r.restore(plan, &opts, ls, &dest)
-        .map_err(BackupError::repo("restore", repo))?;
+    if mode == RestoreMode::Sequential {
+        restore_sequential(&r, repo, &node, dest_dir)?;
+    } else {
+        let ls = r
+            .ls(&node, &LsOptions::default())
+            .map_err(BackupError::repo("restore", repo))?;
+        let dest_str = format!("{}/", path_str(dest_dir)?);
+        let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
+            .map_err(BackupError::repo("restore", repo))?;
+        let opts = RestoreOptions::default();
+        let plan = r
+            .prepare_restore(&opts, ls.clone(), &dest, false)
+            .map_err(BackupError::repo("restore", repo))?;
+        r.restore(plan, &opts, ls, &dest)
+            .map_err(BackupError::repo("restore", repo))?;
+    }
     let run = RestoreRun {
         repository: repo.to_path_buf(),
         snapshot_id: hex_id(&snap.id),
@@ -840,13 +889,20 @@ fn restore_into(
 }
 
 /// Restores a snapshot into `dest` (復元). Snapshot paths are kept below `dest`, as restic does.
-pub fn restore_to(repo: &Path, password: &Password, which: &SnapshotRef, dest: &Path) -> Result<RestoreRun> {
-    restore_into(repo, password, which, dest).map(|(_, r)| r)
+pub fn restore_to(
+    repo: &Path,
+    password: &Password,
+    which: &SnapshotRef,
+    dest: &Path,
+    mode: RestoreMode,
+) -> Result<RestoreRun> {
+    restore_into(repo, password, which, dest, mode).map(|(_, r)| r)
 }
 
 /// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
 /// manifest stored in the snapshot (復元訓練). The restored copy is removed afterwards unless
-/// `keep_restored` is set.
+/// `keep_restored` is set. Drills restore sequentially (little memory; a drill must not starve
+/// the machine it runs on).
 pub fn restore_drill(
     repo: &Path,
     password: &Password,
@@ -859,7 +915,7 @@ pub fn restore_drill(
     // Fail on a wrong password before creating anything.
     drop(open(repo, password)?);
     let dest_dir = scratch.join(format!("drill-{}", at.format("%Y%m%dT%H%M%S%.6f")));
-    let outcome = restore_into(repo, password, which, &dest_dir).and_then(|(snap, _)| {
+    let outcome = restore_into(repo, password, which, &dest_dir, RestoreMode::Sequential).and_then(|(snap, _)| {
         let sid = hex_id(&snap.id);
         let found = find_manifests(&dest_dir)?;
         let [mfile] = found.as_slice() else {
@@ -969,4 +1025,44 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
         packs_removed: packs_before.saturating_sub(packs_after),
         duration_ms: t0.elapsed().as_millis() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(system: &str, id: &str, day: u32) -> Generation {
+        Generation {
+            snapshot_id: id.into(),
+            time: DateTime::from_timestamp(1_700_000_000 + i64::from(day) * 86_400, 0).unwrap(),
+            system: system.into(),
+            dump_type: "full".into(),
+            hostname: "h".into(),
+            paths: vec![],
+        }
+    }
+
+    #[test]
+    fn forget_keeps_the_newest_n_of_every_system_separately() {
+        let gens = vec![
+            g("ehr", "e1", 1),
+            g("ehr", "e4", 4),
+            g("ehr", "e2", 2),
+            g("ehr", "e3", 3),
+            g("pacs", "p1", 1),
+        ];
+        let (kept, removed) = select_forget(&gens, 3);
+        assert_eq!(removed, vec!["e1".to_string()]);
+        assert!(kept.contains(&"p1".to_string()), "a system with few generations keeps them all");
+        assert_eq!(kept.len(), 4);
+    }
+
+    #[test]
+    fn names_with_separators_are_refused() {
+        assert!(validate_name("システム名", "ehr").is_ok());
+        assert!(validate_name("システム名", "電子カルテ").is_ok());
+        for bad in ["", "a,b", "a b", "a=b", "a/b"] {
+            assert!(validate_name("システム名", bad).is_err(), "{bad:?}");
+        }
+    }
 }
