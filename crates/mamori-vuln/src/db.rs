@@ -103,6 +103,8 @@ impl VulnDb {
         let mut r = ApplyReport::default();
         match batch {
             ImportBatch::Nvd(f) => {
+                // Grow once: repeated doubling of a 400k-entry table costs a transient copy each time.
+                self.cves.reserve(f.records.len());
                 for rec in f.records {
                     merge(&mut self.cves, rec.id.clone(), rec, |c| Some(c.last_modified.clone()), &mut r);
                 }

@@ -637,9 +637,13 @@ fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize, rs: &Reas
     match &e.bounds {
         Bounds::Ok(b) => {
             return match &d.ver {
-                DevVer::Unknown | DevVer::Na => hit(Confidence::VendorProductOnly, None, 1, &|| {
-                    let rt = range_text(m);
-                    format!("台帳に版数がないため製品名だけで一致（影響範囲 {rt}）/ no version in the ledger, product matches (affected {rt})")
+                // One shared text: there are as many of these as criteria for a version-less device.
+                DevVer::Unknown | DevVer::Na => Some(Hit {
+                    conf: Confidence::VendorProductOnly,
+                    dev: di,
+                    criterion: m.criteria.clone(),
+                    fixed: None,
+                    reason: rs.get(0, 1, || "台帳に版数がないため製品名だけで一致（NVD は版数範囲を指定）/ no version in the ledger, product matches (NVD gives a version range)".into()),
                 }),
                 DevVer::Unparsable(_) => hit(Confidence::NeedsManualReview, None, 2, &|| {
                     let rt = range_text(m);
@@ -677,8 +681,12 @@ fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize, rs: &Reas
             _ => hit(Confidence::VendorProductOnly, None, 8, &|| "NVD は版数を区別していません / NVD gives no version".into()),
         },
         Listed::Value { text: listed, parsed, use_base, bare } => match &d.ver {
-            DevVer::Unknown => hit(Confidence::VendorProductOnly, None, 9, &|| {
-                format!("台帳に版数がないため製品名だけで一致（NVD の対象版 {listed}）/ no version in the ledger, product matches (NVD lists {listed})")
+            DevVer::Unknown => Some(Hit {
+                conf: Confidence::VendorProductOnly,
+                dev: di,
+                criterion: m.criteria.clone(),
+                fixed: None,
+                reason: rs.get(0, 9, || "台帳に版数がないため製品名だけで一致（NVD は特定の版を指定）/ no version in the ledger, product matches (NVD lists specific versions)".into()),
             }),
             DevVer::Na => None,
             DevVer::Unparsable(t) => {
