@@ -9,8 +9,10 @@
 //! [startIncluding, endIncluding] 3.5%, endIncluding 0.5%. The number of criteria per CVE is
 //! heavy-tailed (half 1–3, 30% 4–10, 15% 11–30, 5% 31–100; mean ≈ 9) — the real records average
 //! 41 because they are the famous, widely-deployed ones; NVD as a whole averages far fewer.
-//! 5% of the CVEs (≈20k of 400k) name one of the products the ledger uses, weighted roughly as in
-//! NVD (a Windows release 1–2.5k CVEs, FortiOS 250, Log4j 10 …), with family-typical versions; the rest name
+//! 2% of the CVEs (≈8k of 400k) name products the ledger uses, weighted roughly as in NVD (a
+//! Windows release 1–2.5k CVEs, FortiOS 250, Log4j 10 …), with family-typical versions (a Windows
+//! CVE lists 1–4 affected releases once each, with a build range or as a release; a release ends
+//! up in ≈1.5–2.5k CVEs, as in NVD); the rest name
 //! products drawn from cpes.txt. Each record also carries descriptions, a CVSS v3.1 metric,
 //! weaknesses and references so that parsing cost is realistic.
 
@@ -238,7 +240,7 @@ fn write_feed(path: &Path, n: usize, cpes: &[(String, String, String, String)]) 
     for i in 0..n {
         let year = 1999 + i % 27;
         let total = criteria_count(&mut rng);
-        let hot = rng.chance(0.05);
+        let hot = rng.chance(0.02);
         let mut configs: Vec<String> = Vec::new();
         let mut left = total;
         while left > 0 {
@@ -252,8 +254,22 @@ fn write_feed(path: &Path, n: usize, cpes: &[(String, String, String, String)]) 
                 (c.0.clone(), c.1.clone(), c.2.clone(), c.3.clone())
             };
             let and = !hot && rng.chance(0.66);
+            // A Windows CVE lists each affected Windows release once (as NVD does); other products
+            // get several ranges or versions of the one product (FortiOS trains, Cisco IOS versions …).
+            let mut products: Vec<String> = Vec::with_capacity(k);
+            if hot && product.starts_with("windows") {
+                products.push(product.clone());
+                for _ in 1..k.min(1 + rng.below(4)) {
+                    let (_, _, p) = pick_hot(&mut rng);
+                    if p.starts_with("windows") && !products.iter().any(|x| x == p) {
+                        products.push(p.to_string());
+                    }
+                }
+            } else {
+                products.resize(k, product.clone());
+            }
             let mut ms = Vec::with_capacity(k);
-            for _ in 0..k {
+            for product in products {
                 let (lo, hi, exact, upd) = hot_versions(&mut rng, &product);
                 let exact = if !hot && !cver.is_empty() && rng.chance(0.5) { cver.clone() } else { exact };
                 let (vprod, vpart) = if and { (format!("{product}_firmware"), "o".to_string()) } else { (product.clone(), part.clone()) };
