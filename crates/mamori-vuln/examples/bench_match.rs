@@ -20,7 +20,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, nvd, scan_devices};
+use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, nvd, scan_devices, scan_profiles};
 
 struct Rng(u64);
 impl Rng {
@@ -457,6 +457,17 @@ fn main() {
     );
 
     let devices = ledger(n_dev);
+    let (t, c0) = (Instant::now(), cpu_s());
+    let mut pf = 0usize;
+    let p = scan_profiles(&index, &devices, |p| pf += p.findings.len());
+    println!(
+        "match {} ledger devices (scan_profiles, per-profile results): {:.3} s wall, {:.2} s CPU, {} profiles, {} profile findings",
+        devices.len(),
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c0,
+        p.profiles_evaluated,
+        pf
+    );
     let (t, c0) = (Instant::now(), cpu_s());
     let mut by_conf = std::collections::BTreeMap::new();
     let mut n_findings = 0usize;

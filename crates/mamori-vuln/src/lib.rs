@@ -21,4 +21,7 @@ pub mod kev;
 pub mod normalise;
 pub mod nvd;
 pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};
-pub use matcher::{Confidence, Diagnosis, Finding, KevInfo, PriorityTier, ReviewItem, VulnIndex, diagnose, match_devices, scan_devices};
+pub use matcher::{
+    Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, diagnose, match_devices,
+    scan_devices, scan_profiles,
+};

@@ -977,21 +977,35 @@ fn device_cpes(n: &Normalised) -> Vec<DevCpe> {
     v
 }
 
-/// A finding of a device profile with its shared decoration.
-struct SharedHit {
-    cve_id: Arc<str>,
-    jvn_id: Option<Arc<str>>,
-    conf: Confidence,
-    kev_tier: Option<PriorityTier>,
-    score: f32,
-    cvss_v3: Option<Arc<CvssScore>>,
-    cvss_v4: Option<Arc<CvssScore>>,
-    kev: Option<Arc<KevInfo>>,
-    fixed: Option<Arc<str>>,
-    title: Option<Arc<str>>,
-    matched: Arc<str>,
-    criterion: Arc<str>,
-    reason: Arc<str>,
+/// A finding of a device profile (all devices with the same CPEs share it); the per-device part
+/// (device_ref, external connection point → tier and priority) is added by [`ProfileFinding::for_device`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProfileFinding {
+    pub cve_id: Arc<str>,
+    pub jvn_id: Option<Arc<str>>,
+    pub conf: Confidence,
+    /// Kev or KevRansomware when the CVE is in KEV.
+    pub kev_tier: Option<PriorityTier>,
+    /// CVSS base score used for priority (v3.x, else v4.0, else any).
+    pub score: f32,
+    pub cvss_v3: Option<Arc<CvssScore>>,
+    pub cvss_v4: Option<Arc<CvssScore>>,
+    pub kev: Option<Arc<KevInfo>>,
+    pub fixed: Option<Arc<str>>,
+    pub title: Option<Arc<str>>,
+    pub matched: Arc<str>,
+    pub criterion: Arc<str>,
+    pub reason: Arc<str>,
+}
+
+/// One device profile and its findings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The profile's device CPEs (2.3 formatted strings, sorted).
+    pub cpes: Vec<String>,
+    /// Indexes into the `devices` slice given to the scan.
+    pub devices: Vec<usize>,
+    pub findings: Vec<ProfileFinding>,
 }
 
 /// Shares identical strings (criteria, reasons, CVSS) across all findings of a scan.
@@ -1047,7 +1061,7 @@ fn decor(index: &VulnIndex, id: &str, jvn_id: Option<&str>) -> CveDecor {
     }
 }
 
-fn share<'a>(index: &VulnIndex, matched: &[Arc<str>], r: &RawHit<'a>, it: &mut Interner<'a>) -> SharedHit {
+fn share<'a>(index: &VulnIndex, matched: &[Arc<str>], r: &RawHit<'a>, it: &mut Interner<'a>) -> ProfileFinding {
     let key = (r.cve.clone(), r.jvn);
     let d = match it.decor.get(&key) {
         Some(d) => d.clone(),
@@ -1057,7 +1071,7 @@ fn share<'a>(index: &VulnIndex, matched: &[Arc<str>], r: &RawHit<'a>, it: &mut I
             d
         }
     };
-    SharedHit {
+    ProfileFinding {
         cve_id: d.cve_id.clone(),
         jvn_id: d.jvn_id.clone(),
         conf: r.hit.conf,
@@ -1074,7 +1088,14 @@ fn share<'a>(index: &VulnIndex, matched: &[Arc<str>], r: &RawHit<'a>, it: &mut I
     }
 }
 
-fn finding(dev_ref: &Arc<str>, external: bool, h: &SharedHit) -> Finding {
+impl ProfileFinding {
+    /// The finding for one device of the profile.
+    pub fn for_device(&self, device_ref: &Arc<str>, at_external_point: bool) -> Finding {
+        finding(device_ref, at_external_point, self)
+    }
+}
+
+fn finding(dev_ref: &Arc<str>, external: bool, h: &ProfileFinding) -> Finding {
     let tier = h.kev_tier.unwrap_or(if external { PriorityTier::ExternalPoint } else { PriorityTier::Cvss });
     let flags = (tier as u32) * 2 + u32::from(external);
     Finding {
@@ -1099,12 +1120,12 @@ fn finding(dev_ref: &Arc<str>, external: bool, h: &SharedHit) -> Finding {
 /// Compiled criteria kept at most (≈100 bytes each) before the scan's caches are emptied.
 const MAX_COMPILED_ENTRIES: usize = 600_000;
 
-/// Normalises and matches every device, calling `sink` with each finding as it is made (no list
-/// is kept: the way to store millions of findings without holding them all). Devices with the
-/// same CPEs (a "profile") are evaluated once; profiles are visited in CPE order so caches stay
-/// warm, and caches are emptied when they grow past a bound, so memory stays flat.
-/// Returns the normalisation results (in device order), the review list and the profile count.
-pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Finding)) -> Diagnosis {
+/// Normalises every device, groups devices with identical CPEs into profiles and evaluates each
+/// profile once, calling `sink` with each profile and its findings (nothing is kept). Profiles are
+/// visited in CPE order so caches stay warm; caches are emptied when they grow past a bound, so
+/// memory stays flat. This is the cheapest way to store results: per profile, plus the
+/// device → profile map. Returns normalisation results (device order), review list, profile count.
+pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Profile)) -> Diagnosis {
     let known = |v: &str, p: &str| index.knows(v, p);
     let mut d = Diagnosis::default();
     let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
@@ -1118,32 +1139,40 @@ pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl F
         groups.entry(profile).or_insert_with(|| (cpes, Vec::new())).1.push(i);
         d.normalised.push(n);
     }
-    let mut order: Vec<(Vec<String>, (Vec<DevCpe>, Vec<usize>))> = groups.into_iter().collect();
+    let mut order: Vec<_> = groups.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     d.profiles_evaluated = order.len();
     let mut scan = Scan::new(index);
     let mut interner = Interner::default();
-    for (_, (mut cpes, members)) in order {
-        if cpes.is_empty() {
-            continue;
-        }
-        let raws = evaluate_profile(&mut scan, &mut cpes);
-        let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
-        let shared: Vec<SharedHit> = raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect();
-        drop(raws);
-        for i in members {
-            let dev = &devices[i];
-            let dev_ref: Arc<str> = Arc::from(dev.device_ref.as_str());
-            for h in &shared {
-                sink(finding(&dev_ref, dev.at_external_point, h));
-            }
-        }
+    for (key, (mut cpes, members)) in order {
+        let findings = if cpes.is_empty() {
+            Vec::new()
+        } else {
+            let raws = evaluate_profile(&mut scan, &mut cpes);
+            let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
+            raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect()
+        };
+        sink(Profile { cpes: key, devices: members, findings });
         if scan.compiled_entries > MAX_COMPILED_ENTRIES {
             scan = Scan::new(index);
             interner = Interner::default();
         }
     }
     d
+}
+
+/// Like [`scan_profiles`], but calls `sink` with every per-device finding (millions for a large
+/// ledger: stream them into the store rather than collecting them).
+pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Finding)) -> Diagnosis {
+    scan_profiles(index, devices, |p| {
+        for &i in &p.devices {
+            let dev = &devices[i];
+            let dev_ref: Arc<str> = Arc::from(dev.device_ref.as_str());
+            for h in &p.findings {
+                sink(finding(&dev_ref, dev.at_external_point, h));
+            }
+        }
+    })
 }
 
 /// Normalises, matches and lists what needs review; findings highest priority first.

@@ -246,3 +246,31 @@ fn demo_hospital_vpn_and_old_servers() {
     assert_eq!(k1, k2);
     assert_eq!(d.findings[0].key(), format!("VPN-01|{}", d.findings[0].cve_id));
 }
+
+#[test]
+fn identical_devices_share_one_profile_with_the_same_findings() {
+    use std::sync::Arc;
+    let index = VulnIndex::build(db());
+    let fg = |r: &str, ext: bool| DeviceFacts { os: Some("FortiOS 6.0.4".into()), at_external_point: ext, ..device(r) };
+    let devices = vec![fg("A", true), DeviceFacts { os: Some("Windows Server 2012 R2".into()), ..device("B") }, fg("C", false)];
+    let mut profiles = Vec::new();
+    let d = mamori_vuln::scan_profiles(&index, &devices, |p| profiles.push(p));
+    assert_eq!(d.profiles_evaluated, 2);
+    let forti = profiles.iter().find(|p| p.devices == vec![0, 2]).expect("A and C share a profile");
+    assert!(forti.findings.iter().any(|f| &*f.cve_id == "CVE-2018-13379"));
+    // Expanding a profile gives exactly what the per-device scan gives.
+    let mut expanded: Vec<String> = forti
+        .findings
+        .iter()
+        .flat_map(|f| [f.for_device(&Arc::from("A"), true), f.for_device(&Arc::from("C"), false)])
+        .map(|f| format!("{}:{:?}:{}", f.key(), f.tier, f.priority))
+        .collect();
+    let mut direct: Vec<String> = match_devices(&index, &devices)
+        .into_iter()
+        .filter(|f| &*f.device_ref != "B")
+        .map(|f| format!("{}:{:?}:{}", f.key(), f.tier, f.priority))
+        .collect();
+    expanded.sort();
+    direct.sort();
+    assert_eq!(expanded, direct);
+}
