@@ -263,9 +263,27 @@ fn rel_slash(root: &Path, p: &Path) -> String {
 /// Builds the SHA-256 manifest of every regular file under `root` (path, size, sha256).
 pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Manifest, Vec<String>)> {
     let (files, others) = sys::walk_files(root).map_err(BackupError::io(root))?;
+    // Hash files in parallel (one worker per core): the manifest pass is an extra read of the
+    // whole dump set, so it should not take longer than it must.
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<(u64, String)>>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(f) = files.get(i) else { break };
+                    let r = sha256_file(f);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
     let mut entries = Vec::with_capacity(files.len());
-    for f in &files {
-        let (size, sha256) = sha256_file(f)?;
+    for (f, r) in files.iter().zip(results) {
+        let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (size, sha256) = r.ok_or_else(|| BackupError::invalid("ハッシュ計算が中断されました", "hashing was interrupted"))??;
         entries.push(ManifestEntry {
             path: rel_slash(root, f),
             size,
