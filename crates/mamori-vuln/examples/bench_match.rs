@@ -412,13 +412,14 @@ fn main() {
     let t_import = t.elapsed();
     let criteria: usize = db.cves.values().flat_map(|c| &c.configurations).flat_map(|c| &c.nodes).map(|n| n.cpe_match.len()).sum();
     println!(
-        "import: {:.1} s wall, {:.1} s CPU (parse+validate {:.1} s), {} added, {} criteria; resident {:.0} MiB",
+        "import: {:.1} s wall, {:.1} s CPU (parse+validate {:.1} s), {} added, {} criteria; resident {:.0} MiB, peak so far {:.0} MiB",
         t_import.as_secs_f64(),
         cpu_s() - c0,
         t_parse.as_secs_f64(),
         rep.added,
         criteria,
-        vm_rss_mib()
+        vm_rss_mib(),
+        vm_hwm_mib()
     );
 
     if std::env::args().any(|a| a == "sizes") {
