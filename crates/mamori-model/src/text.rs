@@ -32,7 +32,14 @@ pub fn normalize_width(s: &str) -> String {
 
 /// Cell text as stored: width-normalised, trimmed, line breaks kept as `\n`.
 pub fn clean_cell(s: &str) -> String {
-    normalize_width(s).replace("\r\n", "\n").replace('\r', "\n").trim().to_string()
+    let t = s.trim();
+    // Fast path: plain ASCII without carriage returns needs no change (most cells of a large ledger).
+    if t.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t') {
+        return t.to_string();
+    }
+    let n = normalize_width(t);
+    let n = if n.contains('\r') { n.replace("\r\n", "\n").replace('\r', "\n") } else { n };
+    n.trim().to_string()
 }
 
 /// Key for comparing names loosely (headers, enum values): NFKC, lower case, no spaces or punctuation.

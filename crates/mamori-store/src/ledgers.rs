@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 
 use mamori_model::import::HeaderMapping;
-use mamori_model::ledger::{CellKind, LedgerKind, LedgerRecord};
+use mamori_model::ledger::{CellKind, FieldValue, LedgerKind, LedgerRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Result, Store, StoreError, now_text};
+use crate::{Backend, Result, Store, StoreError, now_text};
 
 /// Counts of what an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -59,37 +59,6 @@ fn db_kind(k: CellKind) -> DbKind {
         CellKind::Int => DbKind::OptInt,
         CellKind::Bool => DbKind::OptFlag,
     }
-}
-
-enum DbValue {
-    Text(String),
-    OptText(Option<String>),
-    OptInt(Option<i64>),
-}
-
-fn values_of<T: LedgerRecord + Serialize>(rec: &T) -> Result<Vec<DbValue>> {
-    let Value::Object(map) = serde_json::to_value(rec).map_err(|e| StoreError::Corrupt(e.to_string()))? else {
-        return Err(StoreError::Corrupt("record is not a struct".into()));
-    };
-    T::KIND
-        .columns()
-        .iter()
-        .map(|c| {
-            let v = map.get(c.key).cloned().unwrap_or(Value::Null);
-            Ok(match (db_kind(c.kind), v) {
-                (DbKind::Text, Value::String(s)) => DbValue::Text(s),
-                (DbKind::Text, Value::Null) => DbValue::Text(String::new()),
-                (DbKind::OptText, Value::String(s)) => DbValue::OptText(Some(s)),
-                (DbKind::OptText, Value::Null) => DbValue::OptText(None),
-                (DbKind::OptInt, Value::Number(n)) => DbValue::OptInt(n.as_i64()),
-                (DbKind::OptInt | DbKind::OptFlag, Value::Null) => DbValue::OptInt(None),
-                (DbKind::OptFlag, Value::Bool(b)) => DbValue::OptInt(Some(b as i64)),
-                (_, other) => {
-                    return Err(StoreError::Corrupt(format!("column {} cannot hold {other}", c.key)));
-                }
-            })
-        })
-        .collect()
 }
 
 fn record_from_row<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
@@ -181,6 +150,7 @@ impl Store {
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let key = db_col(kind.key_column().key);
         let per_row = cols.len() + 2;
+        let backend = self.backend();
         let sql_for = |n: usize| {
             let mut sql = format!("INSERT INTO {} (facility_id, {}, updated_at) VALUES ", table(kind), cols.join(", "));
             for i in 0..n {
@@ -192,7 +162,12 @@ impl Store {
                     if j > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!("${}", i * per_row + j + 1));
+                    // SQLite looks a named parameter ($N) up by a linear scan: with thousands of them per statement
+                    // that scan dominates the import (measured: 80% of the time), so SQLite gets positional `?`.
+                    match backend {
+                        Backend::Sqlite => sql.push('?'),
+                        Backend::Postgres => sql.push_str(&format!("${}", i * per_row + j + 1)),
+                    }
                 }
                 sql.push(')');
             }
@@ -221,14 +196,16 @@ impl Store {
             let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
             for r in chunk {
                 q = q.bind(facility_id);
-                for v in values_of(*r)? {
+                for v in r.values() {
                     q = match v {
-                        DbValue::Text(s) => q.bind(s),
-                        DbValue::OptText(s) => q.bind(s),
-                        DbValue::OptInt(n) => q.bind(n),
+                        FieldValue::Text(s) => q.bind(s),
+                        FieldValue::OptText(s) => q.bind(s),
+                        FieldValue::OptDate(d) => q.bind(d.map(|d| d.format("%Y-%m-%d").to_string())),
+                        FieldValue::OptInt(n) => q.bind(n),
+                        FieldValue::OptBool(b) => q.bind(b.map(i64::from)),
                     };
                 }
-                q = q.bind(now.clone());
+                q = q.bind(now.as_str());
             }
             q.execute(&mut *tx).await?;
             done += chunk.len();

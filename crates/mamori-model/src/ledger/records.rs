@@ -273,7 +273,21 @@ pub trait LedgerRecord: Sized {
     fn read(r: &mut RowReader<'_>) -> Self;
     /// Cells in the order of `KIND.columns()`; reading them back gives the same record.
     fn to_cells(&self) -> Vec<String>;
+    /// Typed values in the order of `KIND.columns()`, borrowed (for storing without copies).
+    fn values(&self) -> Vec<FieldValue<'_>>;
 }
+
+/// A typed field of a record, as stored: enums by their code, dates as they are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldValue<'a> {
+    Text(&'a str),
+    OptText(Option<&'a str>),
+    OptDate(Option<NaiveDate>),
+    OptInt(Option<i64>),
+    OptBool(Option<bool>),
+}
+
+use FieldValue::{OptBool, OptDate, OptInt, OptText, Text};
 
 /// 機器台帳の1行 (one device).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -399,6 +413,31 @@ impl LedgerRecord for Device {
             date_cell(self.end_of_support),
         ]
     }
+    fn values(&self) -> Vec<FieldValue<'_>> {
+        vec![
+            Text(&self.asset_no),
+            OptText(self.category.as_deref()),
+            Text(&self.maker),
+            Text(&self.model),
+            Text(&self.os),
+            Text(&self.os_version),
+            Text(&self.software),
+            Text(&self.software_version),
+            Text(&self.ip_addresses),
+            Text(&self.mac),
+            Text(&self.hostname),
+            Text(&self.location),
+            Text(&self.user),
+            OptDate(self.registered_on),
+            OptText(self.status.as_deref()),
+            Text(&self.description),
+            Text(&self.managed_by),
+            OptBool(self.admin_logon_pc),
+            Text(&self.antivirus),
+            Text(&self.antivirus_state),
+            OptDate(self.end_of_support),
+        ]
+    }
 }
 
 /// 医療情報システム一覧の1行 (one information system).
@@ -460,6 +499,22 @@ impl LedgerRecord for InfoSystem {
             self.recovery_priority.clone(),
             self.alternative.clone(),
             self.description.clone(),
+        ]
+    }
+    fn values(&self) -> Vec<FieldValue<'_>> {
+        vec![
+            Text(&self.name),
+            Text(&self.category),
+            Text(&self.vendor),
+            Text(&self.contract),
+            OptBool(self.remote_maintenance),
+            Text(&self.remote_method),
+            OptBool(self.mds_sds),
+            Text(&self.devices),
+            Text(&self.importance),
+            Text(&self.recovery_priority),
+            Text(&self.alternative),
+            Text(&self.description),
         ]
     }
 }
@@ -531,6 +586,21 @@ impl LedgerRecord for Account {
             date_cell(self.last_login),
         ]
     }
+    fn values(&self) -> Vec<FieldValue<'_>> {
+        vec![
+            OptInt(self.no),
+            Text(&self.department),
+            Text(&self.family_name),
+            Text(&self.given_name),
+            Text(&self.phone),
+            Text(&self.user_id),
+            Text(&self.description),
+            Text(&self.role),
+            OptText(self.status.as_deref()),
+            OptDate(self.valid_until),
+            OptDate(self.last_login),
+        ]
+    }
 }
 
 /// 事業者 (a vendor) with its contacts.
@@ -575,6 +645,18 @@ impl LedgerRecord for Vendor {
             self.contract.clone(),
             bool_cell(self.has_contract),
             self.description.clone(),
+        ]
+    }
+    fn values(&self) -> Vec<FieldValue<'_>> {
+        vec![
+            Text(&self.name),
+            Text(&self.contact_person),
+            Text(&self.phone),
+            Text(&self.emergency_phone),
+            Text(&self.email),
+            Text(&self.contract),
+            OptBool(self.has_contract),
+            Text(&self.description),
         ]
     }
 }
@@ -623,6 +705,10 @@ mod tests {
         });
         round_trip(InfoSystem { name: "電子カルテ".into(), remote_maintenance: Some(true), ..Default::default() });
         round_trip(Vendor { name: "A社".into(), has_contract: Some(true), ..Default::default() });
+        assert_eq!(Device::default().values().len(), LedgerKind::Devices.columns().len());
+        assert_eq!(InfoSystem::default().values().len(), LedgerKind::Systems.columns().len());
+        assert_eq!(Account::default().values().len(), LedgerKind::Accounts.columns().len());
+        assert_eq!(Vendor::default().values().len(), LedgerKind::Vendors.columns().len());
         for k in LedgerKind::ALL {
             assert!(key_kind_ok(k));
         }
