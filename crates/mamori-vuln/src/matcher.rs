@@ -877,7 +877,14 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
                 && cfg.operator == Operator::Or
                 && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
             let h = if plain {
-                hits[i..j].iter().map(|(_, h)| h.clone()).fold(None, |a, b| better(a, Some(b)))
+                // The strongest hit (the first one on ties, as `better` keeps), cloned once.
+                let mut k = i;
+                for x in i + 1..j {
+                    if hits[x].1.conf > hits[k].1.conf {
+                        k = x;
+                    }
+                }
+                Some(hits[k].1.clone())
             } else {
                 eval_config(cfg, devs, &scan.reasons)
             };
