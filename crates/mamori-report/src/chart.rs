@@ -126,7 +126,7 @@ const FRAME_PAD: f64 = 6.0;
 const FRAME_LABEL: f64 = 9.0;
 const MARGIN: f64 = 5.0;
 const TITLE_H: f64 = 10.0;
-const HEADER_H: f64 = 6.0;
+const HEADER_H: f64 = 8.0;
 const LEGEND_H: f64 = 8.0;
 /// A4 landscape area available for the chart in the one-page PDF (mm).
 const PAGE_W: f64 = 281.0;
@@ -494,7 +494,8 @@ impl ContactChart {
             f * 1.6,
             xml_escape(&self.title)
         );
-        let header_y = MARGIN + TITLE_H + HEADER_H * 0.6;
+        // Baseline high enough that the order badges poking out of the first boxes stay clear.
+        let header_y = MARGIN + TITLE_H + HEADER_H * 0.45;
         if let Some((x, w)) = l.ext_header {
             let _ = writeln!(
                 s,
