@@ -144,7 +144,12 @@ fn hot_versions(rng: &mut Rng, product: &str) -> (String, String, String, String
         }
         "pan-os" => {
             let mi = *rng.pick(&[0, 1, 2]);
-            (format!("10.{mi}.0"), format!("10.{mi}.{}-h{}", 1 + b % 12, 1 + a), format!("10.{mi}.{}", b % 12), if rng.chance(0.5) { "-".into() } else { format!("h{}", 1 + a) })
+            (
+                format!("10.{mi}.0"),
+                format!("10.{mi}.{}-h{}", 1 + b % 12, 1 + a),
+                format!("10.{mi}.{}", b % 12),
+                if rng.chance(0.5) { "-".into() } else { format!("h{}", 1 + a) },
+            )
         }
         "netscaler_application_delivery_controller" => {
             let rel = *rng.pick(&["13.0", "13.1", "14.1"]);
@@ -154,8 +159,16 @@ fn hot_versions(rng: &mut Rng, product: &str) -> (String, String, String, String
             let v = *rng.pick(&["9.0", "9.1", "22.7"]);
             (format!("{v}r1"), format!("{v}r{}", 3 + b % 15), v.to_string(), format!("r{}.{}", 1 + b % 15, a))
         }
-        "ios" => ("15.0".into(), "15.9".into(), format!("15.{}\\({}\\){}", a + 1, b % 8, rng.pick(&["m", "e", "t", "s"])), "*".into()),
-        p if p.starts_with("windows_10") || p.starts_with("windows_11") || p.starts_with("windows_server_20") && !p.ends_with("2012") && !p.ends_with("2008") => {
+        "ios" => (
+            "15.0".into(),
+            "15.9".into(),
+            format!("15.{}\\({}\\){}", a + 1, b % 8, rng.pick(&["m", "e", "t", "s"])),
+            "*".into(),
+        ),
+        p if p.starts_with("windows_10")
+            || p.starts_with("windows_11")
+            || p.starts_with("windows_server_20") && !p.ends_with("2012") && !p.ends_with("2008") =>
+        {
             let build = match p {
                 "windows_10_22h2" => 19045,
                 "windows_10_21h2" => 19044,
@@ -168,9 +181,12 @@ fn hot_versions(rng: &mut Rng, product: &str) -> (String, String, String, String
             // Monthly cumulative updates: about 48 revisions per release.
             ("10.0.0".into(), format!("10.0.{build}.{}", 1000 + 61 * rng.below(48)), "-".into(), "*".into())
         }
-        "windows_server_2012" | "windows_server_2008" | "windows_7" => {
-            ("0".into(), "0".into(), if rng.chance(0.5) { "r2".into() } else { "-".into() }, if p_sp(product) { "sp1".into() } else { "*".into() })
-        }
+        "windows_server_2012" | "windows_server_2008" | "windows_7" => (
+            "0".into(),
+            "0".into(),
+            if rng.chance(0.5) { "r2".into() } else { "-".into() },
+            if p_sp(product) { "sp1".into() } else { "*".into() },
+        ),
         _ => {
             let ma = 1 + rng.below(10);
             (format!("{ma}.0"), format!("{ma}.{}.{}", a, b), format!("{ma}.{a}.{b}"), "*".into())
@@ -272,8 +288,13 @@ fn write_feed(path: &Path, n: usize, cpes: &[(String, String, String, String)]) 
             for product in products {
                 let (lo, hi, exact, upd) = hot_versions(&mut rng, &product);
                 let exact = if !hot && !cver.is_empty() && rng.chance(0.5) { cver.clone() } else { exact };
-                let (vprod, vpart) = if and { (format!("{product}_firmware"), "o".to_string()) } else { (product.clone(), part.clone()) };
-                let windows_release = hot && (product == "windows_server_2012" || product == "windows_server_2008" || product == "windows_7");
+                let (vprod, vpart) = if and {
+                    (format!("{product}_firmware"), "o".to_string())
+                } else {
+                    (product.clone(), part.clone())
+                };
+                let windows_release = hot
+                    && (product == "windows_server_2012" || product == "windows_server_2008" || product == "windows_7");
                 // NVD lists current Windows releases with build ranges.
                 let windows_build = hot && product.starts_with("windows") && !windows_release;
                 let kind = if windows_build { Some(1) } else { range_kind(&mut rng) };
@@ -287,7 +308,19 @@ fn write_feed(path: &Path, n: usize, cpes: &[(String, String, String, String)]) 
             let node = format!("{{\"operator\": \"OR\", \"negate\": false, \"cpeMatch\": [{}]}}", ms.join(", "));
             if and {
                 let hw: Vec<String> = (0..1 + rng.below(3))
-                    .map(|j| cm(false, &crit("h", &vendor, &if j == 0 { product.clone() } else { format!("{product}_{j}") }, "-", "*"), &[]))
+                    .map(|j| {
+                        cm(
+                            false,
+                            &crit(
+                                "h",
+                                &vendor,
+                                &if j == 0 { product.clone() } else { format!("{product}_{j}") },
+                                "-",
+                                "*",
+                            ),
+                            &[],
+                        )
+                    })
                     .collect();
                 configs.push(format!(
                     "{{\"operator\": \"AND\", \"nodes\": [{node}, {{\"operator\": \"OR\", \"negate\": false, \"cpeMatch\": [{}]}}]}}",
@@ -345,9 +378,16 @@ fn ledger(n: usize) -> Vec<DeviceFacts> {
             ]);
             d.os = Some(os.into());
             // Hospitals roll out monthly updates in waves: the last two years of builds are in use.
-            d.os_version = build.filter(|_| rng.chance(0.8)).map(|b| format!("10.0.{b}.{}", 1000 + 61 * (24 + rng.below(24))));
+            d.os_version =
+                build.filter(|_| rng.chance(0.8)).map(|b| format!("10.0.{b}.{}", 1000 + 61 * (24 + rng.below(24))));
             if rng.chance(0.3) {
-                d.software.push(("Oracle JRE".into(), Some(rng.pick(&["1.8.0_202", "1.8.0_281", "1.8.0_351", "1.8.0_381", "1.8.0_401", "11.0.21"]).to_string())));
+                d.software.push((
+                    "Oracle JRE".into(),
+                    Some(
+                        rng.pick(&["1.8.0_202", "1.8.0_281", "1.8.0_351", "1.8.0_381", "1.8.0_401", "11.0.21"])
+                            .to_string(),
+                    ),
+                ));
             }
         } else if r < 70 {
             d.at_external_point = rng.chance(0.5);
@@ -357,12 +397,39 @@ fn ledger(n: usize) -> Vec<DeviceFacts> {
                     d.model = Some(rng.pick(&["FortiGate 60E", "FortiGate 100F", "FortiGate 40F"]).to_string());
                     d.os = Some(format!("FortiOS {}.{}.{}", rng.pick(&[6, 7]), rng.pick(&[0, 2, 4]), rng.below(20)));
                 }
-                1 => d.os = Some(format!("PAN-OS 10.{}.{}{}", rng.below(3), rng.below(12), if rng.chance(0.5) { format!("-h{}", 1 + rng.below(4)) } else { String::new() })),
-                2 => d.model = Some(format!("Citrix ADC {}-{}.{}", rng.pick(&["13.0", "13.1", "14.1"]), 20 + rng.below(40), 10 + rng.below(3))),
-                3 => d.software.push((format!("Pulse Connect Secure {}R{}.{}", rng.pick(&["9.0", "9.1"]), 1 + rng.below(15), rng.below(3)), None)),
+                1 => {
+                    d.os = Some(format!(
+                        "PAN-OS 10.{}.{}{}",
+                        rng.below(3),
+                        rng.below(12),
+                        if rng.chance(0.5) { format!("-h{}", 1 + rng.below(4)) } else { String::new() }
+                    ))
+                }
+                2 => {
+                    d.model = Some(format!(
+                        "Citrix ADC {}-{}.{}",
+                        rng.pick(&["13.0", "13.1", "14.1"]),
+                        20 + rng.below(40),
+                        10 + rng.below(3)
+                    ))
+                }
+                3 => d.software.push((
+                    format!(
+                        "Pulse Connect Secure {}R{}.{}",
+                        rng.pick(&["9.0", "9.1"]),
+                        1 + rng.below(15),
+                        rng.below(3)
+                    ),
+                    None,
+                )),
                 _ => {
                     d.maker = Some("Cisco".into());
-                    d.os = Some(format!("Cisco IOS 15.{}({}){}", 1 + rng.below(3), rng.below(8), rng.pick(&["M", "E", "T"])));
+                    d.os = Some(format!(
+                        "Cisco IOS 15.{}({}){}",
+                        1 + rng.below(3),
+                        rng.below(8),
+                        rng.pick(&["M", "E", "T"])
+                    ));
                 }
             }
         } else {
@@ -410,7 +477,8 @@ fn main() {
     let mut db = VulnDb::new();
     let rep = db.apply(ImportBatch::Nvd(file));
     let t_import = t.elapsed();
-    let criteria: usize = db.cves.values().flat_map(|c| &c.configurations).flat_map(|c| &c.nodes).map(|n| n.cpe_match.len()).sum();
+    let criteria: usize =
+        db.cves.values().flat_map(|c| &c.configurations).flat_map(|c| &c.nodes).map(|n| n.cpe_match.len()).sum();
     println!(
         "import: {:.1} s wall, {:.1} s CPU (parse+validate {:.1} s), {} added, {} criteria; resident {:.0} MiB, peak so far {:.0} MiB",
         t_import.as_secs_f64(),
@@ -423,12 +491,15 @@ fn main() {
     );
 
     if std::env::args().any(|a| a == "sizes") {
-        use std::mem::size_of;
         use mamori_vuln::*;
+        use std::mem::size_of;
         let mut b = db.cves.capacity() * (size_of::<String>() + size_of::<CveRecord>() + 1);
         let mut crit = std::collections::HashSet::new();
         for c in db.cves.values() {
-            b += 2 * c.id.len() + c.published.as_ref().map_or(0, |x| x.len()) + c.last_modified.len() + c.status.as_ref().map_or(0, |x| x.len());
+            b += 2 * c.id.len()
+                + c.published.as_ref().map_or(0, |x| x.len())
+                + c.last_modified.len()
+                + c.status.as_ref().map_or(0, |x| x.len());
             b += c.description.as_ref().map_or(0, |x| x.len());
             b += c.cvss.len() * size_of::<CvssScore>() + c.cvss.iter().map(|s| s.vector.len() + 8).sum::<usize>();
             b += c.configurations.capacity() * size_of::<Configuration>();
@@ -445,7 +516,11 @@ fn main() {
                 }
             }
         }
-        println!("  estimated live bytes of the db (payload only, no allocator overhead): {:.0} MiB, {} distinct criteria strings", b as f64 / 1048576.0, crit.len());
+        println!(
+            "  estimated live bytes of the db (payload only, no allocator overhead): {:.0} MiB, {} distinct criteria strings",
+            b as f64 / 1048576.0,
+            crit.len()
+        );
     }
     let (t, c0) = (Instant::now(), cpu_s());
     let index = VulnIndex::build(&db);
@@ -495,7 +570,11 @@ fn main() {
         .unwrap()
         .lines()
         .enumerate()
-        .map(|(i, l)| DeviceFacts { device_ref: format!("Q{i}"), cpe_overrides: vec![l.to_string()], ..Default::default() })
+        .map(|(i, l)| DeviceFacts {
+            device_ref: format!("Q{i}"),
+            cpe_overrides: vec![l.to_string()],
+            ..Default::default()
+        })
         .collect();
     let (t, c0) = (Instant::now(), cpu_s());
     let mut nq = 0usize;

@@ -162,9 +162,7 @@ impl Cpe {
 
     /// NISTIR 7696 name matching: true when this (source) name is a superset of or equal to the target.
     pub fn matches(&self, target: &Cpe) -> bool {
-        self.compare(target)
-            .iter()
-            .all(|r| matches!(r, Relation::Superset | Relation::Equal))
+        self.compare(target).iter().all(|r| matches!(r, Relation::Superset | Relation::Equal))
     }
 }
 

@@ -21,9 +21,7 @@ pub enum ImportBatch {
 pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError> {
     use std::io::Read;
     let mut head = vec![0u8; 64 * 1024];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| crate::VulnError::io(path, e))?;
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| crate::VulnError::io(path, e))?;
     head.truncate(n);
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
@@ -33,7 +31,9 @@ pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError>
     }
     match first {
         Some(b'<') => crate::jvn::read_jvn_file(path).map(ImportBatch::Jvn),
-        Some(b'{') if has(b"\"cveID\"") || has(b"\"catalogVersion\"") => crate::kev::read_kev_file(path).map(ImportBatch::Kev),
+        Some(b'{') if has(b"\"cveID\"") || has(b"\"catalogVersion\"") => {
+            crate::kev::read_kev_file(path).map(ImportBatch::Kev)
+        }
         Some(b'{') => crate::nvd::read_nvd_file(path).map(ImportBatch::Nvd),
         Some(_) if has(b"cveID") => crate::kev::read_kev_file(path).map(ImportBatch::Kev),
         _ => Err(crate::VulnError::parse(

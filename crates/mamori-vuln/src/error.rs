@@ -7,7 +7,9 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum VulnError {
     /// The file could not be opened or read at all.
-    #[error("ファイルを読めません: {file}（{source}）。パスと読み取り権限を確認してください。 / Cannot read {file} ({source}). Check the path and read permission.")]
+    #[error(
+        "ファイルを読めません: {file}（{source}）。パスと読み取り権限を確認してください。 / Cannot read {file} ({source}). Check the path and read permission."
+    )]
     Io {
         file: String,
         #[source]
@@ -15,17 +17,14 @@ pub enum VulnError {
     },
     /// The file was read but is truncated, corrupt or not in the expected format.
     /// Nothing from it is returned.
-    #[error("取り込めません: {file}（{position}）: {what_ja}。{todo_ja} / Import rejected: {file} ({position}): {what_en}. {todo_en}")]
-    Parse {
-        file: String,
-        position: String,
-        what_ja: String,
-        what_en: String,
-        todo_ja: String,
-        todo_en: String,
-    },
+    #[error(
+        "取り込めません: {file}（{position}）: {what_ja}。{todo_ja} / Import rejected: {file} ({position}): {what_en}. {todo_en}"
+    )]
+    Parse { file: String, position: String, what_ja: String, what_en: String, todo_ja: String, todo_en: String },
     /// A CPE name (2.3 formatted string or 2.2 URI) is not well formed.
-    #[error("CPE 名が不正です: 「{input}」: {what}。cpe:2.3:part:vendor:product:… または cpe:/part:vendor:product… の形で書いてください。 / Invalid CPE name \"{input}\": {what}. Write it as cpe:2.3:part:vendor:product:… or cpe:/part:vendor:product….")]
+    #[error(
+        "CPE 名が不正です: 「{input}」: {what}。cpe:2.3:part:vendor:product:… または cpe:/part:vendor:product… の形で書いてください。 / Invalid CPE name \"{input}\": {what}. Write it as cpe:2.3:part:vendor:product:… or cpe:/part:vendor:product…."
+    )]
     InvalidCpe { input: String, what: String },
 }
 
@@ -34,12 +33,7 @@ impl VulnError {
         VulnError::Io { file: path.display().to_string(), source }
     }
 
-    pub(crate) fn parse(
-        file: &str,
-        position: impl Into<String>,
-        what: (&str, &str),
-        todo: (&str, &str),
-    ) -> Self {
+    pub(crate) fn parse(file: &str, position: impl Into<String>, what: (&str, &str), todo: (&str, &str)) -> Self {
         VulnError::Parse {
             file: file.to_string(),
             position: position.into(),
@@ -50,7 +44,13 @@ impl VulnError {
         }
     }
 
-    pub(crate) fn parse_owned(file: &str, position: String, what_ja: String, what_en: String, todo: (&str, &str)) -> Self {
+    pub(crate) fn parse_owned(
+        file: &str,
+        position: String,
+        what_ja: String,
+        what_en: String,
+        todo: (&str, &str),
+    ) -> Self {
         VulnError::Parse {
             file: file.to_string(),
             position,

@@ -127,7 +127,12 @@ pub fn parse_jvn(bytes: &[u8], name: &str) -> Result<Vec<JvnRecord>, VulnError> 
                     }
                 }
                 if path.is_empty() {
-                    return Err(VulnError::parse(name, "0", ("VULDEF 文書が空です", "the VULDEF document is empty"), TODO_REFETCH));
+                    return Err(VulnError::parse(
+                        name,
+                        "0",
+                        ("VULDEF 文書が空です", "the VULDEF document is empty"),
+                        TODO_REFETCH,
+                    ));
                 }
             }
             Event::Text(t) => buf.push_str(&t.xml10_content()),
@@ -285,7 +290,11 @@ fn push_para(s: &mut String, v: &str) {
 
 fn is_cve_id(s: &str) -> bool {
     let b = s.as_bytes();
-    s.starts_with("CVE-") && b.len() >= 13 && b[4..8].iter().all(u8::is_ascii_digit) && b[8] == b'-' && b[9..].iter().all(u8::is_ascii_digit)
+    s.starts_with("CVE-")
+        && b.len() >= 13
+        && b[4..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'-'
+        && b[9..].iter().all(u8::is_ascii_digit)
 }
 
 /// A version constraint read from JVN's free text.
@@ -323,10 +332,14 @@ pub fn parse_jvn_version(text: &str) -> Option<JvnVersionText> {
     let ver = |s: &str| -> Option<String> {
         let w = s.split_whitespace().last()?;
         let w = w.trim_start_matches(['v', 'V']);
-        (w.chars().next()?.is_ascii_digit() && w.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))).then(|| w.to_string())
+        (w.chars().next()?.is_ascii_digit() && w.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c)))
+            .then(|| w.to_string())
     };
     for suffix in ["より前の", "より前", "未満"] {
-        if let Some(head) = t.strip_suffix(suffix).or_else(|| t.find(suffix).filter(|i| t[i + suffix.len()..].trim().is_empty()).map(|i| &t[..i])) {
+        if let Some(head) = t
+            .strip_suffix(suffix)
+            .or_else(|| t.find(suffix).filter(|i| t[i + suffix.len()..].trim().is_empty()).map(|i| &t[..i]))
+        {
             if let Some(i) = head.find("から") {
                 return Some(JvnVersionText::FromBelow(ver(&head[..i])?, ver(&head[i + "から".len()..])?));
             }
@@ -353,9 +366,15 @@ mod tests {
     fn reads_free_text_versions() {
         assert_eq!(parse_jvn_version("5.16.3 未満"), Some(Below("5.16.3".into())));
         assert_eq!(parse_jvn_version("7.6.2より前のバージョン"), Some(Below("7.6.2".into())));
-        assert_eq!(parse_jvn_version("2.13.0 から 2.15.0 より前のバージョン"), Some(FromBelow("2.13.0".into(), "2.15.0".into())));
+        assert_eq!(
+            parse_jvn_version("2.13.0 から 2.15.0 より前のバージョン"),
+            Some(FromBelow("2.13.0".into(), "2.15.0".into()))
+        );
         assert_eq!(parse_jvn_version("ファームウェアバージョン 1.05およびそれ以前"), Some(UpTo("1.05".into())));
-        assert_eq!(parse_jvn_version("Ver.1.2.4より前のバージョン（CVE-2025-0354、CVE-2025-0355）"), Some(Below("1.2.4".into())));
+        assert_eq!(
+            parse_jvn_version("Ver.1.2.4より前のバージョン（CVE-2025-0354、CVE-2025-0355）"),
+            Some(Below("1.2.4".into()))
+        );
         assert_eq!(parse_jvn_version("7.7"), Some(Exactly("7.7".into())));
         assert_eq!(parse_jvn_version("v6 R4 およびそれ以前のバージョン"), None);
         // A build qualifier cannot be compared honestly: left for manual review.

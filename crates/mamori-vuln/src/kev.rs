@@ -18,7 +18,10 @@ pub fn read_kev_file(path: &Path) -> Result<KevCatalog, VulnError> {
             &name,
             "0",
             ("KEV カタログとしては大きすぎます", "the file is far too large for a KEV catalog"),
-            ("CISA の known_exploited_vulnerabilities.json / .csv を指定してください", "Give CISA's known_exploited_vulnerabilities.json or .csv"),
+            (
+                "CISA の known_exploited_vulnerabilities.json / .csv を指定してください",
+                "Give CISA's known_exploited_vulnerabilities.json or .csv",
+            ),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| VulnError::io(path, e))?;
@@ -108,7 +111,10 @@ fn parse_json(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
             Category::Eof => VulnError::parse(
                 name,
                 pos,
-                ("ファイルが途中で終わっています（切り詰められたファイル）", "the file ends before the JSON is complete (truncated file)"),
+                (
+                    "ファイルが途中で終わっています（切り詰められたファイル）",
+                    "the file ends before the JSON is complete (truncated file)",
+                ),
                 TODO_REFETCH,
             ),
             Category::Data => VulnError::parse_owned(
@@ -116,9 +122,18 @@ fn parse_json(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
                 pos,
                 format!("CISA KEV カタログの形式ではありません（{e}）"),
                 format!("this is not a CISA KEV catalog ({e})"),
-                ("CISA の known_exploited_vulnerabilities.json を指定してください", "Give CISA's known_exploited_vulnerabilities.json"),
+                (
+                    "CISA の known_exploited_vulnerabilities.json を指定してください",
+                    "Give CISA's known_exploited_vulnerabilities.json",
+                ),
             ),
-            _ => VulnError::parse_owned(name, pos, format!("JSON の構文が壊れています（{e}）"), format!("the JSON syntax is broken ({e})"), TODO_REFETCH),
+            _ => VulnError::parse_owned(
+                name,
+                pos,
+                format!("JSON の構文が壊れています（{e}）"),
+                format!("the JSON syntax is broken ({e})"),
+                TODO_REFETCH,
+            ),
         }
     })?;
     if let Some(c) = raw.count {
@@ -143,12 +158,18 @@ fn parse_json(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
 
 fn parse_csv(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
     let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(bytes);
-    let headers = rdr
-        .headers()
-        .map_err(|e| csv_err(name, &e))?
-        .clone();
+    let headers = rdr.headers().map_err(|e| csv_err(name, &e))?.clone();
     let col = |h: &str| headers.iter().position(|x| x.trim() == h);
-    let need = ["cveID", "vendorProject", "product", "vulnerabilityName", "dateAdded", "shortDescription", "requiredAction", "dueDate"];
+    let need = [
+        "cveID",
+        "vendorProject",
+        "product",
+        "vulnerabilityName",
+        "dateAdded",
+        "shortDescription",
+        "requiredAction",
+        "dueDate",
+    ];
     let mut idx = Vec::new();
     for h in need {
         match col(h) {
@@ -159,7 +180,10 @@ fn parse_csv(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
                     "line 1".into(),
                     format!("見出し行に {h} 列がありません"),
                     format!("the header row has no {h} column"),
-                    ("CISA の known_exploited_vulnerabilities.csv を指定してください", "Give CISA's known_exploited_vulnerabilities.csv"),
+                    (
+                        "CISA の known_exploited_vulnerabilities.csv を指定してください",
+                        "Give CISA's known_exploited_vulnerabilities.csv",
+                    ),
                 ));
             }
         }
@@ -181,7 +205,10 @@ fn parse_csv(bytes: &[u8], name: &str) -> Result<KevCatalog, VulnError> {
             short_description: get(idx[5]),
             required_action: get(idx[6]),
             due_date: get(idx[7]),
-            known_ransomware_campaign_use: ransom.map(get).filter(|s| !s.is_empty()).unwrap_or_else(|| "Unknown".into()),
+            known_ransomware_campaign_use: ransom
+                .map(get)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "Unknown".into()),
             notes: notes.map(get).unwrap_or_default(),
             cwes: cwes
                 .map(get)

@@ -1,27 +1,28 @@
 //! mamori-vuln: offline vulnerability diagnosis for hospital device ledgers.
 //!
-//! Import NVD (CVE API 2.0 JSON), CISA KEV and JVN iPedia files, merge them into a [`VulnDb`],
-//! build a [`VulnIndex`] and match [`DeviceFacts`] against it to get [`Finding`]s.
-//! No network and no database: the caller reads files in and persists records as it likes.
+//! Import NVD (CVE API 2.0 JSON), CISA KEV and JVN iPedia files ([`read_any`]), merge them into a
+//! [`VulnDb`] ([`VulnDb::apply`]), build a [`VulnIndex`] and match [`DeviceFacts`] against it
+//! ([`match_devices`], [`diagnose`], or the streaming [`scan_devices`] / [`scan_profiles`]) to get
+//! [`Finding`]s. No network and no database: the caller reads files and persists records as it likes.
 
 pub mod cpe;
 pub mod db;
 pub mod error;
+pub mod jvn;
+pub mod kev;
 pub mod matcher;
 pub mod model;
+pub mod normalise;
+pub mod nvd;
 pub mod version;
 
 pub use cpe::{Av, Cpe};
 pub use db::{ApplyReport, ImportBatch, VulnDb, read_any};
 pub use error::VulnError;
-pub use model::*;
-pub use version::{Family, Version};
-pub mod jvn;
-pub mod kev;
-pub mod normalise;
-pub mod nvd;
-pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};
 pub use matcher::{
-    Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, diagnose, match_devices,
-    scan_devices, scan_profiles,
+    Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, diagnose,
+    match_devices, scan_devices, scan_profiles,
 };
+pub use model::*;
+pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};
+pub use version::{Family, Version};

@@ -533,7 +533,9 @@ impl<'a, 'i> Scan<'a, 'i> {
                         let Some(info) = e.info.as_ref().filter(|c| e.m.vulnerable && c.kid == kid) else { continue };
                         let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32 };
                         match (&e.bounds, &info.listed) {
-                            (Bounds::None, Listed::Value { parsed: Some(v), .. }) => ke.exact.entry(v.canonical()).or_default().push(r),
+                            (Bounds::None, Listed::Value { parsed: Some(v), .. }) => {
+                                ke.exact.entry(v.canonical()).or_default().push(r)
+                            }
                             _ => ke.other.push(r),
                         }
                     }
@@ -560,15 +562,11 @@ impl<'a, 'i> Scan<'a, 'i> {
                     let bounds = match (&info, m.has_range()) {
                         (Some(inf), true) => {
                             let f = inf.family;
-                            let r: Result<Vec<_>, String> = [
-                                m.start_including(),
-                                m.start_excluding(),
-                                m.end_including(),
-                                m.end_excluding(),
-                            ]
-                            .into_iter()
-                            .map(|b| self.bound(f, b))
-                            .collect();
+                            let r: Result<Vec<_>, String> =
+                                [m.start_including(), m.start_excluding(), m.end_including(), m.end_excluding()]
+                                    .into_iter()
+                                    .map(|b| self.bound(f, b))
+                                    .collect();
                             match r {
                                 Ok(v) => Bounds::Ok([v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()]),
                                 Err(b) => Bounds::Bad(b),
@@ -579,7 +577,12 @@ impl<'a, 'i> Scan<'a, 'i> {
                     entries.push(CEntry { m, info, bounds, reason: std::cell::OnceCell::new() });
                     self.compiled_entries += 1;
                 }
-                nodes.push(CNode { negate: n.negate, operator: n.operator, has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable), entries });
+                nodes.push(CNode {
+                    negate: n.negate,
+                    operator: n.operator,
+                    has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable),
+                    entries,
+                });
             }
             configs.push(CConfig { negate: cfg.negate, operator: cfg.operator, nodes });
         }
@@ -631,7 +634,11 @@ fn eval_entry<'a>(e: &CEntry<'a>, c: &CritInfo, d: &DevCpe, di: usize, rs: &Reas
     let m = e.m;
     let key = m as *const CpeMatch as usize;
     let hit = |conf, fixed: Option<Cow<'a, str>>, kind: u8, make: &dyn Fn() -> String| {
-        let reason = if kind == 0 || kind == 11 { e.reason.get_or_init(|| Arc::from(make())).clone() } else { rs.get(key, kind, make) };
+        let reason = if kind == 0 || kind == 11 {
+            e.reason.get_or_init(|| Arc::from(make())).clone()
+        } else {
+            rs.get(key, kind, make)
+        };
         Some(Hit { conf, dev: di, criterion: m.criteria.clone(), fixed, reason })
     };
     match &e.bounds {
@@ -762,7 +769,9 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe], rs: &Reasons) -> Option<H
         } else {
             // Platform condition.
             let present = |e: &CEntry<'a>| -> bool {
-                e.info.as_ref().is_some_and(|c| devs.iter().enumerate().any(|(di, d)| d.kid == c.kid && eval_entry(e, c, d, di, rs).is_some()))
+                e.info.as_ref().is_some_and(|c| {
+                    devs.iter().enumerate().any(|(di, d)| d.kid == c.kid && eval_entry(e, c, d, di, rs).is_some())
+                })
             };
             let mut ok = match node.operator {
                 Operator::Or => node.entries.iter().any(present),
@@ -771,7 +780,11 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe], rs: &Reasons) -> Option<H
             if node.negate {
                 ok = !ok;
             }
-            let shows_kind = node.entries.iter().filter_map(|e| e.info.as_ref().and_then(|c| c.part)).any(|k| devs.iter().any(|d| d.cpe.part_char() == Some(k)));
+            let shows_kind = node
+                .entries
+                .iter()
+                .filter_map(|e| e.info.as_ref().and_then(|c| c.part))
+                .any(|k| devs.iter().any(|d| d.cpe.part_char() == Some(k)));
             platforms.push(if ok {
                 Platform::Present
             } else if shows_kind {
@@ -795,7 +808,8 @@ fn eval_config<'a>(cfg: &CConfig<'a>, devs: &[DevCpe], rs: &Reasons) -> Option<H
             if platforms.contains(&Platform::Mismatch) {
                 None
             } else if platforms.contains(&Platform::Unknown) {
-                let conf = if hit.conf == Confidence::NeedsManualReview { hit.conf } else { Confidence::PlatformUnknown };
+                let conf =
+                    if hit.conf == Confidence::NeedsManualReview { hit.conf } else { Confidence::PlatformUnknown };
                 let base = hit.reason.clone();
                 let reason = rs.get(Arc::as_ptr(&base) as *const u8 as usize, 255, || {
                     let (ja, en) = base.split_once(" / ").unwrap_or((&base, ""));
@@ -905,7 +919,11 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
             }
             let Some(hit) = eval_jvn(j, d, di) else { continue };
             seen_jvn.push(&j.jvndb_id);
-            let ids: Vec<&'a str> = if j.cve_ids.is_empty() { vec![j.jvndb_id.as_str()] } else { j.cve_ids.iter().map(String::as_str).collect() };
+            let ids: Vec<&'a str> = if j.cve_ids.is_empty() {
+                vec![j.jvndb_id.as_str()]
+            } else {
+                j.cve_ids.iter().map(String::as_str).collect()
+            };
             for id in ids {
                 let nvd_decides = index.db.cves.get(id).is_some_and(|c| !c.configurations.is_empty());
                 if nvd_decides || out.iter().any(|r: &RawHit| r.cve == id) {
@@ -926,16 +944,26 @@ fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
             continue;
         }
         let crit = c.to_fs();
-        let mk = |conf, reason: String| Some(Hit { conf, dev: di, criterion: Arc::from(crit.as_str()), fixed: None, reason: Arc::from(reason) });
+        let mk = |conf, reason: String| {
+            Some(Hit { conf, dev: di, criterion: Arc::from(crit.as_str()), fixed: None, reason: Arc::from(reason) })
+        };
         if a.versions.is_empty() {
-            best = better(best, mk(Confidence::Jvn, "JVN は版数を示していません（製品名で一致）/ JVN gives no version (product matches)".into()));
+            best = better(
+                best,
+                mk(
+                    Confidence::Jvn,
+                    "JVN は版数を示していません（製品名で一致）/ JVN gives no version (product matches)".into(),
+                ),
+            );
             continue;
         }
         for text in &a.versions {
             let h = match (parse_jvn_version(text), &d.ver) {
                 (None, _) => mk(
                     Confidence::NeedsManualReview,
-                    format!("JVN の版数記述「{text}」を機械的に判定できません / JVN's version text \"{text}\" cannot be read mechanically"),
+                    format!(
+                        "JVN の版数記述「{text}」を機械的に判定できません / JVN's version text \"{text}\" cannot be read mechanically"
+                    ),
                 ),
                 (Some(_), DevVer::Unknown | DevVer::Na) => mk(
                     Confidence::Jvn,
@@ -943,22 +971,34 @@ fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
                 ),
                 (Some(_), DevVer::Unparsable(t)) => mk(
                     Confidence::NeedsManualReview,
-                    format!("版数「{t}」を JVN の「{text}」と比較できません / version \"{t}\" cannot be compared with JVN's \"{text}\""),
+                    format!(
+                        "版数「{t}」を JVN の「{text}」と比較できません / version \"{t}\" cannot be compared with JVN's \"{text}\""
+                    ),
                 ),
                 (Some(con), DevVer::Parsed(_, v)) => {
                     let r = match &con {
                         JvnVersionText::Below(b) => Range { end_excluding: Some(b), ..Default::default() },
                         JvnVersionText::UpTo(b) => Range { end_including: Some(b), ..Default::default() },
-                        JvnVersionText::FromBelow(a, b) => Range { start_including: Some(a), end_excluding: Some(b), ..Default::default() },
-                        JvnVersionText::Exactly(x) => Range { start_including: Some(x), end_including: Some(x), ..Default::default() },
+                        JvnVersionText::FromBelow(a, b) => {
+                            Range { start_including: Some(a), end_excluding: Some(b), ..Default::default() }
+                        }
+                        JvnVersionText::Exactly(x) => {
+                            Range { start_including: Some(x), end_including: Some(x), ..Default::default() }
+                        }
                     };
                     match r.contains(v) {
                         Ok(true) => {
                             let mut h = mk(
                                 Confidence::Jvn,
-                                format!("JVN の記述「{text}」に版数 {} が該当 / version {} fits JVN's \"{text}\"", v.as_str(), v.as_str()),
+                                format!(
+                                    "JVN の記述「{text}」に版数 {} が該当 / version {} fits JVN's \"{text}\"",
+                                    v.as_str(),
+                                    v.as_str()
+                                ),
                             );
-                            if let (Some(h), JvnVersionText::Below(b) | JvnVersionText::FromBelow(_, b)) = (h.as_mut(), &con) {
+                            if let (Some(h), JvnVersionText::Below(b) | JvnVersionText::FromBelow(_, b)) =
+                                (h.as_mut(), &con)
+                            {
                                 h.fixed = Some(Cow::Owned(b.clone()));
                             }
                             h
@@ -966,7 +1006,11 @@ fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
                         Ok(false) => None,
                         Err(_) => mk(
                             Confidence::NeedsManualReview,
-                            format!("版数 {} を JVN の「{text}」と比較できません / version {} cannot be compared with JVN's \"{text}\"", v.as_str(), v.as_str()),
+                            format!(
+                                "版数 {} を JVN の「{text}」と比較できません / version {} cannot be compared with JVN's \"{text}\"",
+                                v.as_str(),
+                                v.as_str()
+                            ),
                         ),
                     }
                 }
@@ -1055,7 +1099,11 @@ fn decor(index: &VulnIndex, id: &str, jvn_id: Option<&str>) -> CveDecor {
     };
     let v3 = pick(&["3.1", "3.0"]);
     let v4 = pick(&["4.0"]);
-    let score = v3.or(v4).map(|s| s.base_score).or_else(|| cve.and_then(|c| c.primary_cvss()).map(|s| s.base_score)).unwrap_or(0.0);
+    let score = v3
+        .or(v4)
+        .map(|s| s.base_score)
+        .or_else(|| cve.and_then(|c| c.primary_cvss()).map(|s| s.base_score))
+        .unwrap_or(0.0);
     CveDecor {
         cve_id: Arc::from(id),
         jvn_id: jvn_id.or_else(|| jvn.map(|j| j.jvndb_id.as_str())).map(Arc::from),
@@ -1140,7 +1188,11 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
         let n = normalise(dev, Some(&known));
         let cpes = device_cpes(&n);
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
-            d.review.push(ReviewItem { device_ref: dev.device_ref.clone(), unrecognised: n.unrecognised.clone(), notes: n.notes.clone() });
+            d.review.push(ReviewItem {
+                device_ref: dev.device_ref.clone(),
+                unrecognised: n.unrecognised.clone(),
+                notes: n.notes.clone(),
+            });
         }
         let profile: Vec<String> = cpes.iter().map(|c| c.fs.clone()).collect();
         groups.entry(profile).or_insert_with(|| (cpes, Vec::new())).1.push(i);
@@ -1186,7 +1238,9 @@ pub fn scan_devices(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl F
 pub fn diagnose(index: &VulnIndex, devices: &[DeviceFacts]) -> Diagnosis {
     let mut findings = Vec::new();
     let mut d = scan_devices(index, devices, |f| findings.push(f));
-    findings.sort_by(|a, b| b.priority.cmp(&a.priority).then_with(|| a.device_ref.cmp(&b.device_ref)).then_with(|| a.cve_id.cmp(&b.cve_id)));
+    findings.sort_by(|a, b| {
+        b.priority.cmp(&a.priority).then_with(|| a.device_ref.cmp(&b.device_ref)).then_with(|| a.cve_id.cmp(&b.cve_id))
+    });
     d.findings = findings;
     d
 }

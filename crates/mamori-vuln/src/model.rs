@@ -35,9 +35,7 @@ impl CveRecord {
 
     /// The CVSS score used for priority: v3.1, else v3.0, else v4.0, else v2.
     pub fn primary_cvss(&self) -> Option<&CvssScore> {
-        ["3.1", "3.0", "4.0", "2.0"]
-            .iter()
-            .find_map(|v| self.cvss.iter().find(|c| &*c.version == *v))
+        ["3.1", "3.0", "4.0", "2.0"].iter().find_map(|v| self.cvss.iter().find(|c| &*c.version == *v))
     }
 }
 
@@ -149,8 +147,13 @@ impl Serialize for VersionBounds {
 impl<'de> Deserialize<'de> for VersionBounds {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let r = BoundsRepr::deserialize(d)?;
-        VersionBounds::new(r.start_including.as_deref(), r.start_excluding.as_deref(), r.end_including.as_deref(), r.end_excluding.as_deref())
-            .ok_or_else(|| serde::de::Error::custom("a version range needs at least one bound and no U+001F"))
+        VersionBounds::new(
+            r.start_including.as_deref(),
+            r.start_excluding.as_deref(),
+            r.end_including.as_deref(),
+            r.end_excluding.as_deref(),
+        )
+        .ok_or_else(|| serde::de::Error::custom("a version range needs at least one bound and no U+001F"))
     }
 }
 
@@ -256,7 +259,10 @@ mod tests {
     #[test]
     fn packed_bounds_round_trip() {
         let b = VersionBounds::new(Some("6.0.0"), None, None, Some("6.0.5")).unwrap();
-        assert_eq!((b.start_including(), b.start_excluding(), b.end_including(), b.end_excluding()), (Some("6.0.0"), None, None, Some("6.0.5")));
+        assert_eq!(
+            (b.start_including(), b.start_excluding(), b.end_including(), b.end_excluding()),
+            (Some("6.0.0"), None, None, Some("6.0.5"))
+        );
         let json = serde_json::to_string(&b).unwrap();
         assert_eq!(json, r#"{"start_including":"6.0.0","end_excluding":"6.0.5"}"#);
         assert_eq!(serde_json::from_str::<VersionBounds>(&json).unwrap(), b);

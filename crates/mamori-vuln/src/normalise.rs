@@ -98,10 +98,24 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
     // Fortinet
     if has("fortios") || has("fortigate") || has("fortiwifi") || (has("fortinet") && (has("fg-") || has("fgt"))) {
         let ver = ver.as_deref().map(|v| v.split([',', ' ', '(']).next().unwrap_or(v).to_string());
-        out.push(cand('o', "fortinet", "fortios", ver.as_deref().unwrap_or("*"), "*", why("FortiGate/FortiOS と判断", "read as FortiGate/FortiOS", text)));
+        out.push(cand(
+            'o',
+            "fortinet",
+            "fortios",
+            ver.as_deref().unwrap_or("*"),
+            "*",
+            why("FortiGate/FortiOS と判断", "read as FortiGate/FortiOS", text),
+        ));
         if let Some(m) = hardware.map(fold).or_else(|| Some(t.clone())) {
             if let Some(model) = fortigate_model(&m) {
-                out.push(cand('h', "fortinet", &format!("fortigate_{model}"), "-", "*", why("FortiGate の機種", "FortiGate hardware model", text)));
+                out.push(cand(
+                    'h',
+                    "fortinet",
+                    &format!("fortigate_{model}"),
+                    "-",
+                    "*",
+                    why("FortiGate の機種", "FortiGate hardware model", text),
+                ));
             }
         }
         return out;
@@ -119,11 +133,19 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
             },
             None => ("*".to_string(), "*".to_string()),
         };
-        out.push(cand('o', "paloaltonetworks", "pan-os", &base, &upd, why("PAN-OS と判断（-hN はホットフィックス）", "read as PAN-OS (-hN is a hotfix)", text)));
+        out.push(cand(
+            'o',
+            "paloaltonetworks",
+            "pan-os",
+            &base,
+            &upd,
+            why("PAN-OS と判断（-hN はホットフィックス）", "read as PAN-OS (-hN is a hotfix)", text),
+        ));
         return out;
     }
     // Ivanti / Pulse Secure
-    if has("connect secure") || has("pulse secure") || has("pulse connect") || has("policy secure") || has("ivanti ics") {
+    if has("connect secure") || has("pulse secure") || has("pulse connect") || has("policy secure") || has("ivanti ics")
+    {
         let product = if has("policy secure") { "policy_secure" } else { "connect_secure" };
         let (base, upd) = match ver.as_deref() {
             Some(v) => match v.find('r') {
@@ -132,13 +154,29 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
             },
             None => ("*".to_string(), "*".to_string()),
         };
-        out.push(cand('a', "ivanti", product, &base, &upd, why("Pulse Secure / Ivanti（旧 pulsesecure）と判断、9.0R3.3 は版 9.0 + 更新 r3.3", "read as Pulse Secure / Ivanti (formerly pulsesecure); 9.0R3.3 is version 9.0 + update r3.3", text)));
+        out.push(cand(
+            'a',
+            "ivanti",
+            product,
+            &base,
+            &upd,
+            why(
+                "Pulse Secure / Ivanti（旧 pulsesecure）と判断、9.0R3.3 は版 9.0 + 更新 r3.3",
+                "read as Pulse Secure / Ivanti (formerly pulsesecure); 9.0R3.3 is version 9.0 + update r3.3",
+                text,
+            ),
+        ));
         return out;
     }
     // Citrix ADC / Gateway
-    if has("netscaler") || has("citrix adc") || has("citrix gateway") || has("citrix") && (has("adc") || has("gateway")) {
+    if has("netscaler") || has("citrix adc") || has("citrix gateway") || has("citrix") && (has("adc") || has("gateway"))
+    {
         let gateway = has("gateway") && !has("adc");
-        let r = why("Citrix ADC / NetScaler と判断（13.1-49.15 はリリース 13.1 ビルド 49.15）", "read as Citrix ADC / NetScaler (13.1-49.15 is release 13.1 build 49.15)", text);
+        let r = why(
+            "Citrix ADC / NetScaler と判断（13.1-49.15 はリリース 13.1 ビルド 49.15）",
+            "read as Citrix ADC / NetScaler (13.1-49.15 is release 13.1 build 49.15)",
+            text,
+        );
         if gateway {
             out.push(cand('a', "citrix", "netscaler_gateway", v, "*", r.clone()));
             out.push(cand('o', "citrix", "netscaler_gateway_firmware", v, "*", r.clone()));
@@ -158,17 +196,38 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
         return out;
     }
     if has("cisco ios") || t == "ios" || (has("cisco") && has(" ios")) {
-        out.push(cand('o', "cisco", "ios", v, "*", why("Cisco IOS と判断（トレインは完全一致のみ）", "read as Cisco IOS (trains match exactly only)", text)));
+        out.push(cand(
+            'o',
+            "cisco",
+            "ios",
+            v,
+            "*",
+            why("Cisco IOS と判断（トレインは完全一致のみ）", "read as Cisco IOS (trains match exactly only)", text),
+        ));
         return out;
     }
     if has("cisco asa") || has("adaptive security appliance") {
-        out.push(cand('a', "cisco", "adaptive_security_appliance_software", v, "*", why("Cisco ASA と判断", "read as Cisco ASA", text)));
+        out.push(cand(
+            'a',
+            "cisco",
+            "adaptive_security_appliance_software",
+            v,
+            "*",
+            why("Cisco ASA と判断", "read as Cisco ASA", text),
+        ));
         return out;
     }
     // F5
     if has("big-ip") || has("bigip") {
         for p in ["big-ip_local_traffic_manager", "big-ip_access_policy_manager"] {
-            out.push(cand('a', "f5", p, v, "*", why("F5 BIG-IP と判断（LTM/APM）", "read as F5 BIG-IP (LTM/APM)", text)));
+            out.push(cand(
+                'a',
+                "f5",
+                p,
+                v,
+                "*",
+                why("F5 BIG-IP と判断（LTM/APM）", "read as F5 BIG-IP (LTM/APM)", text),
+            ));
         }
         return out;
     }
@@ -219,7 +278,14 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
             } else {
                 (v.to_string(), "*".to_string())
             };
-            out.push(cand(if *product == "sma_100_firmware" { 'o' } else { 'a' }, vendor, product, &ver, &upd, why("製品名から判断", "recognised product name", text)));
+            out.push(cand(
+                if *product == "sma_100_firmware" { 'o' } else { 'a' },
+                vendor,
+                product,
+                &ver,
+                &upd,
+                why("製品名から判断", "recognised product name", text),
+            ));
         }
     }
     out
@@ -227,7 +293,11 @@ fn product_rules(text: &str, version: Option<&str>, hardware: Option<&str>) -> V
 
 fn fortigate_model(t: &str) -> Option<String> {
     // "fortigate 60e", "fortigate-60e", "fg-60e", "fgt60e"
-    let idx = t.find("fortigate").map(|i| i + "fortigate".len()).or_else(|| t.find("fgt").map(|i| i + 3)).or_else(|| t.find("fg-").map(|i| i + 3))?;
+    let idx = t
+        .find("fortigate")
+        .map(|i| i + "fortigate".len())
+        .or_else(|| t.find("fgt").map(|i| i + 3))
+        .or_else(|| t.find("fg-").map(|i| i + 3))?;
     let rest = t[idx..].trim_start_matches([' ', '-', '_']);
     let model: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     (model.chars().next()?.is_ascii_digit()).then_some(model.trim_end_matches('-').to_string())
@@ -259,23 +329,41 @@ fn windows(t: &str, version: Option<&str>, text: &str) -> Vec<CpeCandidate> {
         let parts: Vec<&str> = w.split('.').collect();
         if parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
             Some(w.to_string())
-        } else if parts.len() == 2 && parts[0].len() == 5 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+        } else if parts.len() == 2
+            && parts[0].len() == 5
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        {
             Some(format!("10.0.{w}"))
         } else {
             None
         }
     });
     let r2 = all.contains(" r2");
-    let reason = why("Windows の製品名・リリース・SP・ビルドから判断", "read as Windows release / service pack / build", text);
+    let reason =
+        why("Windows の製品名・リリース・SP・ビルドから判断", "read as Windows release / service pack / build", text);
     if t.contains("server") {
         let year = ["2003", "2008", "2012", "2016", "2019", "2022", "2025"].into_iter().find(|y| t.contains(y));
         match year {
             Some(y @ ("2003" | "2008" | "2012")) => {
                 let ver = if r2 { "r2" } else { "-" };
-                out.push(cand('o', "microsoft", &format!("windows_server_{y}"), ver, sp.as_deref().unwrap_or("*"), reason));
+                out.push(cand(
+                    'o',
+                    "microsoft",
+                    &format!("windows_server_{y}"),
+                    ver,
+                    sp.as_deref().unwrap_or("*"),
+                    reason,
+                ));
             }
             Some(y) => {
-                out.push(cand('o', "microsoft", &format!("windows_server_{y}"), build.as_deref().unwrap_or("-"), "*", reason));
+                out.push(cand(
+                    'o',
+                    "microsoft",
+                    &format!("windows_server_{y}"),
+                    build.as_deref().unwrap_or("-"),
+                    "*",
+                    reason,
+                ));
             }
             None => {}
         }
@@ -285,7 +373,9 @@ fn windows(t: &str, version: Option<&str>, text: &str) -> Vec<CpeCandidate> {
         if t.contains(k) {
             let rel = all.split_whitespace().find(|w| {
                 (w.len() == 4 && (w.ends_with("h1") || w.ends_with("h2")) && w[..2].chars().all(|c| c.is_ascii_digit()))
-                    || (w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()) && ["1507", "1511", "1607", "1703", "1709", "1803", "1809", "1903", "1909", "2004"].contains(w))
+                    || (w.len() == 4
+                        && w.chars().all(|c| c.is_ascii_digit())
+                        && ["1507", "1511", "1607", "1703", "1709", "1803", "1809", "1903", "1909", "2004"].contains(w))
             });
             let product = match rel {
                 Some(r) => format!("{product}_{r}"),
@@ -295,7 +385,12 @@ fn windows(t: &str, version: Option<&str>, text: &str) -> Vec<CpeCandidate> {
             return out;
         }
     }
-    for (k, product) in [("windows 8.1", "windows_8.1"), ("windows 7", "windows_7"), ("windows xp", "windows_xp"), ("windows vista", "windows_vista")] {
+    for (k, product) in [
+        ("windows 8.1", "windows_8.1"),
+        ("windows 7", "windows_7"),
+        ("windows xp", "windows_xp"),
+        ("windows vista", "windows_vista"),
+    ] {
         if t.contains(k) {
             out.push(cand('o', "microsoft", product, "-", sp.as_deref().unwrap_or("*"), reason));
             return out;
@@ -311,7 +406,9 @@ pub fn normalise(facts: &DeviceFacts, known: Option<&dyn Fn(&str, &str) -> bool>
     if !facts.cpe_overrides.is_empty() {
         for o in &facts.cpe_overrides {
             match Cpe::parse(o) {
-                Ok(cpe) => n.candidates.push(CpeCandidate { cpe, reason: "台帳で指定された CPE / CPE set in the ledger".into() }),
+                Ok(cpe) => n
+                    .candidates
+                    .push(CpeCandidate { cpe, reason: "台帳で指定された CPE / CPE set in the ledger".into() }),
                 Err(e) => n.notes.push(e.to_string()),
             }
         }
@@ -343,13 +440,21 @@ pub fn normalise(facts: &DeviceFacts, known: Option<&dyn Fn(&str, &str) -> bool>
         if c.is_empty() {
             if let Some(k) = known {
                 // Generic guess: maker word + product words.
-                let words: Vec<String> = fold(name).split(' ').filter(|w| version_token(w).is_none()).map(str::to_string).collect();
+                let words: Vec<String> =
+                    fold(name).split(' ').filter(|w| version_token(w).is_none()).map(str::to_string).collect();
                 if words.len() >= 2 {
                     let vendor = &words[0];
                     let product = words[1..].join("_");
                     if k(vendor, &product) {
                         let v = ver.clone().or_else(|| version_token(name)).unwrap_or_else(|| "*".into());
-                        c.push(cand('a', vendor, &product, &v, "*", why("辞書にある vendor:product と一致", "vendor:product found in the dictionary", name)));
+                        c.push(cand(
+                            'a',
+                            vendor,
+                            &product,
+                            &v,
+                            "*",
+                            why("辞書にある vendor:product と一致", "vendor:product found in the dictionary", name),
+                        ));
                     }
                 }
             }
@@ -396,21 +501,39 @@ mod tests {
 
     #[test]
     fn hospital_texts() {
-        let f = DeviceFacts { maker: Some("Fortinet".into()), model: Some("FortiGate 60E".into()), os: Some("FortiOS 6.0.4".into()), ..Default::default() };
-        assert_eq!(fs(&f), ["cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*", "cpe:2.3:h:fortinet:fortigate_60e:-:*:*:*:*:*:*:*"]);
+        let f = DeviceFacts {
+            maker: Some("Fortinet".into()),
+            model: Some("FortiGate 60E".into()),
+            os: Some("FortiOS 6.0.4".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            fs(&f),
+            ["cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*", "cpe:2.3:h:fortinet:fortigate_60e:-:*:*:*:*:*:*:*"]
+        );
         let w = DeviceFacts { os: Some("Windows Server 2012 R2".into()), ..Default::default() };
         assert_eq!(fs(&w), ["cpe:2.3:o:microsoft:windows_server_2012:r2:*:*:*:*:*:*:*"]);
-        let w10 = DeviceFacts { os: Some("Windows 10 22H2".into()), os_version: Some("19045.3803".into()), ..Default::default() };
+        let w10 = DeviceFacts {
+            os: Some("Windows 10 22H2".into()),
+            os_version: Some("19045.3803".into()),
+            ..Default::default()
+        };
         assert_eq!(fs(&w10), ["cpe:2.3:o:microsoft:windows_10_22h2:10.0.19045.3803:*:*:*:*:*:*:*"]);
         let p = DeviceFacts { software: vec![("Pulse Connect Secure 9.0R3.3".into(), None)], ..Default::default() };
         assert_eq!(fs(&p), ["cpe:2.3:a:ivanti:connect_secure:9.0:r3.3:*:*:*:*:*:*"]);
-        let c = DeviceFacts { maker: Some("Cisco".into()), os: Some("Cisco IOS 15.2(4)M".into()), ..Default::default() };
+        let c =
+            DeviceFacts { maker: Some("Cisco".into()), os: Some("Cisco IOS 15.2(4)M".into()), ..Default::default() };
         assert_eq!(fs(&c), [r"cpe:2.3:o:cisco:ios:15.2\(4\)m:*:*:*:*:*:*:*"]);
         let pan = DeviceFacts { os: Some("PAN-OS 10.2.9-h1".into()), ..Default::default() };
         assert_eq!(fs(&pan), ["cpe:2.3:o:paloaltonetworks:pan-os:10.2.9:h1:*:*:*:*:*:*"]);
         let w7 = DeviceFacts { os: Some("Windows 7 Professional SP1".into()), ..Default::default() };
         assert_eq!(fs(&w7), ["cpe:2.3:o:microsoft:windows_7:-:sp1:*:*:*:*:*:*"]);
-        let unknown = DeviceFacts { device_ref: "X".into(), maker: Some("某社".into()), model: Some("電子カルテ端末".into()), ..Default::default() };
+        let unknown = DeviceFacts {
+            device_ref: "X".into(),
+            maker: Some("某社".into()),
+            model: Some("電子カルテ端末".into()),
+            ..Default::default()
+        };
         assert!(normalise(&unknown, None).is_unmatched());
     }
 }

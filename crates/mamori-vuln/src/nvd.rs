@@ -40,12 +40,7 @@ pub fn parse_nvd<R: Read>(reader: R, name: &str) -> Result<NvdFile, VulnError> {
     let head = raw.fill_buf().map_err(|e| VulnError::Io { file: name.to_string(), source: e })?;
     let gz = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
     if head.is_empty() {
-        return Err(VulnError::parse(
-            name,
-            "0",
-            ("ファイルが空です", "the file is empty"),
-            TODO_REFETCH,
-        ));
+        return Err(VulnError::parse(name, "0", ("ファイルが空です", "the file is empty"), TODO_REFETCH));
     }
     let result = if gz {
         let dec = flate2::read::MultiGzDecoder::new(raw);
@@ -201,7 +196,9 @@ impl<'de> Visitor<'de> for VulnSeq {
         let mut interner = Interner::default();
         while let Some(w) = seq.next_element::<RawWrapper>()? {
             let n = out.len();
-            out.push(w.cve.into_record(&mut interner).map_err(|e| de::Error::custom(format!("record #{}: {e}", n + 1)))?);
+            out.push(
+                w.cve.into_record(&mut interner).map_err(|e| de::Error::custom(format!("record #{}: {e}", n + 1)))?,
+            );
         }
         Ok(out)
     }
@@ -346,20 +343,20 @@ impl RawCve {
         if !valid_cve_id(&self.id) {
             return Err(format!("invalid CVE id {:?}", self.id.chars().take(40).collect::<String>()));
         }
-        let last_modified = self
-            .last_modified
-            .ok_or_else(|| format!("{} has no lastModified", self.id))?;
-        let description = self
-            .descriptions
-            .into_iter()
-            .find(|d| d.lang == "en")
-            .map(|d| d.value);
+        let last_modified = self.last_modified.ok_or_else(|| format!("{} has no lastModified", self.id))?;
+        let description = self.descriptions.into_iter().find(|d| d.lang == "en").map(|d| d.value);
         let mut cvss = Vec::new();
-        for list in [self.metrics.cvss_metric_v40, self.metrics.cvss_metric_v31, self.metrics.cvss_metric_v30, self.metrics.cvss_metric_v2] {
-            let chosen = list
-                .iter()
-                .position(|m| m.kind.as_deref() == Some("Primary"))
-                .or(if list.is_empty() { None } else { Some(0) });
+        for list in [
+            self.metrics.cvss_metric_v40,
+            self.metrics.cvss_metric_v31,
+            self.metrics.cvss_metric_v30,
+            self.metrics.cvss_metric_v2,
+        ] {
+            let chosen = list.iter().position(|m| m.kind.as_deref() == Some("Primary")).or(if list.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
             if let Some(i) = chosen {
                 let m = &list[i];
                 if !(0.0..=10.0).contains(&m.cvss_data.base_score) {
@@ -368,7 +365,13 @@ impl RawCve {
                 cvss.push(CvssScore {
                     version: m.cvss_data.version.as_str().into(),
                     base_score: m.cvss_data.base_score,
-                    severity: m.cvss_data.base_severity.as_deref().or(m.base_severity.as_deref()).unwrap_or_default().into(),
+                    severity: m
+                        .cvss_data
+                        .base_severity
+                        .as_deref()
+                        .or(m.base_severity.as_deref())
+                        .unwrap_or_default()
+                        .into(),
                     vector: m.cvss_data.vector_string.as_str().into(),
                 });
             }

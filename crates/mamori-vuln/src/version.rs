@@ -27,9 +27,7 @@ pub fn family_for(vendor: &str, product: &str) -> Family {
         ("fortinet", p) if p.starts_with("forti") => Family::FortiOs,
         ("paloaltonetworks", "pan-os") => Family::PanOs,
         ("citrix", p)
-            if p.contains("application_delivery_controller")
-                || p.contains("netscaler")
-                || p.contains("gateway") =>
+            if p.contains("application_delivery_controller") || p.contains("netscaler") || p.contains("gateway") =>
         {
             Family::Citrix
         }
@@ -175,7 +173,10 @@ impl Version {
     /// Exact equality as NVD means it for a listed version: for Citrix a bare release ("13.0")
     /// stands for every build of that release.
     pub fn equals_listed(&self, listed: &Version) -> bool {
-        if self.family == Family::Citrix && listed.segs.len() <= 2 && listed.segs.iter().all(|s| matches!(s, Seg::Num(_))) {
+        if self.family == Family::Citrix
+            && listed.segs.len() <= 2
+            && listed.segs.iter().all(|s| matches!(s, Seg::Num(_)))
+        {
             return self.segs.len() >= listed.segs.len() && self.segs[..listed.segs.len()] == listed.segs[..];
         }
         self.compare(listed) == Some(Ordering::Equal)

@@ -23,7 +23,14 @@ pub fn full_db() -> VulnDb {
         db.apply(ImportBatch::Nvd(nvd::read_nvd_file(&p).unwrap()));
     }
     db.apply(ImportBatch::Kev(kev::read_kev_file(&fixture("kev/kev_subset.json")).unwrap()));
-    for f in ["jvndb_detail_2021.rdf", "jvndb_detail_2022.rdf", "jvndb_detail_2023.rdf", "dataFeed_jvndb_detail_hnd.xml", "getVulnDetailInfo_hnd_JVNDB-2021-002774.xml", "getVulnDetailInfo_hnd_JVNDB-2022-000097.xml"] {
+    for f in [
+        "jvndb_detail_2021.rdf",
+        "jvndb_detail_2022.rdf",
+        "jvndb_detail_2023.rdf",
+        "dataFeed_jvndb_detail_hnd.xml",
+        "getVulnDetailInfo_hnd_JVNDB-2021-002774.xml",
+        "getVulnDetailInfo_hnd_JVNDB-2022-000097.xml",
+    ] {
         db.apply(ImportBatch::Jvn(jvn::read_jvn_file(&fixture(&format!("jvn/{f}"))).unwrap()));
     }
     db

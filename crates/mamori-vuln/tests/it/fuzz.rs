@@ -25,7 +25,34 @@ impl Rng {
     }
 }
 
-const TOKENS: &[&[u8]] = &[b"{", b"}", b"[", b"]", b"\"", b":", b",", b"null", b"-1", b"1e999", b"\\u0000", b"<", b">", b"</", b"&amp;", b"&#0;", b"&bogus;", b"\xff\xfe", b"\n", b"*", b"?", b"\\", b"%", b"cpe:2.3:", b"cpe:/", b"~"];
+const TOKENS: &[&[u8]] = &[
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b":",
+    b",",
+    b"null",
+    b"-1",
+    b"1e999",
+    b"\\u0000",
+    b"<",
+    b">",
+    b"</",
+    b"&amp;",
+    b"&#0;",
+    b"&bogus;",
+    b"\xff\xfe",
+    b"\n",
+    b"*",
+    b"?",
+    b"\\",
+    b"%",
+    b"cpe:2.3:",
+    b"cpe:/",
+    b"~",
+];
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut v = seed.to_vec();
@@ -89,7 +116,12 @@ fn gzip(b: &[u8]) -> Vec<u8> {
 #[test]
 fn fuzz_nvd_parser_never_panics() {
     let small = read("nvd/records/CVE-2024-55591.json");
-    let seeds = vec![small.clone(), read("nvd/records/CVE-2019-5591.json"), read("nvd/nvdcve-2.0-modified.json.gz"), gzip(&small)];
+    let seeds = vec![
+        small.clone(),
+        read("nvd/records/CVE-2019-5591.json"),
+        read("nvd/nvdcve-2.0-modified.json.gz"),
+        gzip(&small),
+    ];
     let mut ok = 0;
     run(&seeds, 1, |b| {
         if nvd::parse_nvd_bytes(b, "fuzz.json").is_ok() {
@@ -167,11 +199,20 @@ fn fuzz_cpe_parser_never_panics_and_round_trips() {
 
 #[test]
 fn fuzz_versions_order_consistently() {
-    let seeds: Vec<Vec<u8>> = ["6.0.4", "10.2.9-h1", "13.1-49.15", "9.0R3.3", "15.2(4)M", "10.0.19045.2251", "2.0-beta9", "16.12.10a"]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .collect();
-    let fams = [Family::Generic, Family::FortiOs, Family::PanOs, Family::Citrix, Family::Ivanti, Family::CiscoIos, Family::Windows];
+    let seeds: Vec<Vec<u8>> =
+        ["6.0.4", "10.2.9-h1", "13.1-49.15", "9.0R3.3", "15.2(4)M", "10.0.19045.2251", "2.0-beta9", "16.12.10a"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+    let fams = [
+        Family::Generic,
+        Family::FortiOs,
+        Family::PanOs,
+        Family::Citrix,
+        Family::Ivanti,
+        Family::CiscoIos,
+        Family::Windows,
+    ];
     let mut rng = Rng(11);
     let mut prev: Vec<Version> = Vec::new();
     run(&seeds, 5, |b| {
@@ -197,7 +238,11 @@ fn fuzz_normaliser_and_matcher_never_panic() {
     // Mutated records that still parse go into the db, mutated ledger texts are matched against it.
     let mut db = VulnDb::new();
     let mut rng = Rng(99);
-    let recs = [read("nvd/records/CVE-2019-19781.json"), read("nvd/records/CVE-2024-3400.json"), read("nvd/records/CVE-2019-11510.json")];
+    let recs = [
+        read("nvd/records/CVE-2019-19781.json"),
+        read("nvd/records/CVE-2024-3400.json"),
+        read("nvd/records/CVE-2019-11510.json"),
+    ];
     for i in 0..600 {
         let m = mutate(&mut rng, &recs[i % recs.len()]);
         if let Ok(f) = nvd::parse_nvd_bytes(&m, "m.json") {
@@ -208,10 +253,18 @@ fn fuzz_normaliser_and_matcher_never_panic() {
         db.apply(ImportBatch::Nvd(nvd::parse_nvd_bytes(r, "r.json").unwrap()));
     }
     let index = VulnIndex::build(&db);
-    let texts: Vec<Vec<u8>> = ["Citrix ADC 13.0-47.24", "PAN-OS 10.2.9-h1", "Pulse Connect Secure 9.0R3.3", "Windows Server 2008 R2 SP1", "FortiGate 60E FortiOS 6.0.4", "Cisco IOS 15.2(4)M", "cpe:2.3:a:ivanti:connect_secure:9.0:r3.3:*:*:*:*:*:*"]
-        .iter()
-        .map(|s| s.as_bytes().to_vec())
-        .collect();
+    let texts: Vec<Vec<u8>> = [
+        "Citrix ADC 13.0-47.24",
+        "PAN-OS 10.2.9-h1",
+        "Pulse Connect Secure 9.0R3.3",
+        "Windows Server 2008 R2 SP1",
+        "FortiGate 60E FortiOS 6.0.4",
+        "Cisco IOS 15.2(4)M",
+        "cpe:2.3:a:ivanti:connect_secure:9.0:r3.3:*:*:*:*:*:*",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
     let mut devices = Vec::new();
     for i in 0..3000 {
         let t = String::from_utf8_lossy(&mutate(&mut rng, &texts[i % texts.len()])).into_owned();

@@ -28,8 +28,11 @@ fn nvd_single_record_keeps_what_diagnosis_needs() {
     assert_eq!((&*v3.version, v3.base_score, &*v3.severity), ("3.1", 9.8, "CRITICAL"));
     assert!(r.description.as_deref().unwrap().contains("FortiOS version 7.0.0 through 7.0.16"));
     let m = &r.configurations[0].nodes[0].cpe_match;
-    assert!(m.iter().any(|m| &*m.criteria == "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*"
-        && m.end_excluding() == Some("7.0.17")));
+    assert!(
+        m.iter().any(
+            |m| &*m.criteria == "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*" && m.end_excluding() == Some("7.0.17")
+        )
+    );
 }
 
 #[test]
@@ -183,7 +186,9 @@ fn broken_jvn_is_rejected() {
     let ov = read("jvn/getVulnOverviewList_hnd.xml");
     let e = jvn::parse_jvn(&ov, "overview.xml").unwrap_err();
     assert!(e.to_string().contains("VULDEF"), "{e}");
-    let e = jvn::parse_jvn(b"<VULDEF-Document><Vulinfo><VulinfoID>JVNDB-1</VulinfoID></Vulinfo></VULDEF-Document>", "x").unwrap_err();
+    let e =
+        jvn::parse_jvn(b"<VULDEF-Document><Vulinfo><VulinfoID>JVNDB-1</VulinfoID></Vulinfo></VULDEF-Document>", "x")
+            .unwrap_err();
     assert!(e.to_string().contains("title"), "{e}");
 }
 

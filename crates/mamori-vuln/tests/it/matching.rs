@@ -34,13 +34,28 @@ fn cpe(c: &str) -> DeviceFacts {
 fn fortios_range_boundaries() {
     use Confidence::Range;
     // CVE-2018-13379: [5.4.6, 5.4.13), [5.6.3, 5.6.8), [6.0.0, 6.0.5)
-    for (v, want) in [("6.0.4", Some(Range)), ("6.0.5", None), ("6.0.0", Some(Range)), ("5.4.6", Some(Range)), ("5.4.5", None), ("5.6.7", Some(Range)), ("5.6.8", None), ("5.4.13", None)] {
+    for (v, want) in [
+        ("6.0.4", Some(Range)),
+        ("6.0.5", None),
+        ("6.0.0", Some(Range)),
+        ("5.4.6", Some(Range)),
+        ("5.4.5", None),
+        ("5.6.7", Some(Range)),
+        ("5.6.8", None),
+        ("5.4.13", None),
+    ] {
         assert_eq!(conf(&findings(os(&format!("FortiOS {v}"))), "CVE-2018-13379"), want, "FortiOS {v}");
     }
     let f = findings(os("FortiOS 6.0.4"));
     assert_eq!(f.iter().find(|f| &*f.cve_id == "CVE-2018-13379").unwrap().fixed_version.as_deref(), Some("6.0.5"));
     // CVE-2022-42475: [5.0.0, 5.0.14] inclusive end; [7.2.0, 7.2.3)
-    for (v, want) in [("5.0.14", Some(Range)), ("5.0.15", None), ("7.2.2", Some(Range)), ("7.2.3", None), ("v7.2.2,build1255 (GA)", Some(Range))] {
+    for (v, want) in [
+        ("5.0.14", Some(Range)),
+        ("5.0.15", None),
+        ("7.2.2", Some(Range)),
+        ("7.2.3", None),
+        ("v7.2.2,build1255 (GA)", Some(Range)),
+    ] {
         assert_eq!(conf(&findings(os(&format!("FortiOS {v}"))), "CVE-2022-42475"), want, "FortiOS {v}");
     }
     // CVE-2019-5591: up to and including 6.2.0
@@ -59,7 +74,8 @@ fn panos_hotfix_is_after_its_base() {
 
 #[test]
 fn citrix_builds() {
-    let adc = |v: &str| DeviceFacts { maker: Some("Citrix".into()), model: Some(format!("Citrix ADC {v}")), ..device("adc") };
+    let adc =
+        |v: &str| DeviceFacts { maker: Some("Citrix".into()), model: Some(format!("Citrix ADC {v}")), ..device("adc") };
     // CVE-2023-4966 (Citrix Bleed): 13.1 before 13.1-49.15
     assert_eq!(conf(&findings(adc("13.1-49.14")), "CVE-2023-4966"), Some(Confidence::Range));
     assert_eq!(conf(&findings(adc("13.1-49.15")), "CVE-2023-4966"), None);
@@ -79,14 +95,23 @@ fn and_configuration_platform_present_absent_other() {
     // Firmware alone: the ADC hardware the AND-configuration needs is not shown.
     assert_eq!(conf(&findings(cpe(fw)), "CVE-2019-19781"), Some(Confidence::PlatformUnknown));
     // Firmware with the ADC hardware: a match.
-    let both = DeviceFacts { cpe_overrides: vec![fw.into(), "cpe:2.3:h:citrix:application_delivery_controller:-:*:*:*:*:*:*:*".into()], ..device("d") };
+    let both = DeviceFacts {
+        cpe_overrides: vec![fw.into(), "cpe:2.3:h:citrix:application_delivery_controller:-:*:*:*:*:*:*:*".into()],
+        ..device("d")
+    };
     assert_eq!(conf(&findings(both), "CVE-2019-19781"), Some(Confidence::Exact));
     // Firmware on other hardware the ledger does show: not this configuration.
-    let other = DeviceFacts { cpe_overrides: vec![fw.into(), "cpe:2.3:h:citrix:sdx:-:*:*:*:*:*:*:*".into()], ..device("d") };
+    let other =
+        DeviceFacts { cpe_overrides: vec![fw.into(), "cpe:2.3:h:citrix:sdx:-:*:*:*:*:*:*:*".into()], ..device("d") };
     assert_eq!(conf(&findings(other), "CVE-2019-19781"), None);
     // FortiOS on a FortiGate 60E: the AND-configuration for FortiGate 6000/7000 of CVE-2023-27997
     // does not apply, but its plain configuration does.
-    let fg = DeviceFacts { maker: Some("Fortinet".into()), model: Some("FortiGate 60E".into()), os: Some("FortiOS 6.0.16".into()), ..device("fg") };
+    let fg = DeviceFacts {
+        maker: Some("Fortinet".into()),
+        model: Some("FortiGate 60E".into()),
+        os: Some("FortiOS 6.0.16".into()),
+        ..device("fg")
+    };
     assert_eq!(conf(&findings(fg), "CVE-2023-27997"), Some(Confidence::Range));
 }
 
@@ -126,7 +151,11 @@ fn cisco_ios_exact_only() {
 #[test]
 fn windows_release_service_pack_and_build() {
     // CVE-2021-34527 (PrintNightmare): Windows 10 22H2 before build 10.0.19045.2251.
-    let w10 = |b: Option<&str>| DeviceFacts { os: Some("Windows 10 Pro 22H2".into()), os_version: b.map(str::to_string), ..device("pc") };
+    let w10 = |b: Option<&str>| DeviceFacts {
+        os: Some("Windows 10 Pro 22H2".into()),
+        os_version: b.map(str::to_string),
+        ..device("pc")
+    };
     assert_eq!(conf(&findings(w10(Some("10.0.19045.2250"))), "CVE-2021-34527"), Some(Confidence::Range));
     assert_eq!(conf(&findings(w10(Some("10.0.19045.2251"))), "CVE-2021-34527"), None);
     assert_eq!(conf(&findings(w10(None)), "CVE-2021-34527"), Some(Confidence::VendorProductOnly));
@@ -179,7 +208,10 @@ fn jvn_only_entries_are_matched_with_lower_confidence() {
     assert!(x.title_ja.as_deref().unwrap().contains("FortiWeb"));
     assert!(findings(sw("FortiWeb 7.6.2")).iter().all(|f| &*f.cve_id != "CVE-2024-55593"));
     // "5.16.3 未満"
-    assert_eq!(conf(&findings(cpe("cpe:2.3:o:linux:linux_kernel:5.16.2:*:*:*:*:*:*:*")), "CVE-2023-23001"), Some(Confidence::Jvn));
+    assert_eq!(
+        conf(&findings(cpe("cpe:2.3:o:linux:linux_kernel:5.16.2:*:*:*:*:*:*:*")), "CVE-2023-23001"),
+        Some(Confidence::Jvn)
+    );
     assert_eq!(conf(&findings(cpe("cpe:2.3:o:linux:linux_kernel:5.16.3:*:*:*:*:*:*:*")), "CVE-2023-23001"), None);
     // Build-qualified text cannot be compared honestly.
     let f = findings(sw("Trend Micro ServerProtect for Windows 5.8"));
@@ -217,15 +249,31 @@ fn priority_kev_ransomware_then_kev_then_external_then_cvss() {
 fn demo_hospital_vpn_and_old_servers() {
     let index = VulnIndex::build(db());
     let devices = vec![
-        DeviceFacts { maker: Some("Fortinet".into()), model: Some("FortiGate 60E".into()), os: Some("FortiOS 6.0.4".into()), at_external_point: true, ..device("VPN-01") },
+        DeviceFacts {
+            maker: Some("Fortinet".into()),
+            model: Some("FortiGate 60E".into()),
+            os: Some("FortiOS 6.0.4".into()),
+            at_external_point: true,
+            ..device("VPN-01")
+        },
         DeviceFacts { os: Some("Windows Server 2008 R2 SP1".into()), ..device("SRV-EMR") },
         DeviceFacts { os: Some("Windows Server 2012 R2".into()), ..device("SRV-AD") },
-        DeviceFacts { maker: Some("某社".into()), model: Some("電子カルテ端末".into()), ..device("UNKNOWN-1") },
+        DeviceFacts {
+            maker: Some("某社".into()), model: Some("電子カルテ端末".into()), ..device("UNKNOWN-1")
+        },
     ];
     let d = diagnose(&index, &devices);
     let of = |r: &str| -> Vec<&str> { d.findings.iter().filter(|f| &*f.device_ref == r).map(|f| &*f.cve_id).collect() };
     let vpn = of("VPN-01");
-    for c in ["CVE-2018-13379", "CVE-2018-13382", "CVE-2018-13383", "CVE-2019-5591", "CVE-2022-42475", "CVE-2023-27997", "CVE-2024-21762"] {
+    for c in [
+        "CVE-2018-13379",
+        "CVE-2018-13382",
+        "CVE-2018-13383",
+        "CVE-2019-5591",
+        "CVE-2022-42475",
+        "CVE-2023-27997",
+        "CVE-2024-21762",
+    ] {
         assert!(vpn.contains(&c), "VPN-01 should have {c}: {vpn:?}");
     }
     // 7.x-only flaws are not on 6.0.4.
@@ -252,7 +300,8 @@ fn identical_devices_share_one_profile_with_the_same_findings() {
     use std::sync::Arc;
     let index = VulnIndex::build(db());
     let fg = |r: &str, ext: bool| DeviceFacts { os: Some("FortiOS 6.0.4".into()), at_external_point: ext, ..device(r) };
-    let devices = vec![fg("A", true), DeviceFacts { os: Some("Windows Server 2012 R2".into()), ..device("B") }, fg("C", false)];
+    let devices =
+        vec![fg("A", true), DeviceFacts { os: Some("Windows Server 2012 R2".into()), ..device("B") }, fg("C", false)];
     let mut profiles = Vec::new();
     let d = mamori_vuln::scan_profiles(&index, &devices, |p| profiles.push(p));
     assert_eq!(d.profiles_evaluated, 2);
