@@ -1177,7 +1177,8 @@ const MAX_COMPILED_ENTRIES: usize = 600_000;
 
 /// Normalises every device, groups devices with identical CPEs into profiles and evaluates each
 /// profile once, calling `sink` with each profile and its findings (nothing is kept). Profiles are
-/// visited in CPE order so caches stay warm; caches are emptied when they grow past a bound, so
+/// visited in CPE order so caches stay warm (two workers split the sorted list; the order in which
+/// `sink` sees profiles is not defined); caches are emptied when they grow past a bound, so
 /// memory stays flat. This is the cheapest way to store results: per profile, plus the
 /// device → profile map. Returns normalisation results (device order), review list, profile count.
 pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Profile)) -> Diagnosis {
@@ -1198,9 +1199,39 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
         groups.entry(profile).or_insert_with(|| (cpes, Vec::new())).1.push(i);
         d.normalised.push(n);
     }
-    let mut order: Vec<_> = groups.into_iter().collect();
+    let mut order: Vec<ProfileGroup> = groups.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     d.profiles_evaluated = order.len();
+    // Profiles are independent: up to two workers (the target machines have two cores), each with
+    // its own caches over a contiguous run of the sorted profiles; the caller's sink runs here.
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
+    if workers == 1 || order.len() < 64 {
+        eval_profiles(index, order, &mut sink);
+        return d;
+    }
+    let half = order.len() / 2;
+    let second = order.split_off(half);
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(256);
+        for part in [order, second] {
+            let tx = tx.clone();
+            s.spawn(move || {
+                eval_profiles(index, part, &mut |p| {
+                    let _ = tx.send(p);
+                })
+            });
+        }
+        drop(tx);
+        for p in rx {
+            sink(p);
+        }
+    });
+    d
+}
+
+type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
+
+fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, sink: &mut dyn FnMut(Profile)) {
     let mut scan = Scan::new(index);
     let mut interner = Interner::default();
     for (key, (mut cpes, members)) in order {
@@ -1217,7 +1248,6 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
             interner = Interner::default();
         }
     }
-    d
 }
 
 /// Like [`scan_profiles`], but calls `sink` with every per-device finding (millions for a large

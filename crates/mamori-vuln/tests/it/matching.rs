@@ -323,3 +323,25 @@ fn identical_devices_share_one_profile_with_the_same_findings() {
     direct.sort();
     assert_eq!(expanded, direct);
 }
+
+#[test]
+fn large_ledgers_split_across_workers_give_the_same_findings() {
+    let index = VulnIndex::build(db());
+    // More than 64 distinct profiles, so the two-worker path runs.
+    let mut devices = Vec::new();
+    for (train, n) in [("5.4", 14), ("5.6", 15), ("6.0", 18), ("6.2", 16), ("6.4", 15), ("7.0", 17), ("7.2", 8)] {
+        for p in 0..n {
+            devices.push(DeviceFacts { os: Some(format!("FortiOS {train}.{p}")), ..device(&format!("FG-{train}.{p}")) });
+        }
+    }
+    devices.push(DeviceFacts { os: Some("Windows Server 2008 R2 SP1".into()), ..device("SRV") });
+    assert!(devices.len() > 64);
+    let mut all: Vec<String> = match_devices(&index, &devices).iter().map(|f| f.key()).collect();
+    let mut one_by_one: Vec<String> =
+        devices.iter().flat_map(|d| match_devices(&index, std::slice::from_ref(d))).map(|f| f.key()).collect();
+    all.sort();
+    one_by_one.sort();
+    assert_eq!(all, one_by_one);
+    assert!(all.contains(&"FG-6.0.4|CVE-2018-13379".to_string()));
+    assert!(!all.contains(&"FG-6.0.5|CVE-2018-13379".to_string()));
+}
