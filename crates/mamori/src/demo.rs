@@ -979,29 +979,11 @@ pub async fn bench_import(a: BenchImportArgs) -> Result<u8> {
     let xlsx = a.format == "xlsx";
     let ext = if xlsx { "xlsx" } else { "csv" };
     println!("generating {} devices and {} accounts as .{ext} in {} …", a.devices, a.accounts, dir.display());
-    let seed = generate(7);
-    let dev_rows: Vec<Vec<String>> = (0..a.devices)
-        .map(|i| {
-            let mut d = seed.devices[i % seed.devices.len()].clone();
-            d.asset_no = format!("D{i:07}");
-            d.hostname = format!("H{i:07}");
-            d.ip_addresses = format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255);
-            d.to_cells()
-        })
-        .collect();
-    write_table(&dir.join(format!("devices.{ext}")), LedgerKind::Devices, &dev_rows, xlsx)?;
-    drop(dev_rows);
-    let acc_rows: Vec<Vec<String>> = (0..a.accounts)
-        .map(|i| {
-            let mut acc = seed.accounts[i % seed.accounts.len()].clone();
-            acc.user_id = format!("U{i:07}");
-            acc.no = Some(i as i64 + 1);
-            acc.to_cells()
-        })
-        .collect();
-    write_table(&dir.join(format!("accounts.{ext}")), LedgerKind::Accounts, &acc_rows, xlsx)?;
-    drop(acc_rows);
-
+    // Generated in a child: a child forked from a big process would start with the parent's resident memory,
+    // and its peak would include it.
+    let exe0 = std::env::current_exe()?;
+    let (nd, na, d) = (a.devices.to_string(), a.accounts.to_string(), dir.to_string_lossy().to_string());
+    run_child(&exe0, &["bench", "generate", "--devices", &nd, "--accounts", &na, "--format", &a.format, "--dir", &d])?;
     let exe = std::env::current_exe()?;
     let db = dir.join("bench.db");
     let db_s = db.to_string_lossy().to_string();
@@ -1054,6 +1036,35 @@ fn write_table(path: &std::path::Path, kind: LedgerKind, rows: &[Vec<String>], x
         mamori_tabular::write_csv(&headers, rows, CsvFlavor::Utf8Bom)?
     };
     std::fs::write(path, bytes).with_context(|| path.display().to_string())
+}
+
+/// Writes the benchmark's files (`bench generate`).
+pub fn bench_generate(a: BenchImportArgs) -> Result<u8> {
+    let dir = a.dir.clone().context("--dir is required")?;
+    let xlsx = a.format == "xlsx";
+    let ext = if xlsx { "xlsx" } else { "csv" };
+    let seed = generate(7);
+    let dev_rows: Vec<Vec<String>> = (0..a.devices)
+        .map(|i| {
+            let mut d = seed.devices[i % seed.devices.len()].clone();
+            d.asset_no = format!("D{i:07}");
+            d.hostname = format!("H{i:07}");
+            d.ip_addresses = format!("10.{}.{}.{}", i >> 16 & 255, i >> 8 & 255, i & 255);
+            d.to_cells()
+        })
+        .collect();
+    write_table(&dir.join(format!("devices.{ext}")), LedgerKind::Devices, &dev_rows, xlsx)?;
+    drop(dev_rows);
+    let acc_rows: Vec<Vec<String>> = (0..a.accounts)
+        .map(|i| {
+            let mut acc = seed.accounts[i % seed.accounts.len()].clone();
+            acc.user_id = format!("U{i:07}");
+            acc.no = Some(i as i64 + 1);
+            acc.to_cells()
+        })
+        .collect();
+    write_table(&dir.join(format!("accounts.{ext}")), LedgerKind::Accounts, &acc_rows, xlsx)?;
+    Ok(exit::OK)
 }
 
 /// Runs a child and returns its peak resident set size in KiB (from wait4's rusage).
