@@ -154,9 +154,7 @@ impl BcpEdition {
 
     /// The items of one phase, in order.
     pub fn items_in(&self, phase: u32) -> impl Iterator<Item = &BcpItem> {
-        self.items
-            .iter()
-            .filter(move |i| self.phase_of(i).is_some_and(|p| p.number == phase))
+        self.items.iter().filter(move |i| self.phase_of(i).is_some_and(|p| p.number == phase))
     }
 
     /// One item by number (e.g. `3-5`).
@@ -166,9 +164,7 @@ impl BcpEdition {
 
     /// Every check point, in order.
     pub fn checks(&self) -> impl Iterator<Item = (&BcpItem, &BcpCheck)> {
-        self.items
-            .iter()
-            .flat_map(|i| i.checks.iter().map(move |c| (i, c)))
+        self.items.iter().flat_map(|i| i.checks.iter().map(move |c| (i, c)))
     }
 }
 
@@ -191,42 +187,32 @@ impl TemplateSection {
     }
 }
 
-/// Load every BCP edition in the catalog, sorted by issue month then id.
-pub fn load_all(src: &CatalogSource) -> Result<Vec<BcpEdition>, CatalogError> {
-    let mut out = Vec::new();
-    for path in src.list(DIR)? {
-        if path.ends_with(".toml") {
-            out.push(load_file(src, &path)?);
-        }
+impl crate::EditionFile for BcpEdition {
+    const DIR: &'static str = DIR;
+    fn set_file(&mut self, path: &str) {
+        self.file = path.to_string();
     }
-    out.sort_by(|a, b| (&a.issued, &a.id).cmp(&(&b.issued, &b.id)));
-    Ok(out)
+    fn problems(&mut self, path: &str) -> Vec<String> {
+        validate(self, path)
+    }
+    fn sort_key(&self) -> (String, String) {
+        (self.issued.clone(), self.id.clone())
+    }
 }
 
-/// Load one edition by id (file `bcp/<id>.toml`).
+/// Load every edition in the catalog (embedded and overlaid), sorted by issue month then id.
+pub fn load_all(src: &CatalogSource) -> Result<Vec<BcpEdition>, CatalogError> {
+    crate::load_all_editions(src)
+}
+
+/// Load one edition by id (file `{DIR}<id>.toml`).
 pub fn load(src: &CatalogSource, id: &str) -> Result<BcpEdition, CatalogError> {
-    if !is_id(id) {
-        return Err(CatalogError::Invalid {
-            file: format!("{DIR}{id}.toml"),
-            reason: format!("版のID「{id}」が不正です / bad edition id {id:?} (use a-z, 0-9, -)"),
-        });
-    }
-    load_file(src, &format!("{DIR}{id}.toml"))
+    crate::load_edition(src, id)
 }
 
 /// Parse and validate one edition file.
 pub fn load_file(src: &CatalogSource, path: &str) -> Result<BcpEdition, CatalogError> {
-    let mut e: BcpEdition = src.read_toml(path)?;
-    e.file = path.to_string();
-    let problems = validate(&e, path);
-    if problems.is_empty() {
-        Ok(e)
-    } else {
-        Err(CatalogError::Invalid {
-            file: path.to_string(),
-            reason: problems.join("; "),
-        })
-    }
+    crate::load_edition_file(src, path)
 }
 
 /// `P-n`: two positive integers joined by `-`.
@@ -234,26 +220,22 @@ fn is_item_number(s: &str) -> bool {
     let Some((a, b)) = s.split_once('-') else {
         return false;
     };
-    [a, b]
-        .iter()
-        .all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
+    [a, b].iter().all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Dotted positive integers, e.g. `2.1.3`.
 fn is_section_number(s: &str) -> bool {
-    s.split('.')
-        .all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
+    s.split('.').all(|x| !x.is_empty() && !x.starts_with('0') && x.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
-        .trim_end_matches(".toml");
+    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
     if e.id != stem || !is_id(&e.id) {
-        p.push(format!("版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}", e.id, e.id));
+        p.push(format!(
+            "版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}",
+            e.id, e.id
+        ));
     }
     for (i, ph) in e.phases.iter().enumerate() {
         if ph.number as usize != i + 1 {
@@ -263,10 +245,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             ));
         }
         if ph.name.trim().is_empty() {
-            p.push(format!(
-                "段階 {}: 名称がありません / phase {} has no name",
-                ph.number, ph.number
-            ));
+            p.push(format!("段階 {}: 名称がありません / phase {} has no name", ph.number, ph.number));
         }
     }
     if e.items.is_empty() {
@@ -281,9 +260,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             p.push(format!("{at}: 項番が重複しています / duplicate number"));
         }
         if !is_item_number(&item.number) {
-            p.push(format!(
-                "{at}: 項番が不正です / bad number (expected e.g. 3-5)"
-            ));
+            p.push(format!("{at}: 項番が不正です / bad number (expected e.g. 3-5)"));
         } else {
             let (a, b) = item.number.split_once('-').unwrap_or_default();
             let key = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
@@ -300,10 +277,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             }
             prev = Some(key);
             if e.phase_of(item).is_none() {
-                p.push(format!(
-                    "{at}: 段階 {} がありません / no phase {}",
-                    key.0, key.0
-                ));
+                p.push(format!("{at}: 段階 {} がありません / no phase {}", key.0, key.0));
             }
         }
         if item.title.trim().is_empty() {
@@ -315,10 +289,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
         for c in &item.checks {
             let at = format!("確認項目 {} / check {}", c.id, c.id);
             if !is_id(&c.id) || !c.id.starts_with(&format!("{}-", item.number)) {
-                p.push(format!(
-                    "{at}: IDは「{}-n」の形にしてください / id must be {}-n",
-                    item.number, item.number
-                ));
+                p.push(format!("{at}: IDは「{}-n」の形にしてください / id must be {}-n", item.number, item.number));
             }
             if !ids.insert(c.id.as_str()) {
                 p.push(format!("{at}: IDが重複しています / duplicate id"));
@@ -328,9 +299,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             }
             for r in &c.references {
                 if let Err(why) = check_reference(r) {
-                    p.push(format!(
-                        "{at}: 参照「{r}」が不正です / bad reference {r:?} ({why})"
-                    ));
+                    p.push(format!("{at}: 参照「{r}」が不正です / bad reference {r:?} ({why})"));
                 }
             }
             if c.references_printed.is_some() && c.references.is_empty() {
@@ -344,9 +313,7 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
         for s in &t.sections {
             let at = format!("ひな形 {} / template section {}", s.number, s.number);
             if !is_section_number(&s.number) {
-                p.push(format!(
-                    "{at}: 番号が不正です / bad number (expected e.g. 2.1.3)"
-                ));
+                p.push(format!("{at}: 番号が不正です / bad number (expected e.g. 2.1.3)"));
             }
             if !seen.insert(s.number.as_str()) {
                 p.push(format!("{at}: 番号が重複しています / duplicate number"));
@@ -358,23 +325,16 @@ fn validate(e: &BcpEdition, path: &str) -> Vec<String> {
             if let Some((parent, _)) = s.number.rsplit_once('.')
                 && !seen.contains(parent)
             {
-                p.push(format!(
-                    "{at}: 親の節 {parent} が先にありません / parent {parent} must come first"
-                ));
+                p.push(format!("{at}: 親の節 {parent} が先にありません / parent {parent} must come first"));
             }
             if let Some(pv) = prev
                 && !follows(pv, &s.number)
             {
-                p.push(format!(
-                    "{at}: {pv} の次の番号ではありません / does not follow {pv}"
-                ));
+                p.push(format!("{at}: {pv} の次の番号ではありません / does not follow {pv}"));
             }
             prev = Some(&s.number);
             for r in &s.related {
-                let known = e
-                    .items
-                    .iter()
-                    .any(|i| &i.number == r || i.checks.iter().any(|c| &c.id == r));
+                let known = e.items.iter().any(|i| &i.number == r || i.checks.iter().any(|c| &c.id == r));
                 if !known {
                     p.push(format!("{at}: 関連する確認項目 {r} がありません / related {r:?} is neither an item nor a check of the table"));
                 }

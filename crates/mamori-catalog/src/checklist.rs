@@ -322,11 +322,7 @@ impl ChecklistForm {
     /// The items that must be answered, given the answers so far (`true` = はい, `false` = いいえ,
     /// by item id) and whether the hospital has any vendor contract. An item with
     /// `ends_checklist_if_no` answered いいえ is the last applicable item.
-    pub fn applicable_items(
-        &self,
-        answers: &BTreeMap<String, bool>,
-        has_vendor_contract: bool,
-    ) -> Vec<&ChecklistItem> {
+    pub fn applicable_items(&self, answers: &BTreeMap<String, bool>, has_vendor_contract: bool) -> Vec<&ChecklistItem> {
         let mut out = Vec::new();
         for item in self.items() {
             if item.rules.skip_if_no_vendor_contract && !has_vendor_contract {
@@ -341,57 +337,40 @@ impl ChecklistForm {
     }
 }
 
-/// Load every checklist edition in the catalog (embedded and overlaid), sorted by fiscal year then id.
-pub fn load_all(src: &CatalogSource) -> Result<Vec<ChecklistEdition>, CatalogError> {
-    let mut out = Vec::new();
-    for path in src.list(DIR)? {
-        if path.ends_with(".toml") {
-            out.push(load_file(src, &path)?);
-        }
+impl crate::EditionFile for ChecklistEdition {
+    const DIR: &'static str = DIR;
+    fn set_file(&mut self, path: &str) {
+        self.file = path.to_string();
     }
-    out.sort_by(|a, b| (a.fiscal_year, &a.id).cmp(&(b.fiscal_year, &b.id)));
-    Ok(out)
+    fn problems(&mut self, path: &str) -> Vec<String> {
+        validate(self, path)
+    }
+    fn sort_key(&self) -> (String, String) {
+        (format!("{:06}", self.fiscal_year), self.id.clone())
+    }
 }
 
-/// Load one edition by id (file `checklist/<id>.toml`).
+/// Load every edition in the catalog (embedded and overlaid), sorted by fiscal year then id.
+pub fn load_all(src: &CatalogSource) -> Result<Vec<ChecklistEdition>, CatalogError> {
+    crate::load_all_editions(src)
+}
+
+/// Load one edition by id (file `{DIR}<id>.toml`).
 pub fn load(src: &CatalogSource, id: &str) -> Result<ChecklistEdition, CatalogError> {
-    if !is_id(id) {
-        return Err(CatalogError::Invalid {
-            file: format!("{DIR}{id}.toml"),
-            reason: format!("版のID「{id}」が不正です / bad edition id {id:?} (use a-z, 0-9, -)"),
-        });
-    }
-    load_file(src, &format!("{DIR}{id}.toml"))
+    crate::load_edition(src, id)
 }
 
 /// Parse and validate one edition file.
 pub fn load_file(src: &CatalogSource, path: &str) -> Result<ChecklistEdition, CatalogError> {
-    let mut ed: ChecklistEdition = src.read_toml(path)?;
-    ed.file = path.to_string();
-    let problems = validate(&mut ed, path);
-    if problems.is_empty() {
-        Ok(ed)
-    } else {
-        Err(CatalogError::Invalid {
-            file: path.to_string(),
-            reason: problems.join("; "),
-        })
-    }
+    crate::load_edition_file(src, path)
 }
 
 /// Check an edition and attach the manual's help to its items; returns every problem found.
 fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
-        .trim_end_matches(".toml");
+    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
     if !is_id(&ed.id) {
-        p.push(format!(
-            "版のID「{}」が不正です / bad edition id (use a-z, 0-9, -)",
-            ed.id
-        ));
+        p.push(format!("版のID「{}」が不正です / bad edition id (use a-z, 0-9, -)", ed.id));
     } else if ed.id != stem {
         p.push(format!(
             "版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}",
@@ -399,10 +378,7 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
         ));
     }
     if !(2000..=2100).contains(&ed.fiscal_year) {
-        p.push(format!(
-            "年度 {} が範囲外です / fiscal_year {} out of range",
-            ed.fiscal_year, ed.fiscal_year
-        ));
+        p.push(format!("年度 {} が範囲外です / fiscal_year {} out of range", ed.fiscal_year, ed.fiscal_year));
     }
     if ed.title.trim().is_empty() {
         p.push("表題がありません / title is empty".into());
@@ -425,10 +401,7 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                     e.number, e.number
                 ));
             }
-            if manual_numbers
-                .insert(e.number.clone(), e.help.clone())
-                .is_some()
-            {
+            if manual_numbers.insert(e.number.clone(), e.help.clone()).is_some() {
                 p.push(format!(
                     "マニュアル項目 {}: 番号が重複しています / manual entry {:?} duplicated",
                     e.number, e.number
@@ -436,15 +409,13 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
             }
             for r in &e.help.references {
                 if let Err(why) = check_reference(r) {
-                    p.push(format!("マニュアル項目 {}: 参照「{r}」が不正です / manual entry {:?}: bad reference {r:?} ({why})", e.number, e.number));
+                    p.push(format!(
+                        "マニュアル項目 {}: 参照「{r}」が不正です / manual entry {:?}: bad reference {r:?} ({why})",
+                        e.number, e.number
+                    ));
                 }
             }
-            if !e.help.verified
-                && e.help
-                    .verification_note
-                    .as_deref()
-                    .is_none_or(|s| s.trim().is_empty())
-            {
+            if !e.help.verified && e.help.verification_note.as_deref().is_none_or(|s| s.trim().is_empty()) {
                 p.push(format!("マニュアル項目 {}: verified = false には verification_note が必要です / unverified manual entry {:?} needs a verification_note", e.number, e.number));
             }
         }
@@ -454,16 +425,10 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
     let mut kinds = BTreeSet::new();
     for form in &mut ed.forms {
         if !kinds.insert(form.kind) {
-            p.push(format!(
-                "様式 {:?} が重複しています / form {:?} appears twice",
-                form.kind, form.kind
-            ));
+            p.push(format!("様式 {:?} が重複しています / form {:?} appears twice", form.kind, form.kind));
         }
         if official && form.items().next().is_none() {
-            p.push(format!(
-                "様式「{}」に項目がありません / form {:?} has no items",
-                form.title, form.kind
-            ));
+            p.push(format!("様式「{}」に項目がありません / form {:?} has no items", form.title, form.kind));
         }
         let mut section_numbers = BTreeSet::new();
         let mut first = true;
@@ -480,8 +445,7 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                     section.number, section.number
                 ));
             }
-            let group_targets: BTreeSet<TargetGroup> =
-                section.groups.iter().map(|g| g.target).collect();
+            let group_targets: BTreeSet<TargetGroup> = section.groups.iter().map(|g| g.target).collect();
             for item in &mut section.items {
                 let at = format!("項目 {} / item {}", item.id, item.id);
                 if !is_id(&item.id) {
@@ -499,7 +463,10 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                         item.number, item.number
                     ));
                 } else if section_of(&item.number) != section.number {
-                    p.push(format!("{at}: 番号「{}」が大項目 {} に属しません / number {:?} is not in section {}", item.number, section.number, item.number, section.number));
+                    p.push(format!(
+                        "{at}: 番号「{}」が大項目 {} に属しません / number {:?} is not in section {}",
+                        item.number, section.number, item.number, section.number
+                    ));
                 }
                 if let Some(t) = item.target
                     && !group_targets.is_empty()
@@ -512,13 +479,11 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
                 }
                 if !item.verified {
                     if official {
-                        p.push(format!("{at}: 公表版に未確認の項目があります / an official edition cannot hold unverified items"));
+                        p.push(format!(
+                            "{at}: 公表版に未確認の項目があります / an official edition cannot hold unverified items"
+                        ));
                     }
-                    if item
-                        .verification_note
-                        .as_deref()
-                        .is_none_or(|s| s.trim().is_empty())
-                    {
+                    if item.verification_note.as_deref().is_none_or(|s| s.trim().is_empty()) {
                         p.push(format!("{at}: verified = false には verification_note が必要です / unverified item needs a verification_note"));
                     }
                 } else if !item.unverified.is_empty() {
@@ -541,9 +506,7 @@ fn validate(ed: &mut ChecklistEdition, path: &str) -> Vec<String> {
 
 /// An id: lowercase ASCII letters, digits and `-`, not empty.
 pub(crate) fn is_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// The section part of an item number ("2-(7)" -> "2", "0" -> "0").
@@ -563,23 +526,14 @@ pub fn is_item_number(s: &str) -> bool {
         return false;
     }
     if let Some(inner) = sub.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-        return !inner.is_empty()
-            && inner.chars().all(|c| c.is_ascii_digit())
-            && !inner.starts_with('0');
+        return !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit()) && !inner.starts_with('0');
     }
     let mut chars = sub.chars();
     matches!((chars.next(), chars.next()), (Some(c), None) if ('①'..='⑳').contains(&c))
 }
 
 /// Guideline volumes a reference may name.
-const VOLUMES: &[&str] = &[
-    "概説編",
-    "経営管理編",
-    "企画管理編",
-    "システム運用編",
-    "Q&A",
-    "[特集]",
-];
+const VOLUMES: &[&str] = &["概説編", "経営管理編", "企画管理編", "システム運用編", "Q&A", "[特集]"];
 
 /// A reference is `▶<volume> <place>`, e.g. `▶企画管理編 9.1`; for the four 編 the place starts with a digit.
 pub(crate) fn check_reference(r: &str) -> Result<(), &'static str> {
@@ -607,9 +561,7 @@ mod tests {
         for ok in ["0", "1-(1)", "2-(7)", "2-(13)", "2-⑬", "3-①"] {
             assert!(is_item_number(ok), "{ok}");
         }
-        for bad in [
-            "", "2", "2-(7", "2-7", "2-()", "02-(1)", "2-(01)", "a-(1)", "2-①②", "2-(1))",
-        ] {
+        for bad in ["", "2", "2-(7", "2-7", "2-()", "02-(1)", "2-(01)", "a-(1)", "2-①②", "2-(1))"] {
             assert!(!is_item_number(bad), "{bad}");
         }
     }

@@ -139,11 +139,7 @@ pub struct Viewpoint {
 impl ContractTable {
     /// Every item, with its part and group.
     pub fn items(&self) -> impl Iterator<Item = (&ContractPart, &ContractGroup, &ContractItem)> {
-        self.parts.iter().flat_map(|p| {
-            p.groups
-                .iter()
-                .flat_map(move |g| g.items.iter().map(move |i| (p, g, i)))
-        })
+        self.parts.iter().flat_map(|p| p.groups.iter().flat_map(move |g| g.items.iter().map(move |i| (p, g, i))))
     }
 
     /// One item by 項番.
@@ -152,42 +148,32 @@ impl ContractTable {
     }
 }
 
-/// Load every contract table in the catalog, sorted by issue month then id.
-pub fn load_all(src: &CatalogSource) -> Result<Vec<ContractTable>, CatalogError> {
-    let mut out = Vec::new();
-    for path in src.list(DIR)? {
-        if path.ends_with(".toml") {
-            out.push(load_file(src, &path)?);
-        }
+impl crate::EditionFile for ContractTable {
+    const DIR: &'static str = DIR;
+    fn set_file(&mut self, path: &str) {
+        self.file = path.to_string();
     }
-    out.sort_by(|a, b| (&a.issued, &a.id).cmp(&(&b.issued, &b.id)));
-    Ok(out)
+    fn problems(&mut self, path: &str) -> Vec<String> {
+        validate(self, path)
+    }
+    fn sort_key(&self) -> (String, String) {
+        (self.issued.clone(), self.id.clone())
+    }
 }
 
-/// Load one edition by id (file `contract/<id>.toml`).
+/// Load every edition in the catalog (embedded and overlaid), sorted by issue month then id.
+pub fn load_all(src: &CatalogSource) -> Result<Vec<ContractTable>, CatalogError> {
+    crate::load_all_editions(src)
+}
+
+/// Load one edition by id (file `{DIR}<id>.toml`).
 pub fn load(src: &CatalogSource, id: &str) -> Result<ContractTable, CatalogError> {
-    if !is_id(id) {
-        return Err(CatalogError::Invalid {
-            file: format!("{DIR}{id}.toml"),
-            reason: format!("版のID「{id}」が不正です / bad edition id {id:?} (use a-z, 0-9, -)"),
-        });
-    }
-    load_file(src, &format!("{DIR}{id}.toml"))
+    crate::load_edition(src, id)
 }
 
 /// Parse and validate one edition file.
 pub fn load_file(src: &CatalogSource, path: &str) -> Result<ContractTable, CatalogError> {
-    let mut t: ContractTable = src.read_toml(path)?;
-    t.file = path.to_string();
-    let problems = validate(&t, path);
-    if problems.is_empty() {
-        Ok(t)
-    } else {
-        Err(CatalogError::Invalid {
-            file: path.to_string(),
-            reason: problems.join("; "),
-        })
-    }
+    crate::load_edition_file(src, path)
 }
 
 /// `A-1`: an uppercase letter, `-`, a positive integer.
@@ -204,13 +190,12 @@ fn is_part2_number(s: &str) -> bool {
 
 fn validate(t: &ContractTable, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
-        .trim_end_matches(".toml");
+    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
     if t.id != stem || !is_id(&t.id) {
-        p.push(format!("版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}", t.id, t.id));
+        p.push(format!(
+            "版のID「{}」がファイル名と一致しません / edition id {:?} must equal the file name {stem:?}",
+            t.id, t.id
+        ));
     }
     let official = t.status == EditionStatus::Official;
     let mut numbers = BTreeSet::new();
@@ -218,10 +203,7 @@ fn validate(t: &ContractTable, path: &str) -> Vec<String> {
     for part in &t.parts {
         for g in &part.groups {
             if !g.letter.is_empty() && !letters.insert(g.letter.as_str()) {
-                p.push(format!(
-                    "区分 {} / group {}: 重複しています / duplicate group letter",
-                    g.letter, g.letter
-                ));
+                p.push(format!("区分 {} / group {}: 重複しています / duplicate group letter", g.letter, g.letter));
             }
             if !g.verified && (official || g.note.is_none()) {
                 p.push(format!("区分 {} / group {}: 未確認の区分には note が必要で、公表版には置けません / unverified group needs a note and a non-official edition", g.letter, g.letter));
@@ -231,20 +213,14 @@ fn validate(t: &ContractTable, path: &str) -> Vec<String> {
                 if !numbers.insert(i.number.as_str()) {
                     p.push(format!("{at}: 重複しています / duplicate number"));
                 }
-                let well_formed =
-                    is_part2_number(&i.number) && i.number.starts_with(&format!("{}-", g.letter));
+                let well_formed = is_part2_number(&i.number) && i.number.starts_with(&format!("{}-", g.letter));
                 if !g.letter.is_empty() && !well_formed {
-                    p.push(format!(
-                        "{at}: 項番は「{}-n」の形にしてください / number must be {}-n",
-                        g.letter, g.letter
-                    ));
+                    p.push(format!("{at}: 項番は「{}-n」の形にしてください / number must be {}-n", g.letter, g.letter));
                 }
                 if i.title.trim().is_empty() {
                     p.push(format!("{at}: 項目名がありません / title is empty"));
                 }
-                if !i.verified
-                    && (official || i.note.as_deref().is_none_or(|n| n.trim().is_empty()))
-                {
+                if !i.verified && (official || i.note.as_deref().is_none_or(|n| n.trim().is_empty())) {
                     p.push(format!("{at}: 未確認の項目には note が必要で、公表版には置けません / unverified item needs a note and a non-official edition"));
                 }
             }
@@ -258,7 +234,9 @@ fn validate(t: &ContractTable, path: &str) -> Vec<String> {
                 p.push(format!("{at}: 重複しています / duplicate letter"));
             }
             if v.title.trim().is_empty() || v.requirements.is_empty() {
-                p.push(format!("{at}: 名称と「契約書に定めるべき要件」が必要です / title and requirements are required"));
+                p.push(format!(
+                    "{at}: 名称と「契約書に定めるべき要件」が必要です / title and requirements are required"
+                ));
             }
             for r in &v.related {
                 if !is_part2_number(r) {

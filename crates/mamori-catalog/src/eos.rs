@@ -51,10 +51,7 @@ impl EndOfSupportCatalog {
             e.versions = e.versions.iter().map(|v| normalize(v)).collect();
             e.excludes = e.excludes.iter().map(|v| normalize(v)).collect();
         }
-        Ok(Self {
-            edition: file.edition,
-            entries,
-        })
+        Ok(Self { edition: file.edition, entries })
     }
 
     pub fn entries(&self) -> &[EosEntry] {
@@ -73,15 +70,12 @@ impl EndOfSupportCatalog {
         let mut best: Option<(&EosEntry, usize)> = None;
         for e in &self.entries {
             let version_ok = e.versions.is_empty()
-                || e.versions
-                    .iter()
-                    .any(|want| v.contains(want.as_str()) || p.contains(want.as_str()));
+                || e.versions.iter().any(|want| v.contains(want.as_str()) || p.contains(want.as_str()));
             if !version_ok || e.excludes.iter().any(|x| p.contains(x.as_str())) {
                 continue;
             }
             for pat in &e.patterns {
-                let hit =
-                    contains_bounded(&p, pat) || (!v.is_empty() && contains_bounded(&joined, pat));
+                let hit = contains_bounded(&p, pat) || (!v.is_empty() && contains_bounded(&joined, pat));
                 if hit && best.is_none_or(|(_, len)| pat.len() > len) {
                     best = Some((e, pat.len()));
                 }
@@ -94,10 +88,7 @@ impl EndOfSupportCatalog {
 /// NFKC, lower case, no whitespace, "windows" → "win", "microsoft" dropped.
 pub fn normalize(s: &str) -> String {
     let s: String = s.nfkc().collect::<String>().to_lowercase();
-    let s: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '_')
-        .collect();
+    let s: String = s.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '_').collect();
     s.replace("microsoft", "").replace("windows", "win")
 }
 
@@ -106,11 +97,7 @@ fn contains_bounded(hay: &str, pat: &str) -> bool {
     let mut start = 0;
     while let Some(pos) = hay[start..].find(pat) {
         let end = start + pos + pat.len();
-        if !hay[end..]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_digit())
-        {
+        if !hay[end..].chars().next().is_some_and(|c| c.is_ascii_digit()) {
             return true;
         }
         start += pos + 1;
@@ -134,55 +121,25 @@ mod tests {
         let c = cat();
         assert_eq!(c.find("Win8", None).unwrap().name, "Windows 8");
         assert_eq!(c.find("Ｗｉｎ８．１", None).unwrap().name, "Windows 8.1");
-        assert!(
-            c.find("Win11", None).is_none(),
-            "Windows 11 without a release is not guessed"
-        );
-        assert_eq!(
-            c.find("Windows 11 Enterprise", Some("24H2")).unwrap().name,
-            "Windows 11 Enterprise/Education 24H2"
-        );
-        assert_eq!(
-            c.find("Windows 11 Pro", Some("24H2")).unwrap().name,
-            "Windows 11 24H2 (Home/Pro)"
-        );
-        assert_eq!(
-            c.find("Windows 11 Pro", Some("23H2")).unwrap().name,
-            "Windows 11 23H2 (Home/Pro)"
-        );
+        assert!(c.find("Win11", None).is_none(), "Windows 11 without a release is not guessed");
+        assert_eq!(c.find("Windows 11 Enterprise", Some("24H2")).unwrap().name, "Windows 11 Enterprise/Education 24H2");
+        assert_eq!(c.find("Windows 11 Pro", Some("24H2")).unwrap().name, "Windows 11 24H2 (Home/Pro)");
+        assert_eq!(c.find("Windows 11 Pro", Some("23H2")).unwrap().name, "Windows 11 23H2 (Home/Pro)");
     }
 
     #[test]
     fn longest_pattern_wins_and_digits_bound() {
         let c = cat();
-        assert_eq!(
-            c.find("Windows Server 2012 R2 Standard", None)
-                .unwrap()
-                .name,
-            "Windows Server 2012 R2"
-        );
-        assert_eq!(
-            c.find("Windows 10 Enterprise LTSC 2019", None)
-                .unwrap()
-                .name,
-            "Windows 10 Enterprise LTSC 2019"
-        );
-        assert_eq!(
-            c.find("FortiOS", Some("6.0.4")).unwrap().name,
-            "FortiOS 6.0"
-        );
+        assert_eq!(c.find("Windows Server 2012 R2 Standard", None).unwrap().name, "Windows Server 2012 R2");
+        assert_eq!(c.find("Windows 10 Enterprise LTSC 2019", None).unwrap().name, "Windows 10 Enterprise LTSC 2019");
+        assert_eq!(c.find("FortiOS", Some("6.0.4")).unwrap().name, "FortiOS 6.0");
         assert!(c.find("FortiOS", Some("7.2.8")).is_none());
         assert!(c.find("Windows Server 20125", None).is_none());
     }
 }
 
 impl mamori_model::findings::EosLookup for EndOfSupportCatalog {
-    fn end_of_support(
-        &self,
-        product: &str,
-        version: Option<&str>,
-    ) -> Option<(String, NaiveDate, String)> {
-        self.find(product, version)
-            .map(|e| (e.name.clone(), e.end_of_support, e.source.clone()))
+    fn end_of_support(&self, product: &str, version: Option<&str>) -> Option<(String, NaiveDate, String)> {
+        self.find(product, version).map(|e| (e.name.clone(), e.end_of_support, e.source.clone()))
     }
 }

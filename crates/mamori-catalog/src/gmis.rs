@@ -154,11 +154,7 @@ impl Survey {
     /// Where to go after question `i` answered `answer`.
     fn step(&self, i: usize, answer: &str) -> Step {
         let q = &self.questions[i];
-        match self
-            .rules
-            .iter()
-            .find(|r| r.question == q.id && r.answer == answer)
-        {
+        match self.rules.iter().find(|r| r.question == q.id && r.answer == answer) {
             Some(r) if r.goto == "end" => Step::End,
             Some(r) => self.index_of(&r.goto).map(Step::To).unwrap_or(Step::End),
             None => Step::To(i + 1),
@@ -194,66 +190,47 @@ impl Survey {
 
     /// Answers given to questions that the other answers skip (they should be discarded or shown as unused).
     pub fn skipped_answers(&self, answers: &Answers) -> Vec<QuestionId> {
-        let on_path: BTreeSet<&str> = self
-            .applicable(answers)
-            .iter()
-            .map(|q| q.id.as_str())
-            .collect();
-        answers
-            .keys()
-            .filter(|k| !on_path.contains(k.as_str()))
-            .cloned()
-            .collect()
+        let on_path: BTreeSet<&str> = self.applicable(answers).iter().map(|q| q.id.as_str()).collect();
+        answers.keys().filter(|k| !on_path.contains(k.as_str())).cloned().collect()
     }
 }
 
-/// Load every survey in the catalog, sorted by id.
+impl crate::EditionFile for Survey {
+    const DIR: &'static str = DIR;
+    fn set_file(&mut self, path: &str) {
+        self.file = path.to_string();
+    }
+    fn problems(&mut self, path: &str) -> Vec<String> {
+        validate(self, path)
+    }
+    fn sort_key(&self) -> (String, String) {
+        (String::new(), self.id.clone())
+    }
+}
+
+/// Load every edition in the catalog (embedded and overlaid), sorted by id.
 pub fn load_all(src: &CatalogSource) -> Result<Vec<Survey>, CatalogError> {
-    let mut out = Vec::new();
-    for path in src.list(DIR)? {
-        if path.ends_with(".toml") {
-            out.push(load_file(src, &path)?);
-        }
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
+    crate::load_all_editions(src)
 }
 
-/// Load one survey by id (file `gmis/<id>.toml`).
+/// Load one edition by id (file `{DIR}<id>.toml`).
 pub fn load(src: &CatalogSource, id: &str) -> Result<Survey, CatalogError> {
-    if !is_id(id) {
-        return Err(CatalogError::Invalid {
-            file: format!("{DIR}{id}.toml"),
-            reason: format!("調査のID「{id}」が不正です / bad survey id {id:?} (use a-z, 0-9, -)"),
-        });
-    }
-    load_file(src, &format!("{DIR}{id}.toml"))
+    crate::load_edition(src, id)
 }
 
-/// Parse and validate one survey file.
+/// Parse and validate one edition file.
 pub fn load_file(src: &CatalogSource, path: &str) -> Result<Survey, CatalogError> {
-    let mut s: Survey = src.read_toml(path)?;
-    s.file = path.to_string();
-    let problems = validate(&s, path);
-    if problems.is_empty() {
-        Ok(s)
-    } else {
-        Err(CatalogError::Invalid {
-            file: path.to_string(),
-            reason: problems.join("; "),
-        })
-    }
+    crate::load_edition_file(src, path)
 }
 
 fn validate(s: &Survey, path: &str) -> Vec<String> {
     let mut p = Vec::new();
-    let stem = path
-        .rsplit('/')
-        .next()
-        .unwrap_or(path)
-        .trim_end_matches(".toml");
+    let stem = path.rsplit('/').next().unwrap_or(path).trim_end_matches(".toml");
     if s.id != stem || !is_id(&s.id) {
-        p.push(format!("調査のID「{}」がファイル名と一致しません / survey id {:?} must equal the file name {stem:?}", s.id, s.id));
+        p.push(format!(
+            "調査のID「{}」がファイル名と一致しません / survey id {:?} must equal the file name {stem:?}",
+            s.id, s.id
+        ));
     }
     if s.questions.is_empty() {
         p.push("設問がありません / the survey has no questions".into());
@@ -279,19 +256,12 @@ fn validate(s: &Survey, path: &str) -> Vec<String> {
         if q.text.trim().is_empty() {
             p.push(format!("{at}: 文言がありません / text is empty"));
         }
-        if let AnswerSpec::Choice {
-            options,
-            verified,
-            note,
-        } = &q.answer
-        {
+        if let AnswerSpec::Choice { options, verified, note } = &q.answer {
             if options.is_empty() || options.iter().any(|o| o.trim().is_empty()) {
                 p.push(format!("{at}: 選択肢がありません / choice without options"));
             }
             if !verified && note.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                p.push(format!(
-                    "{at}: verified = false には note が必要です / unverified options need a note"
-                ));
+                p.push(format!("{at}: verified = false には note が必要です / unverified options need a note"));
             }
         }
     }
@@ -300,45 +270,38 @@ fn validate(s: &Survey, path: &str) -> Vec<String> {
         for qid in &sec.questions {
             *in_sections.entry(qid.as_str()).or_default() += 1;
             if !ids.contains(qid.as_str()) {
-                p.push(format!("区分 {}: 設問 {qid} がありません / section {:?} names unknown question {qid:?}", sec.id, sec.id));
+                p.push(format!(
+                    "区分 {}: 設問 {qid} がありません / section {:?} names unknown question {qid:?}",
+                    sec.id, sec.id
+                ));
             }
         }
     }
     for q in &s.questions {
         if !s.sections.is_empty() && in_sections.get(q.id.as_str()) != Some(&1) {
-            p.push(format!("設問 {} / question {}: ちょうど1つの区分に属する必要があります / must be in exactly one section", q.id, q.id));
+            p.push(format!(
+                "設問 {} / question {}: ちょうど1つの区分に属する必要があります / must be in exactly one section",
+                q.id, q.id
+            ));
         }
     }
     for r in &s.rules {
-        let at = format!(
-            "分岐 {}={} / rule {}={}",
-            r.question, r.answer, r.question, r.answer
-        );
+        let at = format!("分岐 {}={} / rule {}={}", r.question, r.answer, r.question, r.answer);
         let Some(from) = s.index_of(&r.question) else {
-            p.push(format!(
-                "{at}: 設問 {} がありません / unknown question",
-                r.question
-            ));
+            p.push(format!("{at}: 設問 {} がありません / unknown question", r.question));
             continue;
         };
         if let AnswerSpec::Choice { options, .. } = &s.questions[from].answer
             && !options.contains(&r.answer)
         {
-            p.push(format!(
-                "{at}: 回答「{}」は選択肢にありません / answer is not one of the options",
-                r.answer
-            ));
+            p.push(format!("{at}: 回答「{}」は選択肢にありません / answer is not one of the options", r.answer));
         }
         if r.goto != "end" {
             match s.index_of(&r.goto) {
-                None => p.push(format!(
-                    "{at}: 移動先 {} がありません / unknown goto {:?}",
-                    r.goto, r.goto
-                )),
-                Some(to) if to <= from => p.push(format!(
-                    "{at}: 移動先 {} は後の設問である必要があります / goto must lead forward",
-                    r.goto
-                )),
+                None => p.push(format!("{at}: 移動先 {} がありません / unknown goto {:?}", r.goto, r.goto)),
+                Some(to) if to <= from => {
+                    p.push(format!("{at}: 移動先 {} は後の設問である必要があります / goto must lead forward", r.goto))
+                }
                 Some(_) => {}
             }
         }
