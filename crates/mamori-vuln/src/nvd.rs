@@ -345,7 +345,7 @@ impl RawCve {
         }
         let last_modified = self.last_modified.ok_or_else(|| format!("{} has no lastModified", self.id))?;
         let description = self.descriptions.into_iter().find(|d| d.lang == "en").map(|d| d.value);
-        let mut cvss = Vec::new();
+        let mut cvss = Vec::with_capacity(2);
         for list in [
             self.metrics.cvss_metric_v40,
             self.metrics.cvss_metric_v31,
@@ -416,6 +416,7 @@ impl RawCve {
                 nodes,
             });
         }
+        cvss.shrink_to_fit();
         Ok(CveRecord {
             id: self.id,
             published: self.published,
