@@ -267,7 +267,8 @@ pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Man
     // whole dump set, so it should not take longer than it must.
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<(u64, String)>>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    type Slot = Mutex<Option<Result<(u64, String)>>>;
+    let results: Vec<Slot> = files.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {

@@ -82,7 +82,7 @@ fn read_only_media_is_detected_and_counted_offline() {
     assert!(rec.unmounted_by_mamori && !rec.still_mounted, "{rec:?}");
     let gone = probe_target(&t2);
     assert_eq!(gone.state, OfflineState::Detached);
-    let facts = policy::gather_facts(&primary, &[t2.clone()], &backup_pw(), &["ehr".into()], None, None, &[rec]);
+    let facts = policy::gather_facts(&primary, std::slice::from_ref(&t2), &backup_pw(), &["ehr".into()], None, None, &[rec]);
     let report = policy::evaluate(&facts, &PolicyRules::default());
     assert_eq!(report.point("offline_generations").unwrap().holds, Some(true), "counted from the detach record");
     assert_eq!(report.point("key_escrow").unwrap().holds, Some(false));
