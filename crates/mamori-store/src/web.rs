@@ -95,13 +95,19 @@ impl Store {
         }
         let search = q.search.trim();
         if !search.is_empty() {
-            let texts: Vec<String> = kind
+            // One LIKE over the text columns joined (far cheaper than one LIKE per column).
+            let joined: Vec<String> = kind
                 .columns()
                 .iter()
-                .filter(|c| !matches!(c.kind, CellKind::Int | CellKind::Bool))
-                .map(|c| format!("LOWER(COALESCE({}, '')) LIKE ${next} ESCAPE '\\'", db_col(c.key)))
+                .filter(|c| !matches!(c.kind, CellKind::Int | CellKind::Bool | CellKind::Date))
+                .map(|c| match c.kind {
+                    CellKind::Enum(_) => format!("COALESCE({}, '')", db_col(c.key)),
+                    _ => db_col(c.key).to_string(),
+                })
                 .collect();
-            wheres.push(format!("({})", texts.join(" OR ")));
+            // SQLite's LIKE ignores ASCII case already; PostgreSQL needs ILIKE.
+            let like = if self.backend() == crate::Backend::Postgres { "ILIKE" } else { "LIKE" };
+            wheres.push(format!("({}) {like} ${next} ESCAPE '\\'", joined.join(" || ' ' || ")));
             binds.push(escape_like(search));
         }
         let where_sql = wheres.join(" AND ");
@@ -110,28 +116,40 @@ impl Store {
         let dir = if q.descending { "DESC" } else { "ASC" };
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let limit = q.limit.clamp(1, 500);
-        // One pass: the page and, with a window function, the number of matching rows.
-        let sql = format!(
-            "SELECT {}, COUNT(*) OVER () AS total_rows FROM {table} WHERE {where_sql} ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {}",
-            cols.join(", "),
-            q.offset.max(0)
-        );
-        let mut pq = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
-        for b in &binds {
-            pq = pq.bind(b.clone());
-        }
-        let rows = pq.fetch_all(self.pool()).await?;
-        let total: i64 = match rows.first() {
-            Some(r) => r.try_get("total_rows")?,
-            None => {
-                // A page past the end: count separately.
-                let mut cq = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}")))
-                    .bind(facility_id);
-                for b in &binds {
-                    cq = cq.bind(b.clone());
-                }
-                cq.fetch_one(self.pool()).await?.try_get(0)?
+        let offset = q.offset.max(0);
+        let bind_all = |sql: String| {
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+            for b in &binds {
+                query = query.bind(b.clone());
             }
+            query
+        };
+        // Without search, COUNT reads only an index and the page comes from the index order (or a top-N
+        // sort); with search every row is read anyway, so the page and its total come from one statement.
+        let full_scan = !search.is_empty();
+        // The inner query sorts and pages only (sort key, id); the outer one reads the 50 full rows.
+        let page_sql = |extra: &str| {
+            let outer: Vec<String> = cols.iter().map(|c| format!("t.{c}")).collect();
+            format!(
+                "SELECT {}{} FROM {table} t JOIN (SELECT id AS pick_id{extra} FROM {table} WHERE {where_sql} \
+                 ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {offset}) p ON t.id = p.pick_id \
+                 ORDER BY t.{sort} {dir}, t.{key} ASC",
+                outer.join(", "),
+                if extra.is_empty() { "" } else { ", p.total_rows" }
+            )
+        };
+        let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
+        let (rows, total) = if full_scan {
+            let rows = bind_all(page_sql(", COUNT(*) OVER () AS total_rows")).fetch_all(self.pool()).await?;
+            let total: i64 = match rows.first() {
+                Some(r) => r.try_get("total_rows")?,
+                None => bind_all(count_sql).fetch_one(self.pool()).await?.try_get(0)?,
+            };
+            (rows, total)
+        } else {
+            let total: i64 = bind_all(count_sql).fetch_one(self.pool()).await?.try_get(0)?;
+            let rows = if offset >= total { Vec::new() } else { bind_all(page_sql("")).fetch_all(self.pool()).await? };
+            (rows, total)
         };
         Ok((rows.iter().map(decode::<T>).collect::<Result<Vec<T>>>()?, total))
     }
@@ -159,5 +177,17 @@ impl Store {
             q = q.bind(v);
         }
         q.fetch_optional(self.pool()).await?.as_ref().map(decode::<T>).transpose()
+    }
+
+    /// Number of records of a ledger and the time of its latest change, in one statement (dashboard).
+    pub async fn ledger_stats(&self, facility_id: i64, kind: LedgerKind) -> Result<(i64, Option<String>)> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n, MAX(updated_at) AS at FROM {} WHERE facility_id = $1",
+            kind.as_str()
+        )))
+        .bind(facility_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("at")?))
     }
 }

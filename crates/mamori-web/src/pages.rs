@@ -177,15 +177,19 @@ pub(crate) struct CachedFindings {
     findings: std::sync::Arc<Vec<Finding>>,
 }
 
-async fn findings_of(st: &AppState, fid: i64) -> WebResult<std::sync::Arc<Vec<Finding>>> {
+async fn findings_of(
+    st: &AppState,
+    fid: i64,
+    stats: &HashMap<LedgerKind, (i64, Option<String>)>,
+) -> WebResult<std::sync::Arc<Vec<Finding>>> {
     let today = chrono::Local::now().date_naive();
     let mut stamp = today.to_string();
     for k in [LedgerKind::Devices, LedgerKind::Accounts] {
-        stamp.push_str(&format!(
-            "|{}|{}",
-            st.store.count(fid, k).await?,
-            st.store.last_updated_at(fid, k).await?.unwrap_or_default()
-        ));
+        let (n, at) = match stats.get(&k) {
+            Some(s) => s.clone(),
+            None => st.store.ledger_stats(fid, k).await?,
+        };
+        stamp.push_str(&format!("|{n}|{}", at.unwrap_or_default()));
     }
     if let Some(c) = st.findings_cache.lock().expect("cache lock").get(&fid)
         && c.stamp == stamp
@@ -218,10 +222,13 @@ pub(crate) async fn dashboard(
     let f = st.facility_for(&ctx, fid).await?;
     let t = ctx.tr;
     let mut counts = Vec::new();
+    let mut stats = HashMap::new();
     for k in LedgerKind::ALL.into_iter().filter(|k| ctx.principal.can(Action::ViewLedger(*k))) {
         let scope = vendor_scope(&ctx, k)?;
+        let (all, updated) = st.store.ledger_stats(fid, k).await?;
+        stats.insert(k, (all, updated.clone()));
         let count = match &scope {
-            None => st.store.count(fid, k).await?,
+            None => all,
             Some(_) => {
                 let q = LedgerQuery { scope: scope.clone(), limit: 1, ..Default::default() };
                 match k {
@@ -232,7 +239,7 @@ pub(crate) async fn dashboard(
                 }
             }
         };
-        let updated = st.store.last_updated_at(fid, k).await?.map(|u| u.chars().take(10).collect::<String>());
+        let updated = updated.map(|u| u.chars().take(10).collect::<String>());
         counts.push(LedgerCount {
             slug: k.as_str().into(),
             label: kind_label(t, k),
@@ -243,7 +250,7 @@ pub(crate) async fn dashboard(
     // Findings name records: shown only for ledgers the user reads in full (never to vendors).
     let (mut severities, mut overdue, mut more) = (Vec::new(), Vec::new(), 0);
     if ctx.principal.role != Role::Vendor {
-        let all = findings_of(&st, fid).await?;
+        let all = findings_of(&st, fid, &stats).await?;
         let shown: Vec<&Finding> = all.iter().filter(|x| ctx.principal.can(Action::ViewLedger(x.ledger))).collect();
         for sev in [FindingSeverity::High, FindingSeverity::Medium, FindingSeverity::Low, FindingSeverity::Info] {
             let n = shown.iter().filter(|x| x.severity == sev).count();
