@@ -1206,17 +1206,18 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
     // its own caches over a contiguous run of the sorted profiles; the caller's sink runs here.
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
     if workers == 1 || order.len() < 64 {
-        eval_profiles(index, order, &mut sink);
+        eval_profiles(index, order, MAX_COMPILED_ENTRIES, &mut sink);
         return d;
     }
     let half = order.len() / 2;
     let second = order.split_off(half);
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(256);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(16);
         for part in [order, second] {
             let tx = tx.clone();
             s.spawn(move || {
-                eval_profiles(index, part, &mut |p| {
+                // Each worker gets half the cache bound, so memory stays as with one.
+                eval_profiles(index, part, MAX_COMPILED_ENTRIES / 2, &mut |p| {
                     let _ = tx.send(p);
                 })
             });
@@ -1231,7 +1232,7 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
 
 type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
 
-fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, sink: &mut dyn FnMut(Profile)) {
+fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, max_entries: usize, sink: &mut dyn FnMut(Profile)) {
     let mut scan = Scan::new(index);
     let mut interner = Interner::default();
     for (key, (mut cpes, members)) in order {
@@ -1243,7 +1244,7 @@ fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, sink: &mut dyn FnM
             raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect()
         };
         sink(Profile { cpes: key, devices: members, findings });
-        if scan.compiled_entries > MAX_COMPILED_ENTRIES {
+        if scan.compiled_entries > max_entries {
             scan = Scan::new(index);
             interner = Interner::default();
         }
