@@ -130,7 +130,13 @@ async fn asset(axum::extract::Path(path): axum::extract::Path<String>) -> Respon
 
 /// Security headers on every response: no inline scripts, no framing, no referrer, no sniffing.
 async fn security_headers(req: Request, next: Next) -> Response {
+    let is_htmx = req.headers().contains_key("hx-request");
     let mut res = next.run(req).await;
+    // An expired session during an htmx request: send the whole page to the login form, not the fragment.
+    if is_htmx && res.status().is_redirection() && res.headers().get(header::LOCATION).is_some_and(|l| l == "/login") {
+        *res.status_mut() = StatusCode::OK;
+        res.headers_mut().insert("hx-redirect", HeaderValue::from_static("/login"));
+    }
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,

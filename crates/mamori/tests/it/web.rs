@@ -130,9 +130,16 @@ impl Resp {
 }
 
 fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Resp {
+    http_with(port, method, path, cookie, form, &[])
+}
+
+fn http_with(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>, extra: &[(&str, &str)]) -> Resp {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let body = form.unwrap_or("");
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
     if !cookie.is_empty() {
         req.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -220,6 +227,9 @@ async fn every_role_is_refused_what_it_must_not_see_or_do() {
     // No session: pages send to the login page, posts change nothing.
     assert_eq!(http(p, "GET", "/", "", None).header("location"), Some("/setup"));
     assert_eq!(http(p, "GET", "/f/1", "", None).header("location"), Some("/login"));
+    // An htmx request without a session is sent to the login page as a whole.
+    let hx = http_with(p, "GET", "/f/1/l/devices?q=x", "", None, &[("HX-Request", "true")]);
+    assert_eq!((hx.status, hx.header("hx-redirect")), (200, Some("/login")));
     let (admin, admin_csrf) = first_run_admin(&app);
     // A second setup is refused once a user exists.
     let page = http(p, "GET", "/setup", "", None);
