@@ -1216,8 +1216,7 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
         for part in [order, second] {
             let tx = tx.clone();
             s.spawn(move || {
-                // Each worker gets half the cache bound, so memory stays as with one.
-                eval_profiles(index, part, MAX_COMPILED_ENTRIES / 2, &mut |p| {
+                eval_profiles(index, part, MAX_COMPILED_ENTRIES, &mut |p| {
                     let _ = tx.send(p);
                 })
             });
@@ -1232,9 +1231,10 @@ pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl 
 
 type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
 
-fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, max_entries: usize, sink: &mut dyn FnMut(Profile)) {
+fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, mut max_entries: usize, sink: &mut dyn FnMut(Profile)) {
     let mut scan = Scan::new(index);
     let mut interner = Interner::default();
+    let mut since_reset = 0usize;
     for (key, (mut cpes, members)) in order {
         let findings = if cpes.is_empty() {
             Vec::new()
@@ -1244,9 +1244,17 @@ fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, max_entries: usize
             raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect()
         };
         sink(Profile { cpes: key, devices: members, findings });
+        since_reset += 1;
         if scan.compiled_entries > max_entries {
-            scan = Scan::new(index);
-            interner = Interner::default();
+            // A working set larger than the bound would be recompiled for every profile: grow
+            // the bound instead of thrashing.
+            if since_reset < 32 {
+                max_entries *= 2;
+            } else {
+                scan = Scan::new(index);
+                interner = Interner::default();
+                since_reset = 0;
+            }
         }
     }
 }
