@@ -193,6 +193,7 @@ impl Store {
         Ok(())
     }
 
+    /// Starts a session; sessions idle or older than the limits of `mamori_model::auth` are removed on the way.
     pub async fn create_session(
         &self,
         token_hash: &str,
@@ -201,6 +202,11 @@ impl Store {
         now: i64,
         source: &str,
     ) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE last_seen < $1 OR created_at < $2")
+            .bind(now - mamori_model::auth::SESSION_IDLE_SECS)
+            .bind(now - mamori_model::auth::SESSION_ABSOLUTE_SECS)
+            .execute(self.pool())
+            .await?;
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen, source) VALUES ($1, $2, $3, $4, $4, $5)",
         )
@@ -253,7 +259,9 @@ impl Store {
             .rows_affected())
     }
 
+    /// Records a failed login; failures older than a day are forgotten on the way.
     pub async fn record_login_failure(&self, login: &str, source: &str, now: i64) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE at < $1").bind(now - 86_400).execute(self.pool()).await?;
         sqlx::query("INSERT INTO login_failures (login, source, at) VALUES ($1, $2, $3)")
             .bind(login)
             .bind(source)

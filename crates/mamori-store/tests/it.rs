@@ -241,6 +241,12 @@ async fn users_sessions_and_throttling() {
         store.create_session("h3", admin.id, "c", 1000, "").await.unwrap();
         store.create_session("h4", admin.id, "c", 1000, "").await.unwrap();
         assert_eq!(store.delete_user_sessions(admin.id).await.unwrap(), 2);
+        // Starting a session sweeps expired ones.
+        let idle = mamori_model::auth::SESSION_IDLE_SECS;
+        store.create_session("old", admin.id, "c", 1000, "").await.unwrap();
+        store.create_session("new", admin.id, "c", 1000 + idle + 1, "").await.unwrap();
+        assert!(store.session("old").await.unwrap().is_none());
+        assert!(store.session("new").await.unwrap().is_some());
 
         for at in [100, 200, 300] {
             store.record_login_failure("admin", "10.0.0.9", at).await.unwrap();
