@@ -1,6 +1,7 @@
 //! `mamori` — one binary, a command for every job. The crates around it hold the work; this file wires
 //! them together: global options, the ledger commands, and the web commands (see `cmd_web`).
 
+mod cmd_backup;
 mod cmd_ledger;
 mod cmd_web;
 mod demo;
@@ -69,6 +70,9 @@ pub enum Command {
     /// 性能測定（結果を表示するだけで合否判定はしない）/ benchmarks that print figures
     #[command(subcommand)]
     Bench(cmd_ledger::BenchCommand),
+    /// オフラインバックアップ（暗号化・世代管理・復元訓練、restic 互換）/ offline backup (encrypted, generations, drills)
+    #[command(subcommand)]
+    Backup(cmd_backup::BackupCommand),
     #[command(flatten)]
     Web(cmd_web::WebCommand),
 }
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             Command::Export(a) => cmd_ledger::export(&g, a).await,
             Command::Findings(a) => cmd_ledger::findings(&g, a).await,
             Command::Bench(c) => cmd_ledger::bench(&g, c).await,
+            Command::Backup(c) => tokio::task::spawn_blocking(move || cmd_backup::run(c)).await?,
             Command::Web(c) => cmd_web::run(&g, c).await,
         }
     });

@@ -89,8 +89,12 @@ fn accounts_with_japanese_dates_and_findings() {
     assert!(csv.contains("2027-03-31"), "令和9年3月31日 and R9.3.31 read as 2027-03-31: {csv}");
     let out = e.run(&["findings", "--format", "json", "--today", "2026-11-21"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let kinds: Vec<(String, String)> =
-        v.as_array().unwrap().iter().map(|f| (f["key"].as_str().unwrap().into(), f["kind"].as_str().unwrap().into())).collect();
+    let kinds: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["key"].as_str().unwrap().into(), f["kind"].as_str().unwrap().into()))
+        .collect();
     assert!(kinds.contains(&("suzuki03".into(), "account_retired".into())), "{kinds:?}");
     assert!(kinds.contains(&("takahashi04".into(), "account_unused".into())), "{kinds:?}");
     assert!(!kinds.iter().any(|(k, _)| k == "yamada01"), "{kinds:?}");
@@ -160,7 +164,12 @@ fn kill_during_a_large_import_leaves_the_database_as_before() {
     let big = e.path("big.csv");
     let mut text = String::from("管理番号,メーカー,OS,IPアドレス,コンピュータ名,設置場所,利用者,登録日,状態\n");
     for i in 0..60_000 {
-        text.push_str(&format!("B{i:06},富士通,Windows 11 Pro,10.{}.{}.{},PC{i},3階病棟,共用,2024/4/1,稼働\n", i >> 16, (i >> 8) & 255, i & 255));
+        text.push_str(&format!(
+            "B{i:06},富士通,Windows 11 Pro,10.{}.{}.{},PC{i},3階病棟,共用,2024/4/1,稼働\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        ));
     }
     std::fs::write(&big, text).unwrap();
     let mut child = Command::new(BIN)
@@ -195,13 +204,19 @@ fn demo_hospital_has_what_the_issue_promises_and_its_findings() {
     let out = Command::new(BIN).args(["--db", &db, "demo", "--no-serve"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    for want in ["機器台帳: 305 件", "利用者ID台帳: 600 件", "医療情報システム一覧: 12 件", "事業者一覧: 9 件"] {
+    for want in ["機器台帳: 305 件", "利用者ID台帳: 600 件", "医療情報システム一覧: 12 件", "事業者一覧: 9 件"]
+    {
         assert!(text.contains(want), "{want} in {text}");
     }
-    let out = Command::new(BIN).args(["--db", &db, "findings", "--format", "json", "--today", "2026-11-21"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--db", &db, "findings", "--format", "json", "--today", "2026-11-21"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let f = v.as_array().unwrap();
-    let has = |kind: &str, title_part: &str| f.iter().any(|x| x["kind"] == kind && x["title_ja"].as_str().unwrap().contains(title_part));
+    let has = |kind: &str, title_part: &str| {
+        f.iter().any(|x| x["kind"] == kind && x["title_ja"].as_str().unwrap().contains(title_part))
+    };
     assert!(has("os_end_of_support", "FortiOS 6.0.4"), "the VPN gateway's FortiOS 6.0 is past end of support");
     assert!(has("os_end_of_support", "Windows Server 2012 R2"));
     assert!(has("os_end_of_support", "Windows Server 2008 R2"));
@@ -245,4 +260,59 @@ fn the_same_story_on_postgresql() {
     assert_eq!(pg.export("accounts"), lite.export("accounts"));
     let f = |e: &Env| stdout(&e.run(&["findings", "--format", "json", "--today", "2026-11-21"]));
     assert_eq!(f(&pg), f(&lite));
+}
+
+/// The backup commands on a real repository: generations, a bit-exact drill, forget only with the admin key.
+#[test]
+fn backup_commands_keep_generations_and_prove_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    std::fs::create_dir_all(p("landing")).unwrap();
+    std::fs::write(p("landing/ehr.dump"), (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    let run = |args: &[&str], pw: &str| {
+        Command::new(BIN)
+            .args(args)
+            .env("MAMORI_BACKUP_PASSWORD", pw)
+            .env("MAMORI_BACKUP_ADMIN_PASSWORD", "admin-password-for-tests")
+            .output()
+            .unwrap()
+    };
+    let pw = "everyday-password-for-tests";
+    let repo = p("repo");
+    assert!(run(&["backup", "init", "--repo", &repo], pw).status.success());
+    for i in 0..4 {
+        std::fs::write(p("landing/schema.sql"), format!("version {i}")).unwrap();
+        let out = run(
+            &[
+                "backup",
+                "run",
+                "--repo",
+                &repo,
+                "--system",
+                "電子カルテ",
+                "--landing",
+                &p("landing"),
+                "--work-dir",
+                &p("work"),
+            ],
+            pw,
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = run(&["backup", "status", "--repo", &repo], pw);
+    assert!(stdout(&out).contains("世代 / generations: 4"), "{}", stdout(&out));
+    let out = run(&["backup", "drill", "--repo", &repo, "--system", "電子カルテ", "--scratch", &p("scratch")], pw);
+    assert!(out.status.success() && stdout(&out).contains("不一致 0 件"), "{}{}", stdout(&out), stderr(&out));
+    let out = run(&["backup", "forget", "--repo", &repo, "--keep", "2"], pw);
+    assert!(!out.status.success(), "fewer than 3 generations is refused");
+    let out = run(&["backup", "status", "--repo", &repo], "wrong-password");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("パスワードが違います"), "{}", stderr(&out));
+    let out = run(&["backup", "forget", "--repo", &repo, "--keep", "3"], pw);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&["backup", "status", "--repo", &repo, "--format", "json"], pw);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0].as_array().unwrap().len(), 3, "the newest three generations stay");
+    let out = run(&["backup", "check", "--repo", &repo, "--read-data", "all"], pw);
+    assert!(out.status.success(), "{}", stdout(&out));
 }
