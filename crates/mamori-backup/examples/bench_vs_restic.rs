@@ -63,12 +63,10 @@ impl Rng {
 fn child_main(args: &[String]) -> i32 {
     let pw = mamori_backup::Password::new(PW).unwrap();
     let res: Result<String, mamori_backup::BackupError> = match args[0].as_str() {
-        "init" => mamori_backup::init_repository(
-            Path::new(&args[1]),
-            &pw,
-            &mamori_backup::Password::new(ADMIN).unwrap(),
-        )
-        .map(|r| r.repository_id),
+        "init" => {
+            mamori_backup::init_repository(Path::new(&args[1]), &pw, &mamori_backup::Password::new(ADMIN).unwrap())
+                .map(|r| r.repository_id)
+        }
         "backup" => mamori_backup::backup_directory(
             Path::new(&args[1]),
             &pw,
@@ -128,17 +126,10 @@ fn run(label: &str, cmd: &mut Command) -> Fig {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
     let wall = t0.elapsed().as_secs_f64();
     assert_eq!(rc, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{label} failed (status {status})"
-    );
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "{label} failed (status {status})");
     std::mem::forget(child);
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Fig {
-        wall,
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-        rss_mib: ru.ru_maxrss as f64 / 1024.0,
-    }
+    Fig { wall, cpu: tv(ru.ru_utime) + tv(ru.ru_stime), rss_mib: ru.ru_maxrss as f64 / 1024.0 }
 }
 
 fn du(p: &Path) -> u64 {
@@ -164,10 +155,7 @@ fn hash_tree(root: &Path) -> Vec<(String, String)> {
                 }
                 h.update(&buf[..n]);
             }
-            (
-                f.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                hex::encode(h.finalize()),
-            )
+            (f.strip_prefix(root).unwrap().to_string_lossy().into_owned(), hex::encode(h.finalize()))
         })
         .collect()
 }
@@ -196,8 +184,15 @@ fn main() {
         std::fs::create_dir_all(d).unwrap();
     }
     let me = std::env::current_exe().unwrap();
-    let restic_version = Command::new("restic").arg("version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_else(|_| "restic not found".into());
-    println!("bench_vs_restic: {} MiB in {nfiles} files (half random, half CSV), 3 days, 5% of each file changed per day", total >> 20);
+    let restic_version = Command::new("restic")
+        .arg("version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "restic not found".into());
+    println!(
+        "bench_vs_restic: {} MiB in {nfiles} files (half random, half CSV), 3 days, 5% of each file changed per day",
+        total >> 20
+    );
     println!("restic: {restic_version}; mamori-backup on rustic_core 0.13.0; dir {}", base.display());
 
     // day 0 data
@@ -243,8 +238,32 @@ fn main() {
                 std::fs::write(&f, v).unwrap();
             }
         }
-        let m = || run("mamori backup", Command::new(&me).args(["child", "backup", m_repo.to_str().unwrap(), landing.to_str().unwrap(), work.to_str().unwrap()]));
-        let r = || run("restic backup", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "backup", "-q", "--host", "bench", landing.to_str().unwrap()]));
+        let m = || {
+            run(
+                "mamori backup",
+                Command::new(&me).args([
+                    "child",
+                    "backup",
+                    m_repo.to_str().unwrap(),
+                    landing.to_str().unwrap(),
+                    work.to_str().unwrap(),
+                ]),
+            )
+        };
+        let r = || {
+            run(
+                "restic backup",
+                Command::new("restic").args([
+                    "-r",
+                    r_repo.to_str().unwrap(),
+                    "backup",
+                    "-q",
+                    "--host",
+                    "bench",
+                    landing.to_str().unwrap(),
+                ]),
+            )
+        };
         let (fm, fr) = if day % 2 == 0 {
             let a = m();
             let b = r();
@@ -257,16 +276,36 @@ fn main() {
         rows.push((format!("backup day {}", day + 1), fm, fr));
         sizes.push((du(&m_repo), du(&r_repo)));
     }
-    let fr = run("restic check", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "check", "--read-data", "-q"]));
+    let fr = run(
+        "restic check",
+        Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "check", "--read-data", "-q"]),
+    );
     let fm = run("mamori check", Command::new(&me).args(["child", "check", m_repo.to_str().unwrap()]));
     rows.push(("check --read-data".into(), fm, fr));
     let m_out = base.join("restore-mamori");
     let r_out = base.join("restore-restic");
-    let fm = run("mamori restore", Command::new(&me).args(["child", "restore", m_repo.to_str().unwrap(), m_out.to_str().unwrap()]));
-    let fr = run("restic restore", Command::new("restic").args(["-r", r_repo.to_str().unwrap(), "restore", "latest", "-q", "--target", r_out.to_str().unwrap()]));
+    let fm = run(
+        "mamori restore",
+        Command::new(&me).args(["child", "restore", m_repo.to_str().unwrap(), m_out.to_str().unwrap()]),
+    );
+    let fr = run(
+        "restic restore",
+        Command::new("restic").args([
+            "-r",
+            r_repo.to_str().unwrap(),
+            "restore",
+            "latest",
+            "-q",
+            "--target",
+            r_out.to_str().unwrap(),
+        ]),
+    );
     rows.push(("restore latest".into(), fm, fr));
     let s_out = base.join("restore-mamori-seq");
-    let fs = run("mamori restore sequential", Command::new(&me).args(["child", "restore-seq", m_repo.to_str().unwrap(), s_out.to_str().unwrap()]));
+    let fs = run(
+        "mamori restore sequential",
+        Command::new(&me).args(["child", "restore-seq", m_repo.to_str().unwrap(), s_out.to_str().unwrap()]),
+    );
     rows.push(("restore latest (mamori sequential vs restic)".into(), fs, fr));
 
     let rel = landing.canonicalize().unwrap();
@@ -278,7 +317,9 @@ fn main() {
     let identical = src == a && src == b && src == c;
 
     println!();
-    println!("| step | mamori wall s | mamori CPU s | mamori peak MiB | restic wall s | restic CPU s | restic peak MiB |");
+    println!(
+        "| step | mamori wall s | mamori CPU s | mamori peak MiB | restic wall s | restic CPU s | restic peak MiB |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (name, m, r) in &rows {
         println!(

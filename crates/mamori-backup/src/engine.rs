@@ -17,10 +17,9 @@ use chrono::{DateTime, Utc};
 use rustic_backend::BackendOptions;
 use rustic_core::repofile::{Metadata, Node, NodeType, SnapshotFile};
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination,
-    LsOptions, OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen,
-    ReadSubsetOption, Repository, RepositoryBackends, RepositoryOptions, RestoreOptions,
-    RusticError, RusticResult, SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination, LsOptions,
+    OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
+    RepositoryBackends, RepositoryOptions, RestoreOptions, RusticError, RusticResult, SnapshotOptions,
 };
 use sha2::{Digest, Sha256};
 
@@ -50,10 +49,7 @@ fn path_str(repo: &Path) -> Result<&str> {
 }
 
 fn backends(repo: &Path) -> Result<RepositoryBackends> {
-    BackendOptions::default()
-        .repository(path_str(repo)?)
-        .to_backends()
-        .map_err(BackupError::repo("open", repo))
+    BackendOptions::default().repository(path_str(repo)?).to_backends().map_err(BackupError::repo("open", repo))
 }
 
 fn repo_options() -> RepositoryOptions {
@@ -68,9 +64,7 @@ fn has_repository(repo: &Path) -> bool {
 /// Opens a repository with a password. Opening writes nothing.
 pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenStatus>> {
     if !has_repository(repo) {
-        return Err(BackupError::NoRepository {
-            repo: repo.to_path_buf(),
-        });
+        return Err(BackupError::NoRepository { repo: repo.to_path_buf() });
     }
     let be = backends(repo)?;
     Repository::new(&repo_options(), &be)
@@ -78,9 +72,7 @@ pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenSt
         .open(&Credentials::password(password.expose()))
         .map_err(|e| {
             if e.is_incorrect_password() {
-                BackupError::WrongPassword {
-                    repo: repo.to_path_buf(),
-                }
+                BackupError::WrongPassword { repo: repo.to_path_buf() }
             } else {
                 BackupError::repo("open", repo)(e)
             }
@@ -99,10 +91,7 @@ fn key_user(repo_path: &Path, repo: &Repository<OpenStatus>) -> Result<String> {
         repo: repo_path.to_path_buf(),
         message: e.to_string(),
     })?;
-    Ok(v.get("username")
-        .and_then(|u| u.as_str())
-        .unwrap_or_default()
-        .to_string())
+    Ok(v.get("username").and_then(|u| u.as_str()).unwrap_or_default().to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,9 +107,7 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
         ));
     }
     if has_repository(repo) {
-        return Err(BackupError::AlreadyExists {
-            repo: repo.to_path_buf(),
-        });
+        return Err(BackupError::AlreadyExists { repo: repo.to_path_buf() });
     }
     std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
     let be = backends(repo)?;
@@ -133,10 +120,7 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
         )
         .map_err(BackupError::repo("init", repo))?;
     let admin_key = r
-        .add_key(
-            admin.expose(),
-            &KeyOptions::default().username(ADMIN_KEY_USER.to_string()),
-        )
+        .add_key(admin.expose(), &KeyOptions::default().username(ADMIN_KEY_USER.to_string()))
         .map_err(BackupError::repo("add admin key", repo))?;
     Ok(InitRun {
         repository: repo.to_path_buf(),
@@ -152,8 +136,7 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
 fn validate_name(what: &str, s: &str) -> Result<()> {
     let bad = s.is_empty()
         || s.len() > 64
-        || s.chars()
-            .any(|c| c == ',' || c == '=' || c == '/' || c.is_whitespace() || c.is_control());
+        || s.chars().any(|c| c == ',' || c == '=' || c == '/' || c.is_whitespace() || c.is_control());
     if bad {
         return Err(BackupError::invalid(
             format!("{what}「{s}」は使えません（1〜64文字、空白・カンマ・= ・/ は不可）"),
@@ -164,11 +147,7 @@ fn validate_name(what: &str, s: &str) -> Result<()> {
 }
 
 fn tags_for(system: &str, dump_type: &str) -> Vec<String> {
-    vec![
-        TAG_MAMORI.to_string(),
-        format!("system={system}"),
-        format!("dump={dump_type}"),
-    ]
+    vec![TAG_MAMORI.to_string(), format!("system={system}"), format!("dump={dump_type}")]
 }
 
 fn snapshot_template(system: &str, dump_type: &str) -> Result<SnapshotFile> {
@@ -192,8 +171,7 @@ fn short_message(s: &str) -> String {
 
 pub(crate) fn to_chrono(z: &rustic_core::jiff::Zoned) -> DateTime<Utc> {
     let ts = z.timestamp();
-    DateTime::from_timestamp(ts.as_second(), u32::try_from(ts.subsec_nanosecond()).unwrap_or(0))
-        .unwrap_or_default()
+    DateTime::from_timestamp(ts.as_second(), u32::try_from(ts.subsec_nanosecond()).unwrap_or(0)).unwrap_or_default()
 }
 
 fn generation_of(s: &SnapshotFile) -> Option<Generation> {
@@ -201,12 +179,7 @@ fn generation_of(s: &SnapshotFile) -> Option<Generation> {
     if !tags.iter().any(|t| t.as_str() == TAG_MAMORI) {
         return None;
     }
-    let get = |prefix: &str| {
-        tags.iter()
-            .find_map(|t| t.strip_prefix(prefix))
-            .unwrap_or_default()
-            .to_string()
-    };
+    let get = |prefix: &str| tags.iter().find_map(|t| t.strip_prefix(prefix)).unwrap_or_default().to_string();
     Some(Generation {
         snapshot_id: hex_id(&s.id),
         time: to_chrono(&s.time),
@@ -220,9 +193,7 @@ fn generation_of(s: &SnapshotFile) -> Option<Generation> {
 /// All mamori generations in a repository, oldest first (世代一覧).
 pub fn generations(repo: &Path, password: &Password) -> Result<Vec<Generation>> {
     let r = open(repo, password)?;
-    let snaps = r
-        .get_all_snapshots()
-        .map_err(BackupError::repo("list snapshots", repo))?;
+    let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let mut g: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
     g.sort_by(|a, b| a.time.cmp(&b.time).then(a.snapshot_id.cmp(&b.snapshot_id)));
     Ok(g)
@@ -284,12 +255,9 @@ pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Man
     let mut entries = Vec::with_capacity(files.len());
     for (f, r) in files.iter().zip(results) {
         let r = r.into_inner().unwrap_or_else(|p| p.into_inner());
-        let (size, sha256) = r.ok_or_else(|| BackupError::invalid("ハッシュ計算が中断されました", "hashing was interrupted"))??;
-        entries.push(ManifestEntry {
-            path: rel_slash(root, f),
-            size,
-            sha256,
-        });
+        let (size, sha256) =
+            r.ok_or_else(|| BackupError::invalid("ハッシュ計算が中断されました", "hashing was interrupted"))??;
+        entries.push(ManifestEntry { path: rel_slash(root, f), size, sha256 });
     }
     let warnings = others
         .iter()
@@ -340,13 +308,7 @@ pub struct DirSource {
 fn summary_numbers(s: &SnapshotFile) -> (u64, u64, u64) {
     s.summary
         .as_ref()
-        .map(|s| {
-            (
-                s.total_files_processed,
-                s.total_bytes_processed,
-                s.data_added_packed,
-            )
-        })
+        .map(|s| (s.total_files_processed, s.total_bytes_processed, s.data_added_packed))
         .unwrap_or_default()
 }
 
@@ -385,9 +347,7 @@ pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Re
 
     let r = r.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
     let paths: PathList = [landing.clone(), staging.clone()].into_iter().collect();
-    let paths = paths
-        .sanitize()
-        .map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    let paths = paths.sanitize().map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
     let snap = r
         .backup(&BackupOptions::default(), &paths, snapshot_template(&src.system, &src.dump_type)?)
         .map_err(BackupError::repo("backup", repo))?;
@@ -446,12 +406,10 @@ impl ReadSourceOpen for SpoolOpen {
 
     fn open(self) -> RusticResult<Self::Reader> {
         match self {
-            Self::File(p) => std::fs::File::open(&p)
-                .map(|f| Box::new(f) as Box<dyn Read + Send>)
-                .map_err(|e| {
-                    RusticError::with_source(ErrorKind::InputOutput, "cannot open spool file `{path}`", e)
-                        .attach_context("path", p.display().to_string())
-                }),
+            Self::File(p) => std::fs::File::open(&p).map(|f| Box::new(f) as Box<dyn Read + Send>).map_err(|e| {
+                RusticError::with_source(ErrorKind::InputOutput, "cannot open spool file `{path}`", e)
+                    .attach_context("path", p.display().to_string())
+            }),
             Self::Bytes(b) => Ok(Box::new(std::io::Cursor::new(b))),
         }
     }
@@ -489,11 +447,7 @@ impl ReadSource for SpoolSource {
         taken
             .into_iter()
             .map(|(name, size, open)| {
-                Ok(ReadSourceEntry {
-                    path: PathBuf::from(&name),
-                    node: file_node(&name, size),
-                    open: Some(open),
-                })
+                Ok(ReadSourceEntry { path: PathBuf::from(&name), node: file_node(&name, size), open: Some(open) })
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -555,15 +509,9 @@ fn spool_command(src: &CommandSource, command_line: &str, spool: &Path) -> Resul
     let stderr_tail = stderr_thread.join().unwrap_or_default();
     let fail = |status: String| {
         let _ = std::fs::remove_file(spool);
-        let status = if stderr_tail.trim().is_empty() {
-            status
-        } else {
-            format!("{status}; stderr: {}", stderr_tail.trim())
-        };
-        BackupError::CommandFailed {
-            command: command_line.to_string(),
-            status,
-        }
+        let status =
+            if stderr_tail.trim().is_empty() { status } else { format!("{status}; stderr: {}", stderr_tail.trim()) };
+        BackupError::CommandFailed { command: command_line.to_string(), status }
     };
     let (size, sha) = copied.map_err(|e| fail(format!("spool {}: {e}", spool.display())))?;
     match status {
@@ -602,14 +550,9 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         dump_type: src.dump_type.clone(),
         created_at: started_at,
         root: String::new(),
-        files: vec![ManifestEntry {
-            path: src.file_name.clone(),
-            size,
-            sha256,
-        }],
+        files: vec![ManifestEntry { path: src.file_name.clone(), size, sha256 }],
     };
-    let json = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
     let mname = format!("{}.{MANIFEST_NAME}", src.file_name);
     let source = SpoolSource {
         entries: Mutex::new(vec![
@@ -618,18 +561,11 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         ]),
     };
     let result = (|| {
-        let r = open(repo, password)?
-            .to_indexed_ids()
-            .map_err(BackupError::repo("read index", repo))?;
+        let r = open(repo, password)?.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
         let mut opts = BackupOptions::default();
         opts.parent_opts.force = true;
-        r.archive(
-            &opts,
-            &source,
-            snapshot_template(&src.system, &src.dump_type)?,
-            &[PathBuf::from(&src.file_name)],
-        )
-        .map_err(BackupError::repo("backup", repo))
+        r.archive(&opts, &source, snapshot_template(&src.system, &src.dump_type)?, &[PathBuf::from(&src.file_name)])
+            .map_err(BackupError::repo("backup", repo))
     })();
     let _ = std::fs::remove_file(&spool);
     let snap = result?;
@@ -673,9 +609,7 @@ pub fn check(repo: &Path, password: &Password, read: ReadData) -> Result<CheckRu
             ReadSubsetOption::IdSubSet((run % every, every))
         }
     };
-    let opts = CheckOptions::default()
-        .read_data(!matches!(read, ReadData::None))
-        .read_data_subset(subset);
+    let opts = CheckOptions::default().read_data(!matches!(read, ReadData::None)).read_data_subset(subset);
     let results = r.check(opts).map_err(BackupError::repo("check", repo))?;
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -726,7 +660,11 @@ fn find_manifests(root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Compares a restored tree with its manifest, bit for bit (SHA-256 of every byte and the size).
-pub fn compare_with_manifest(restored: &Path, manifest: &Manifest, manifest_file: &Path) -> Result<(u64, u64, Vec<Mismatch>)> {
+pub fn compare_with_manifest(
+    restored: &Path,
+    manifest: &Manifest,
+    manifest_file: &Path,
+) -> Result<(u64, u64, Vec<Mismatch>)> {
     let root = restored.join(manifest.root.trim_start_matches('/'));
     let mut mismatches = Vec::new();
     let mut files = 0u64;
@@ -736,30 +674,19 @@ pub fn compare_with_manifest(restored: &Path, manifest: &Manifest, manifest_file
         listed.insert(e.path.clone());
         let p = root.join(&e.path);
         if !p.is_file() {
-            mismatches.push(Mismatch {
-                path: e.path.clone(),
-                kind: MismatchKind::Missing,
-            });
+            mismatches.push(Mismatch { path: e.path.clone(), kind: MismatchKind::Missing });
             continue;
         }
         let (size, sha) = sha256_file(&p)?;
         files += 1;
         bytes += size;
         if size != e.size {
-            mismatches.push(Mismatch {
-                path: e.path.clone(),
-                kind: MismatchKind::Size {
-                    expected: e.size,
-                    actual: size,
-                },
-            });
+            mismatches
+                .push(Mismatch { path: e.path.clone(), kind: MismatchKind::Size { expected: e.size, actual: size } });
         } else if sha != e.sha256 {
             mismatches.push(Mismatch {
                 path: e.path.clone(),
-                kind: MismatchKind::Content {
-                    expected: e.sha256.clone(),
-                    actual: sha,
-                },
+                kind: MismatchKind::Content { expected: e.sha256.clone(), actual: sha },
             });
         }
     }
@@ -771,10 +698,7 @@ pub fn compare_with_manifest(restored: &Path, manifest: &Manifest, manifest_file
             }
             let rel = rel_slash(&root, &p);
             if !listed.contains(&rel) {
-                mismatches.push(Mismatch {
-                    path: rel,
-                    kind: MismatchKind::Unexpected,
-                });
+                mismatches.push(Mismatch { path: rel, kind: MismatchKind::Unexpected });
             }
         }
     }
@@ -785,18 +709,11 @@ fn select_snapshot(repo: &Path, snaps: &[SnapshotFile], which: &SnapshotRef) -> 
     let snap = match which {
         SnapshotRef::Latest { system } => snaps
             .iter()
-            .filter(|s| {
-                generation_of(s)
-                    .map(|g| system.as_ref().is_none_or(|sys| &g.system == sys))
-                    .unwrap_or(false)
-            })
+            .filter(|s| generation_of(s).map(|g| system.as_ref().is_none_or(|sys| &g.system == sys)).unwrap_or(false))
             .max_by_key(|s| s.time.timestamp())
             .cloned(),
         SnapshotRef::Id(id) => {
-            let m: Vec<_> = snaps
-                .iter()
-                .filter(|s| !id.is_empty() && hex_id(&s.id).starts_with(id.as_str()))
-                .collect();
+            let m: Vec<_> = snaps.iter().filter(|s| !id.is_empty() && hex_id(&s.id).starts_with(id.as_str())).collect();
             if m.len() == 1 { Some(m[0].clone()) } else { None }
         }
     };
@@ -836,9 +753,7 @@ fn restore_sequential(
     dest_dir: &Path,
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let items = r
-        .ls(node, &LsOptions::default())
-        .map_err(BackupError::repo("restore", repo))?;
+    let items = r.ls(node, &LsOptions::default()).map_err(BackupError::repo("restore", repo))?;
     for item in items {
         let (path, n) = item.map_err(BackupError::repo("restore", repo))?;
         let target = dest_dir.join(&path);
@@ -872,30 +787,21 @@ fn restore_into(
 ) -> Result<(SnapshotFile, RestoreRun)> {
     let t0 = Instant::now();
     let r = open(repo, password)?;
-    let snaps = r
-        .get_all_snapshots()
-        .map_err(BackupError::repo("list snapshots", repo))?;
+    let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let snap = select_snapshot(repo, &snaps, which)?;
     let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
     std::fs::create_dir_all(dest_dir).map_err(BackupError::io(dest_dir))?;
-    let node = r
-        .node_from_snapshot_and_path(&snap, "")
-        .map_err(BackupError::repo("restore", repo))?;
+    let node = r.node_from_snapshot_and_path(&snap, "").map_err(BackupError::repo("restore", repo))?;
     if mode == RestoreMode::Sequential {
         restore_sequential(&r, repo, &node, dest_dir)?;
     } else {
-        let ls = r
-            .ls(&node, &LsOptions::default())
-            .map_err(BackupError::repo("restore", repo))?;
+        let ls = r.ls(&node, &LsOptions::default()).map_err(BackupError::repo("restore", repo))?;
         let dest_str = format!("{}/", path_str(dest_dir)?);
-        let dest = LocalDestination::new(&dest_str, true, !node.is_dir())
-            .map_err(BackupError::repo("restore", repo))?;
+        let dest =
+            LocalDestination::new(&dest_str, true, !node.is_dir()).map_err(BackupError::repo("restore", repo))?;
         let opts = RestoreOptions::default();
-        let plan = r
-            .prepare_restore(&opts, ls.clone(), &dest, false)
-            .map_err(BackupError::repo("restore", repo))?;
-        r.restore(plan, &opts, ls, &dest)
-            .map_err(BackupError::repo("restore", repo))?;
+        let plan = r.prepare_restore(&opts, ls.clone(), &dest, false).map_err(BackupError::repo("restore", repo))?;
+        r.restore(plan, &opts, ls, &dest).map_err(BackupError::repo("restore", repo))?;
     }
     let run = RestoreRun {
         repository: repo.to_path_buf(),
@@ -1001,37 +907,22 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
     let at = Utc::now();
     let t0 = Instant::now();
     if keep_newest == 0 {
-        return Err(BackupError::invalid(
-            "保持する世代数は1以上にしてください",
-            "keep_newest must be at least 1",
-        ));
+        return Err(BackupError::invalid("保持する世代数は1以上にしてください", "keep_newest must be at least 1"));
     }
     let r = open(repo, admin)?;
     let user = key_user(repo, &r)?;
     if user != ADMIN_KEY_USER {
-        return Err(BackupError::NotAdmin {
-            repo: repo.to_path_buf(),
-            user,
-        });
+        return Err(BackupError::NotAdmin { repo: repo.to_path_buf(), user });
     }
-    let snaps = r
-        .get_all_snapshots()
-        .map_err(BackupError::repo("list snapshots", repo))?;
+    let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let gens: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
     let (kept, removed) = select_forget(&gens, keep_newest);
-    let ids: Vec<_> = snaps
-        .iter()
-        .filter(|s| removed.contains(&hex_id(&s.id)))
-        .map(|s| s.id)
-        .collect();
+    let ids: Vec<_> = snaps.iter().filter(|s| removed.contains(&hex_id(&s.id))).map(|s| s.id).collect();
     let packs_before = count_files(&repo.join("data"));
     if !ids.is_empty() {
-        r.delete_snapshots(&ids)
-            .map_err(BackupError::repo("forget", repo))?;
+        r.delete_snapshots(&ids).map_err(BackupError::repo("forget", repo))?;
         let opts = PruneOptions::default();
-        let plan = r
-            .prune_plan(&opts)
-            .map_err(BackupError::repo("prune", repo))?;
+        let plan = r.prune_plan(&opts).map_err(BackupError::repo("prune", repo))?;
         r.prune(&opts, plan).map_err(BackupError::repo("prune", repo))?;
     }
     let packs_after = count_files(&repo.join("data"));
@@ -1063,13 +954,7 @@ mod tests {
 
     #[test]
     fn forget_keeps_the_newest_n_of_every_system_separately() {
-        let gens = vec![
-            g("ehr", "e1", 1),
-            g("ehr", "e4", 4),
-            g("ehr", "e2", 2),
-            g("ehr", "e3", 3),
-            g("pacs", "p1", 1),
-        ];
+        let gens = vec![g("ehr", "e1", 1), g("ehr", "e4", 4), g("ehr", "e2", 2), g("ehr", "e3", 3), g("pacs", "p1", 1)];
         let (kept, removed) = select_forget(&gens, 3);
         assert_eq!(removed, vec!["e1".to_string()]);
         assert!(kept.contains(&"p1".to_string()), "a system with few generations keeps them all");

@@ -6,14 +6,8 @@ use std::path::PathBuf;
 /// Errors of the backup engine (バックアップエンジンのエラー).
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    #[error(
-        "パスワードが指定されていません（{what}）。{hint} / Password missing ({what}). {hint_en}"
-    )]
-    PasswordMissing {
-        what: String,
-        hint: String,
-        hint_en: String,
-    },
+    #[error("パスワードが指定されていません（{what}）。{hint} / Password missing ({what}). {hint_en}")]
+    PasswordMissing { what: String, hint: String, hint_en: String },
     #[error(
         "パスワードが違います: リポジトリ {repo} を開けませんでした。何も変更していません。正しいパスワードを指定してください。 / Wrong password: repository {repo} could not be opened; nothing was changed. Give the correct password."
     )]
@@ -45,11 +39,7 @@ pub enum BackupError {
     #[error(
         "リポジトリ操作「{op}」が失敗しました（{repo}）: {message} / Repository operation `{op}` failed at {repo}: {message}"
     )]
-    Repository {
-        op: &'static str,
-        repo: PathBuf,
-        message: String,
-    },
+    Repository { op: &'static str, repo: PathBuf, message: String },
     #[error(
         "スナップショット「{id}」がリポジトリ {repo} にありません。`mamori backup status` で一覧を確認してください。 / Snapshot `{id}` not found in {repo}; list them with `mamori backup status`."
     )]
@@ -70,10 +60,7 @@ impl BackupError {
     }
 
     pub(crate) fn invalid(what: impl Into<String>, what_en: impl Into<String>) -> Self {
-        Self::InvalidInput {
-            what: what.into(),
-            what_en: what_en.into(),
-        }
+        Self::InvalidInput { what: what.into(), what_en: what_en.into() }
     }
 
     pub(crate) fn repo(
@@ -81,10 +68,6 @@ impl BackupError {
         repo: impl Into<PathBuf>,
     ) -> impl FnOnce(Box<rustic_core::RusticError>) -> Self {
         let repo = repo.into();
-        move |err| Self::Repository {
-            op,
-            repo,
-            message: err.to_string(),
-        }
+        move |err| Self::Repository { op, repo, message: err.to_string() }
     }
 }

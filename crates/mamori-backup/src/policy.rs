@@ -26,11 +26,7 @@ pub struct PolicyRules {
 
 impl Default for PolicyRules {
     fn default() -> Self {
-        Self {
-            min_generations: 3,
-            drill_period_days: 90,
-            offsite_max_age_days: 31,
-        }
+        Self { min_generations: 3, drill_period_days: 90, offsite_max_age_days: 31 }
     }
 }
 
@@ -107,15 +103,10 @@ impl PolicyReport {
 /// Reads the encryption facts of a repository directory.
 pub fn encryption_facts(repo: &Path) -> Option<EncryptionFacts> {
     let config = std::fs::read(repo.join("config")).ok()?;
-    let plaintext = serde_json::from_slice::<serde_json::Value>(&config).is_ok()
-        || config.windows(8).any(|w| w == b"\"chunker");
-    let key_files = std::fs::read_dir(repo.join("keys"))
-        .map(|d| d.filter_map(|e| e.ok()).count())
-        .unwrap_or(0);
-    Some(EncryptionFacts {
-        config_encrypted: !plaintext && config.len() >= 32,
-        key_files,
-    })
+    let plaintext =
+        serde_json::from_slice::<serde_json::Value>(&config).is_ok() || config.windows(8).any(|w| w == b"\"chunker");
+    let key_files = std::fs::read_dir(repo.join("keys")).map(|d| d.filter_map(|e| e.ok()).count()).unwrap_or(0);
+    Some(EncryptionFacts { config_encrypted: !plaintext && config.len() >= 32, key_files })
 }
 
 /// Collects the facts: opens every reachable repository (one open each), probes every target.
@@ -138,22 +129,9 @@ pub fn gather_facts(
         .filter(|t| t.id != primary.id)
         .map(|t| {
             let probe = probe_target(t);
-            let generations_now = if probe.repository_present {
-                generations(&t.path, password).ok()
-            } else {
-                None
-            };
-            let last_detach = detaches
-                .iter()
-                .filter(|d| d.target_id == t.id)
-                .max_by_key(|d| d.at)
-                .cloned();
-            TargetFacts {
-                target: t.clone(),
-                probe,
-                generations_now,
-                last_detach,
-            }
+            let generations_now = if probe.repository_present { generations(&t.path, password).ok() } else { None };
+            let last_detach = detaches.iter().filter(|d| d.target_id == t.id).max_by_key(|d| d.at).cloned();
+            TargetFacts { target: t.clone(), probe, generations_now, last_detach }
         })
         .collect();
     PolicyFacts {
@@ -182,9 +160,7 @@ fn target_generations(t: &TargetFacts) -> Option<(Vec<Generation>, &'static str)
     if let Some(g) = &t.generations_now {
         return Some((g.clone(), "リポジトリを読んで確認 / read from the repository"));
     }
-    t.last_detach
-        .as_ref()
-        .map(|d| (d.generations.clone(), "取り外し時の記録 / from the detach record"))
+    t.last_detach.as_ref().map(|d| (d.generations.clone(), "取り外し時の記録 / from the detach record"))
 }
 
 fn is_offline(t: &TargetFacts) -> bool {
@@ -243,11 +219,8 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
     //    needed beyond them must exist on a target that is really offline now.
     {
         let need_offline = rules.min_generations.saturating_sub(2).max(1);
-        let offline_targets: Vec<&TargetFacts> = facts
-            .targets
-            .iter()
-            .filter(|t| t.target.tier == Tier::Offline)
-            .collect();
+        let offline_targets: Vec<&TargetFacts> =
+            facts.targets.iter().filter(|t| t.target.tier == Tier::Offline).collect();
         let mut lines = Vec::new();
         let mut holds = Some(!systems.is_empty());
         if offline_targets.is_empty() {
@@ -295,11 +268,7 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
 
     // 3. off-site copy
     {
-        let offsite: Vec<&TargetFacts> = facts
-            .targets
-            .iter()
-            .filter(|t| t.target.tier == Tier::Offsite)
-            .collect();
+        let offsite: Vec<&TargetFacts> = facts.targets.iter().filter(|t| t.target.tier == Tier::Offsite).collect();
         let limit = facts.now - Duration::days(rules.offsite_max_age_days);
         let mut lines = Vec::new();
         let mut holds = Some(!offsite.is_empty() && !systems.is_empty());
@@ -407,10 +376,7 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
         });
     }
 
-    PolicyReport {
-        at: facts.now,
-        points,
-    }
+    PolicyReport { at: facts.now, points }
 }
 
 #[cfg(test)]
@@ -430,12 +396,7 @@ mod tests {
     }
 
     fn target(id: &str, tier: Tier) -> Target {
-        Target {
-            id: id.into(),
-            tier,
-            path: PathBuf::from(format!("/nonexistent/{id}")),
-            kind: TargetKind::LocalDir,
-        }
+        Target { id: id.into(), tier, path: PathBuf::from(format!("/nonexistent/{id}")), kind: TargetKind::LocalDir }
     }
 
     fn probe(id: &str, state: OfflineState) -> TargetProbe {
@@ -455,12 +416,13 @@ mod tests {
         PolicyFacts {
             now,
             primary: target("t1", Tier::Online),
-            primary_generations: Some(vec![generation("ehr", 0, now), generation("ehr", 1, now), generation("ehr", 2, now)]),
+            primary_generations: Some(vec![
+                generation("ehr", 0, now),
+                generation("ehr", 1, now),
+                generation("ehr", 2, now),
+            ]),
             primary_error: None,
-            encryption: Some(EncryptionFacts {
-                config_encrypted: true,
-                key_files: 2,
-            }),
+            encryption: Some(EncryptionFacts { config_encrypted: true, key_files: 2 }),
             targets: vec![
                 TargetFacts {
                     target: target("t2", Tier::Offline),
@@ -475,11 +437,7 @@ mod tests {
                     last_detach: None,
                 },
             ],
-            escrow: Some(KeyEscrow {
-                holders: vec!["院長".into()],
-                recorded_at: now,
-                where_kept: "金庫".into(),
-            }),
+            escrow: Some(KeyEscrow { holders: vec!["院長".into()], recorded_at: now, where_kept: "金庫".into() }),
             last_drill: Some(DrillReport {
                 repository: PathBuf::new(),
                 snapshot_id: "x".into(),

@@ -25,8 +25,7 @@ pub struct MountEntry {
 impl MountEntry {
     /// The mount itself is read-only (`ro` in the per-mount or superblock options).
     pub fn is_read_only(&self) -> bool {
-        self.mount_options.split(',').any(|o| o == "ro")
-            || self.super_options.split(',').any(|o| o == "ro")
+        self.mount_options.split(',').any(|o| o == "ro") || self.super_options.split(',').any(|o| o == "ro")
     }
 }
 
@@ -36,10 +35,7 @@ fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -145,10 +141,7 @@ pub enum FlagResult {
 
 fn open_for_flags(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-        .open(path)
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW).open(path)
 }
 
 fn classify(err: std::io::Error) -> FlagResult {
@@ -161,9 +154,9 @@ fn classify(err: std::io::Error) -> FlagResult {
         Some(libc::EPERM) | Some(libc::EACCES) => FlagResult::Denied(format!(
             "権限がありません（CAP_LINUX_IMMUTABLE が必要） / permission denied, CAP_LINUX_IMMUTABLE needed ({err})"
         )),
-        Some(libc::EROFS) => FlagResult::Denied(format!(
-            "読み取り専用のファイルシステムです / read-only filesystem ({err})"
-        )),
+        Some(libc::EROFS) => {
+            FlagResult::Denied(format!("読み取り専用のファイルシステムです / read-only filesystem ({err})"))
+        }
         _ => FlagResult::Failed(err.to_string()),
     }
 }

@@ -20,31 +20,15 @@ pub fn copy_to_target(source: &Path, password: &Password, target: &Target) -> Re
     let t0 = Instant::now();
     let src = open(source, password)?;
     let dest = open(&target.path, password)?;
-    let snaps = src
-        .get_all_snapshots()
-        .map_err(BackupError::repo("list snapshots", source))?;
-    let snaps: Vec<_> = snaps
-        .into_iter()
-        .filter(|s| s.tags.contains(engine::TAG_MAMORI))
-        .collect();
-    let relevant = dest
-        .relevant_copy_snapshots(|_| true, &snaps)
-        .map_err(BackupError::repo("copy", &target.path))?;
-    let to_copy: Vec<_> = relevant
-        .into_iter()
-        .filter(|c| c.relevant)
-        .map(|c| c.sn)
-        .collect();
+    let snaps = src.get_all_snapshots().map_err(BackupError::repo("list snapshots", source))?;
+    let snaps: Vec<_> = snaps.into_iter().filter(|s| s.tags.contains(engine::TAG_MAMORI)).collect();
+    let relevant = dest.relevant_copy_snapshots(|_| true, &snaps).map_err(BackupError::repo("copy", &target.path))?;
+    let to_copy: Vec<_> = relevant.into_iter().filter(|c| c.relevant).map(|c| c.sn).collect();
     let copied: Vec<String> = to_copy.iter().map(|s| engine::hex_id(&s.id)).collect();
     if !to_copy.is_empty() {
-        let src = src
-            .to_indexed()
-            .map_err(BackupError::repo("read index", source))?;
-        let dest = dest
-            .to_indexed_ids()
-            .map_err(BackupError::repo("read index", &target.path))?;
-        src.copy(&dest, to_copy.iter())
-            .map_err(BackupError::repo("copy", &target.path))?;
+        let src = src.to_indexed().map_err(BackupError::repo("read index", source))?;
+        let dest = dest.to_indexed_ids().map_err(BackupError::repo("read index", &target.path))?;
+        src.copy(&dest, to_copy.iter()).map_err(BackupError::repo("copy", &target.path))?;
     } else {
         drop(dest);
     }
@@ -65,11 +49,7 @@ pub fn copy_to_target(source: &Path, password: &Password, target: &Target) -> Re
 /// Flushes, tries to unmount the removable media holding the target, and records the detach
 /// with media ID and time. Whether it is still mounted is read back from mountinfo, not assumed.
 /// `generations` are those on the media (from [`CopyRun::generations_on_target`]).
-pub fn detach_media(
-    target: &Target,
-    media_id: &str,
-    generations: Vec<Generation>,
-) -> Result<DetachRecord> {
+pub fn detach_media(target: &Target, media_id: &str, generations: Vec<Generation>) -> Result<DetachRecord> {
     if media_id.trim().is_empty() {
         return Err(BackupError::invalid(
             "媒体IDを指定してください（媒体のラベルや管理番号）",
@@ -81,13 +61,7 @@ pub fn detach_media(
     let own_mount = mount
         .as_ref()
         .filter(|m| m.mount_point != Path::new("/"))
-        .filter(|m| {
-            target
-                .path
-                .canonicalize()
-                .map(|p| p.starts_with(&m.mount_point))
-                .unwrap_or(false)
-        })
+        .filter(|m| target.path.canonicalize().map(|p| p.starts_with(&m.mount_point)).unwrap_or(false))
         .cloned();
     let mut evidence = Vec::new();
     let mut unmounted = false;
@@ -155,9 +129,7 @@ pub fn make_immutable(repo: &Path) -> Result<ImmutableReport> {
     let total = files.len() as u64;
     let all = total > 0 && failed.is_empty();
     let evidence = if all {
-        format!(
-            "{total} 個のファイルすべてに変更不可属性が付いています / all {total} files are immutable"
-        )
+        format!("{total} 個のファイルすべてに変更不可属性が付いています / all {total} files are immutable")
     } else if let Some((_, why)) = failed.first() {
         format!(
             "{} / {total} 個のファイルに変更不可属性を付けられませんでした: {why} / {} of {total} files could not be made immutable",

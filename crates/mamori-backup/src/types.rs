@@ -146,10 +146,7 @@ impl ReadData {
     pub fn rolling_for_day(day: chrono::NaiveDate, every_days: u32) -> Self {
         use chrono::Datelike;
         let run = u32::try_from(day.num_days_from_ce()).unwrap_or(0);
-        Self::Rolling {
-            run,
-            every: every_days.max(1),
-        }
+        Self::Rolling { run, every: every_days.max(1) }
     }
 }
 
@@ -178,8 +175,14 @@ pub struct Mismatch {
 #[serde(rename_all = "snake_case")]
 pub enum MismatchKind {
     Missing,
-    Size { expected: u64, actual: u64 },
-    Content { expected: String, actual: String },
+    Size {
+        expected: u64,
+        actual: u64,
+    },
+    Content {
+        expected: String,
+        actual: String,
+    },
     /// A restored file the manifest does not list.
     Unexpected,
 }

@@ -40,7 +40,7 @@ fn table(kind: LedgerKind) -> &'static str {
 }
 
 /// Database column of a ledger column key (`user` is reserved in SQL).
-fn db_col(key: &str) -> &str {
+pub(crate) fn db_col(key: &str) -> &str {
     if key == "user" { "user_name" } else { key }
 }
 
@@ -61,7 +61,7 @@ fn db_kind(k: CellKind) -> DbKind {
     }
 }
 
-fn record_from_row<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
+pub(crate) fn record_from_row<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
     let mut map = Map::new();
     for c in T::KIND.columns() {
         let col = db_col(c.key);

@@ -3,37 +3,10 @@
 
 use mamori_model::ledger::{CellKind, LedgerKind, LedgerRecord};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
-use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::ledgers::{db_col, record_from_row as decode};
 use crate::{Result, Store, StoreError};
-
-/// Database column of a ledger column key (`user` is reserved in SQL); same rule as the ledgers module.
-fn db_col(key: &str) -> &str {
-    if key == "user" { "user_name" } else { key }
-}
-
-fn decode<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) -> Result<T> {
-    let mut map = Map::new();
-    for c in T::KIND.columns() {
-        let col = db_col(c.key);
-        let v = match c.kind {
-            CellKind::Key | CellKind::Text | CellKind::RequiredText | CellKind::IpList | CellKind::Mac => {
-                Value::String(row.try_get::<String, _>(col)?)
-            }
-            CellKind::Date | CellKind::Enum(_) => {
-                row.try_get::<Option<String>, _>(col)?.map(Value::String).unwrap_or(Value::Null)
-            }
-            CellKind::Int => {
-                row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Number(n.into())).unwrap_or(Value::Null)
-            }
-            CellKind::Bool => row.try_get::<Option<i64>, _>(col)?.map(|n| Value::Bool(n != 0)).unwrap_or(Value::Null),
-        };
-        map.insert(c.key.to_string(), v);
-    }
-    serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
 
 /// What one page of a ledger list asks for. Column keys are checked against the ledger's columns;
 /// unknown ones are refused, so no user text ever becomes SQL.

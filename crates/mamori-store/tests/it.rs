@@ -299,7 +299,10 @@ async fn access_log_is_append_only_and_detects_tampering() {
                 sqlx::query("DROP TRIGGER audit_log_no_delete").execute(store.pool()).await.unwrap();
             }
             Backend::Postgres => {
-                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change").execute(store.pool()).await.unwrap();
+                sqlx::query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+                    .execute(store.pool())
+                    .await
+                    .unwrap();
             }
         }
         sqlx::query("UPDATE audit_log SET user_login = 'mallory' WHERE seq = 4").execute(store.pool()).await.unwrap();

@@ -29,7 +29,9 @@ fn mutate(rng: &mut fastrand::Rng, seed: &[u8]) -> Vec<u8> {
 fn random_and_mutated_inputs_never_panic() {
     let csv = "管理番号,メーカー,登録日,状態,IPアドレス\r\n001,A社,R5.4.1,稼働,10.0.0.1\r\n\"002\",\"B社\n改行\",2023/2/30,停止,x\r\n".as_bytes().to_vec();
     let xlsx = write_xlsx("s", &["管理番号", "ユーザID"], &[vec!["1".into(), "u1".into()]]).unwrap();
-    let sjis = write_csv(&["管理番号", "メーカー"], &[vec!["1".into(), "富士通".into()]], mamori_tabular::CsvFlavor::Cp932).unwrap();
+    let sjis =
+        write_csv(&["管理番号", "メーカー"], &[vec!["1".into(), "富士通".into()]], mamori_tabular::CsvFlavor::Cp932)
+            .unwrap();
     let mut rng = fastrand::Rng::with_seed(7);
     let mut outcomes = [0usize; 2];
     for i in 0..6000 {
@@ -38,7 +40,8 @@ fn random_and_mutated_inputs_never_panic() {
             1 => (&sjis, "f.csv"),
             _ => (&xlsx, "f.xlsx"),
         };
-        let input = if i % 10 == 0 { (0..rng.usize(0..200)).map(|_| rng.u8(..)).collect() } else { mutate(&mut rng, seed) };
+        let input =
+            if i % 10 == 0 { (0..rng.usize(0..200)).map(|_| rng.u8(..)).collect() } else { mutate(&mut rng, seed) };
         match read_bytes(&input, name, &ReadOptions::default()) {
             Ok(t) => {
                 outcomes[0] += 1;

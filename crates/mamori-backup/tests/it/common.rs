@@ -45,13 +45,8 @@ impl Fixture {
     pub fn new() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
-        let f = Self {
-            repo: root.join("repo"),
-            landing: root.join("landing"),
-            work: root.join("work"),
-            root,
-            _tmp: tmp,
-        };
+        let f =
+            Self { repo: root.join("repo"), landing: root.join("landing"), work: root.join("work"), root, _tmp: tmp };
         std::fs::create_dir_all(&f.landing).unwrap();
         f
     }

@@ -30,17 +30,20 @@ fn three_generations_then_forget_keeps_the_newest_with_admin_key_only() {
 
     let fr = forget_prune(&f.repo, &admin_pw(), 3).unwrap();
     assert_eq!(fr.removed, vec![runs[0].snapshot_id.clone()], "only the oldest goes");
-    let left: Vec<String> = generations(&f.repo, &backup_pw())
-        .unwrap()
-        .into_iter()
-        .map(|g| g.snapshot_id)
-        .collect();
+    let left: Vec<String> = generations(&f.repo, &backup_pw()).unwrap().into_iter().map(|g| g.snapshot_id).collect();
     let newest: Vec<String> = runs[1..].iter().map(|r| r.snapshot_id.clone()).collect();
     assert_eq!(left, newest, "the newest three are untouched");
 
     let c = check(&f.repo, &backup_pw(), ReadData::All).unwrap();
     assert!(c.ok, "{:?}", c.errors);
-    let d = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Id(runs[1].snapshot_id.clone()), &f.root.join("scratch"), false).unwrap();
+    let d = restore_drill(
+        &f.repo,
+        &backup_pw(),
+        &SnapshotRef::Id(runs[1].snapshot_id.clone()),
+        &f.root.join("scratch"),
+        false,
+    )
+    .unwrap();
     assert!(d.ok, "an older kept generation still restores: {:?}", d.mismatches);
 }
 
@@ -51,7 +54,8 @@ fn drill_restores_bit_exact_and_detects_a_changed_manifest_match() {
     f.write_dumps(7, 200 * 1024);
     let run = backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
     let scratch = f.root.join("scratch");
-    let d = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: Some("ehr".into()) }, &scratch, true).unwrap();
+    let d = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: Some("ehr".into()) }, &scratch, true)
+        .unwrap();
     assert!(d.ok, "{:?}", d.mismatches);
     assert_eq!(d.files, 3);
     assert_eq!(d.bytes, run.manifest.total_bytes());
@@ -72,7 +76,10 @@ fn drill_restores_bit_exact_and_detects_a_changed_manifest_match() {
     let mut m = run.manifest.clone();
     m.files[0].sha256 = "0".repeat(64);
     let (_, _, mism) = compare_with_manifest(&restored_root, &m, Path::new("/nonexistent")).unwrap();
-    assert!(mism.iter().any(|x| x.path == m.files[0].path && matches!(x.kind, MismatchKind::Content { .. })), "{mism:?}");
+    assert!(
+        mism.iter().any(|x| x.path == m.files[0].path && matches!(x.kind, MismatchKind::Content { .. })),
+        "{mism:?}"
+    );
 }
 
 #[test]
@@ -97,7 +104,14 @@ fn command_stream_backup_has_manifest_and_restores_bit_exact() {
         hex::encode(sha2::Sha256::digest(&bytes))
     };
     assert_eq!(run.manifest.files[0].sha256, want);
-    let d = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: Some("pacs".into()) }, &f.root.join("s"), false).unwrap();
+    let d = restore_drill(
+        &f.repo,
+        &backup_pw(),
+        &SnapshotRef::Latest { system: Some("pacs".into()) },
+        &f.root.join("s"),
+        false,
+    )
+    .unwrap();
     assert!(d.ok && d.files == 1 && d.bytes == bytes.len() as u64, "{d:?}");
 
     // A failing command leaves no snapshot behind and says so.
@@ -136,9 +150,8 @@ fn corrupted_pack_is_detected_by_check_and_rolling_subsets_reach_it() {
 
     // Rolling read-data: four consecutive runs cover every pack, so one of them finds it.
     let every = 4;
-    let found: Vec<bool> = (0..every)
-        .map(|run| !check(&f.repo, &backup_pw(), ReadData::Rolling { run, every }).unwrap().ok)
-        .collect();
+    let found: Vec<bool> =
+        (0..every).map(|run| !check(&f.repo, &backup_pw(), ReadData::Rolling { run, every }).unwrap().ok).collect();
     assert_eq!(found.iter().filter(|x| **x).count(), 1, "exactly one part holds the pack: {found:?}");
 
     // Truncating a pack is seen by the structure check alone.
@@ -157,7 +170,12 @@ fn missing_or_wrong_password_fails_clearly_and_changes_nothing() {
 
     let missing = Password::from_env("MAMORI_TEST_SURELY_UNSET_PASSWORD").unwrap_err();
     let msg = missing.to_string();
-    assert!(msg.contains("パスワードが指定されていません") && msg.contains("Password missing") && msg.contains("MAMORI_TEST_SURELY_UNSET_PASSWORD"), "{msg}");
+    assert!(
+        msg.contains("パスワードが指定されていません")
+            && msg.contains("Password missing")
+            && msg.contains("MAMORI_TEST_SURELY_UNSET_PASSWORD"),
+        "{msg}"
+    );
     assert!(Password::new("").is_err());
 
     let wrong = Password::new("not-the-password").unwrap();
@@ -166,14 +184,18 @@ fn missing_or_wrong_password_fails_clearly_and_changes_nothing() {
     let errs = vec![
         backup_directory(&f.repo, &wrong, &f.source("ehr")).unwrap_err(),
         check(&f.repo, &wrong, ReadData::All).unwrap_err(),
-        restore_drill(&f.repo, &wrong, &SnapshotRef::Latest { system: None }, &f.root.join("scratch"), false).unwrap_err(),
+        restore_drill(&f.repo, &wrong, &SnapshotRef::Latest { system: None }, &f.root.join("scratch"), false)
+            .unwrap_err(),
         forget_prune(&f.repo, &wrong, 3).unwrap_err(),
         generations(&f.repo, &wrong).unwrap_err(),
     ];
     for e in &errs {
         assert!(matches!(e, BackupError::WrongPassword { .. }), "{e}");
         let m = e.to_string();
-        assert!(m.contains("パスワードが違います") && m.contains("Wrong password") && m.contains("nothing was changed"), "{m}");
+        assert!(
+            m.contains("パスワードが違います") && m.contains("Wrong password") && m.contains("nothing was changed"),
+            "{m}"
+        );
     }
     assert_ne!(before, before_landing_changed);
     assert_eq!(before_landing_changed, snapshot_tree(&f.root), "wrong password: no file anywhere changed");

@@ -14,13 +14,7 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
     let child_bin = env!("CARGO_BIN_EXE_mamori-backup-child");
     let spawn = || {
         Command::new(child_bin)
-            .args([
-                f.repo.to_str().unwrap(),
-                f.landing.to_str().unwrap(),
-                f.work.to_str().unwrap(),
-                "ehr",
-                "full",
-            ])
+            .args([f.repo.to_str().unwrap(), f.landing.to_str().unwrap(), f.work.to_str().unwrap(), "ehr", "full"])
             .env("MAMORI_BACKUP_PASSWORD", "backup-pass-テスト")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -57,6 +51,13 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
     assert!(killed_before_end >= 10, "most kills must land mid-run, got {killed_before_end}/20");
     let c = check(&f.repo, &backup_pw(), ReadData::All).unwrap();
     assert!(c.ok, "{:?}", c.errors);
-    let d = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: Some("ehr".into()) }, &f.root.join("scratch"), false).unwrap();
+    let d = restore_drill(
+        &f.repo,
+        &backup_pw(),
+        &SnapshotRef::Latest { system: Some("ehr".into()) },
+        &f.root.join("scratch"),
+        false,
+    )
+    .unwrap();
     assert!(d.ok, "{:?}", d.mismatches);
 }

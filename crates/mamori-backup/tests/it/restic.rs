@@ -43,11 +43,17 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
     let ids: Vec<&str> = snaps.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids.contains(&dir_run.snapshot_id.as_str()) && ids.contains(&cmd_run.snapshot_id.as_str()));
-    let tags: Vec<String> = snaps[0]["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    let tags: Vec<String> =
+        snaps[0]["tags"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
     assert!(tags.contains(&"mamori".to_string()), "{tags:?}");
 
     let out = restic(&f.repo, &["check", "--read-data"]);
-    assert!(out.status.success(), "restic check: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "restic check: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let target = f.root.join("restic-restore");
     let out = restic(&f.repo, &["restore", &dir_run.snapshot_id, "--target", target.to_str().unwrap()]);
@@ -55,13 +61,16 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
     let landing = f.landing.canonicalize().unwrap();
     let base = target.join(landing.strip_prefix("/").unwrap());
     for e in &dir_run.manifest.files {
-        assert_eq!(std::fs::read(base.join(&e.path)).unwrap(), std::fs::read(landing.join(&e.path)).unwrap(), "{}", e.path);
+        assert_eq!(
+            std::fs::read(base.join(&e.path)).unwrap(),
+            std::fs::read(landing.join(&e.path)).unwrap(),
+            "{}",
+            e.path
+        );
     }
     // Our own comparison against the manifest agrees.
-    let mfile = target
-        .join(f.work.canonicalize().unwrap().strip_prefix("/").unwrap())
-        .join("manifest/ehr")
-        .join(MANIFEST_NAME);
+    let mfile =
+        target.join(f.work.canonicalize().unwrap().strip_prefix("/").unwrap()).join("manifest/ehr").join(MANIFEST_NAME);
     let m: Manifest = serde_json::from_slice(&std::fs::read(&mfile).unwrap()).unwrap();
     let (n, _, mism) = compare_with_manifest(&target, &m, &mfile).unwrap();
     assert!(mism.is_empty() && n == 3, "{mism:?}");

@@ -23,7 +23,9 @@ fn read_only_media_is_detected_and_counted_offline() {
     let media = f.root.join("media");
     std::fs::create_dir_all(&media).unwrap();
     if !is_root() || !mount(&["-t", "tmpfs", "-o", "size=64m", "tmpfs", media.to_str().unwrap()]) {
-        eprintln!("SKIP read_only_media_is_detected_and_counted_offline: needs root and a working `mount` (tmpfs) / root 権限と mount が必要なためスキップ");
+        eprintln!(
+            "SKIP read_only_media_is_detected_and_counted_offline: needs root and a working `mount` (tmpfs) / root 権限と mount が必要なためスキップ"
+        );
         return;
     }
     struct Guard(std::path::PathBuf);
@@ -40,7 +42,8 @@ fn read_only_media_is_detected_and_counted_offline() {
         f.write_dumps(300 + day, 32 * 1024);
         backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
     }
-    let t2 = Target { id: "usb-1".into(), tier: Tier::Offline, path: media.join("repo"), kind: TargetKind::RemovableMedia };
+    let t2 =
+        Target { id: "usb-1".into(), tier: Tier::Offline, path: media.join("repo"), kind: TargetKind::RemovableMedia };
     init_repository(&t2.path, &backup_pw(), &admin_pw()).unwrap();
     let copy = copy_to_target(&f.repo, &backup_pw(), &t2).unwrap();
     assert_eq!(copy.copied.len(), 3);
@@ -66,9 +69,19 @@ fn read_only_media_is_detected_and_counted_offline() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let primary = Target { id: "t1".into(), tier: Tier::Online, path: f.repo.clone(), kind: TargetKind::LocalDir };
-    let escrow = KeyEscrow { holders: vec!["事務長".into()], recorded_at: chrono::Utc::now(), where_kept: "金庫".into() };
-    let drill = restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: None }, &f.root.join("s"), false).unwrap();
-    let facts = policy::gather_facts(&primary, &[primary.clone(), t2.clone()], &backup_pw(), &["ehr".into()], Some(escrow), Some(drill), &[]);
+    let escrow =
+        KeyEscrow { holders: vec!["事務長".into()], recorded_at: chrono::Utc::now(), where_kept: "金庫".into() };
+    let drill =
+        restore_drill(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: None }, &f.root.join("s"), false).unwrap();
+    let facts = policy::gather_facts(
+        &primary,
+        &[primary.clone(), t2.clone()],
+        &backup_pw(),
+        &["ehr".into()],
+        Some(escrow),
+        Some(drill),
+        &[],
+    );
     let report = policy::evaluate(&facts, &PolicyRules::default());
     assert_eq!(report.point("generations").unwrap().holds, Some(true));
     assert_eq!(report.point("offline_generations").unwrap().holds, Some(true), "{report:#?}");
@@ -82,7 +95,8 @@ fn read_only_media_is_detected_and_counted_offline() {
     assert!(rec.unmounted_by_mamori && !rec.still_mounted, "{rec:?}");
     let gone = probe_target(&t2);
     assert_eq!(gone.state, OfflineState::Detached);
-    let facts = policy::gather_facts(&primary, std::slice::from_ref(&t2), &backup_pw(), &["ehr".into()], None, None, &[rec]);
+    let facts =
+        policy::gather_facts(&primary, std::slice::from_ref(&t2), &backup_pw(), &["ehr".into()], None, None, &[rec]);
     let report = policy::evaluate(&facts, &PolicyRules::default());
     assert_eq!(report.point("offline_generations").unwrap().holds, Some(true), "counted from the detach record");
     assert_eq!(report.point("key_escrow").unwrap().holds, Some(false));

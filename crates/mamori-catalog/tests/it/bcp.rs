@@ -10,10 +10,8 @@ fn edition() -> bcp::BcpEdition {
 #[test]
 fn the_confirmation_table_matches_the_seed() {
     let e = edition();
-    let got: Vec<Vec<String>> = e
-        .checks()
-        .map(|(i, c)| vec![i.number.clone(), i.title.clone(), c.text.clone()])
-        .collect();
+    let got: Vec<Vec<String>> =
+        e.checks().map(|(i, c)| vec![i.number.clone(), i.title.clone(), c.text.clone()]).collect();
     let want = tsv("official/bcp-r6-2024.tsv");
     assert_eq!(got.len(), 27);
     assert_eq!(got, want);
@@ -34,30 +32,13 @@ fn phases_and_their_items() {
 fn the_guide_explains_every_check_with_references_where_printed() {
     let e = edition();
     for (_, c) in e.checks() {
-        assert!(
-            !c.explanation.is_empty(),
-            "{} has the guide's explanation",
-            c.id
-        );
-        assert_eq!(
-            c.references_printed.is_some(),
-            !c.references.is_empty(),
-            "{}",
-            c.id
-        );
+        assert!(!c.explanation.is_empty(), "{} has the guide's explanation", c.id);
+        assert_eq!(c.references_printed.is_some(), !c.references.is_empty(), "{}", c.id);
     }
     let first = &e.item("1-1").unwrap().checks[0];
     assert_eq!(first.references, ["▶企画管理編 9.1", "▶システム運用編 8.4"]);
     let contacts = &e.item("1-2").unwrap().checks[0];
-    assert_eq!(
-        contacts.references,
-        [
-            "▶経営管理編 3.4.3",
-            "▶企画管理編 2.1",
-            "▶企画管理編 12.3",
-            "▶Q&A 企 Q-16"
-        ]
-    );
+    assert_eq!(contacts.references, ["▶経営管理編 3.4.3", "▶企画管理編 2.1", "▶企画管理編 12.3", "▶Q&A 企 Q-16"]);
     assert_eq!(
         e.item("3-4").unwrap().guide_heading.as_deref(),
         Some("経営層への報告、経営層による確認と指示、組織内周知")
@@ -68,26 +49,17 @@ fn the_guide_explains_every_check_with_references_where_printed() {
 fn the_template_outline_matches_the_seed() {
     let e = edition();
     let t = e.template.as_ref().expect("template outline");
-    let got: Vec<Vec<String>> = t
-        .sections
-        .iter()
-        .map(|s| vec![s.number.clone(), s.heading.clone()])
-        .collect();
+    let got: Vec<Vec<String>> = t.sections.iter().map(|s| vec![s.number.clone(), s.heading.clone()]).collect();
     assert_eq!(got, tsv("official/bcp-template-r6-2024.tsv"));
     assert_eq!(
-        t.chapters()
-            .map(|c| c.label.as_deref().unwrap_or(""))
-            .collect::<Vec<_>>(),
+        t.chapters().map(|c| c.label.as_deref().unwrap_or("")).collect::<Vec<_>>(),
         ["第１章", "第２章", "第３章", "第４章"]
     );
     let ledger = t.section("2.1.3").unwrap();
     assert_eq!(ledger.heading, "情報機器台帳");
     assert_eq!(ledger.depth(), 3);
     let backup = t.section("2.2.4").unwrap();
-    assert_eq!(
-        backup.figures[0].columns,
-        ["システム", "頻度", "作成方法", "復旧方法"]
-    );
+    assert_eq!(backup.figures[0].columns, ["システム", "頻度", "作成方法", "復旧方法"]);
 }
 
 #[test]
@@ -97,15 +69,10 @@ fn an_out_of_sequence_item_and_an_empty_check_are_rejected() {
         Err(CatalogError::Invalid { file, reason }) => {
             assert_eq!(file, "bcp/bad-seq.toml");
             assert!(
-                reason.contains(
-                    "item 1-3: 項番が順番どおりではありません / out of sequence (expected 1-2)"
-                ),
+                reason.contains("item 1-3: 項番が順番どおりではありません / out of sequence (expected 1-2)"),
                 "{reason}"
             );
-            assert!(
-                reason.contains("check 1-3-1: 文言がありません / text is empty"),
-                "{reason}"
-            );
+            assert!(reason.contains("check 1-3-1: 文言がありません / text is empty"), "{reason}");
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
@@ -114,53 +81,27 @@ fn an_out_of_sequence_item_and_an_empty_check_are_rejected() {
 #[test]
 fn load_all_finds_the_embedded_edition() {
     let all = bcp::load_all(&CatalogSource::embedded()).unwrap();
-    assert_eq!(
-        all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
-        ["r6-2024"]
-    );
+    assert_eq!(all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["r6-2024"]);
 }
 
 #[test]
 fn the_template_carries_its_body_text_and_covers_every_table_item() {
     let e = edition();
     let t = e.template.as_ref().unwrap();
-    let empty: Vec<_> = t
-        .sections
-        .iter()
-        .filter(|s| s.text.is_empty())
-        .map(|s| s.number.as_str())
-        .collect();
-    assert_eq!(
-        empty,
-        ["1", "1.3", "2", "2.2", "3", "4", "4.2"],
-        "only chapters and pure headings have no body"
-    );
+    let empty: Vec<_> = t.sections.iter().filter(|s| s.text.is_empty()).map(|s| s.number.as_str()).collect();
+    assert_eq!(empty, ["1", "1.3", "2", "2.2", "3", "4", "4.2"], "only chapters and pure headings have no body");
     let policy = &t.section("1.2").unwrap().text;
-    assert_eq!(
-        policy.lines().filter(|l| l.starts_with(['I', 'V'])).count(),
-        5,
-        "基本方針 I. … V."
-    );
+    assert_eq!(policy.lines().filter(|l| l.starts_with(['I', 'V'])).count(), 5, "基本方針 I. … V.");
     assert!(
-        t.section("2.1.6")
-            .unwrap()
-            .text
-            .contains("サーバ、端末PC、ネットワーク機器について脆弱性情報の収集を行う。")
+        t.section("2.1.6").unwrap().text.contains("サーバ、端末PC、ネットワーク機器について脆弱性情報の収集を行う。")
     );
-    assert!(
-        t.section("2.2.3")
-            .unwrap()
-            .text
-            .contains("年〇回以上の教育、訓練を実施する。"),
-        "placeholders are kept"
-    );
+    assert!(t.section("2.2.3").unwrap().text.contains("年〇回以上の教育、訓練を実施する。"), "placeholders are kept");
     // Every table item is answered by some template section (the generator relies on this mapping).
     for item in &e.items {
-        let covered = t.sections.iter().any(|s| {
-            s.related
-                .iter()
-                .any(|r| r == &item.number || item.checks.iter().any(|c| &c.id == r))
-        });
+        let covered = t
+            .sections
+            .iter()
+            .any(|s| s.related.iter().any(|r| r == &item.number || item.checks.iter().any(|c| &c.id == r)));
         assert!(covered, "item {} has a template section", item.number);
     }
     assert_eq!(t.section("2.1.3").unwrap().related, ["1-1-1"]);

@@ -6,7 +6,8 @@ mod records;
 
 pub use columns::{CellKind, ColumnDef, EnumValue};
 pub use records::{
-    Account, AccountStatus, Device, DeviceCategory, DeviceStatus, FieldValue, InfoSystem, LedgerRecord, RowReader, Vendor,
+    Account, AccountStatus, Device, DeviceCategory, DeviceStatus, FieldValue, InfoSystem, LedgerRecord, RowReader,
+    Vendor,
 };
 
 use serde::{Deserialize, Serialize};

@@ -331,7 +331,8 @@ fn large_ledgers_split_across_workers_give_the_same_findings() {
     let mut devices = Vec::new();
     for (train, n) in [("5.4", 14), ("5.6", 15), ("6.0", 18), ("6.2", 16), ("6.4", 15), ("7.0", 17), ("7.2", 8)] {
         for p in 0..n {
-            devices.push(DeviceFacts { os: Some(format!("FortiOS {train}.{p}")), ..device(&format!("FG-{train}.{p}")) });
+            devices
+                .push(DeviceFacts { os: Some(format!("FortiOS {train}.{p}")), ..device(&format!("FG-{train}.{p}")) });
         }
     }
     devices.push(DeviceFacts { os: Some("Windows Server 2008 R2 SP1".into()), ..device("SRV") });
