@@ -129,20 +129,7 @@ impl Store {
         before: &serde_json::Value,
         after: &serde_json::Value,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO record_history (facility_id, ledger, record_key, changed_by, changed_at, before_json, after_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(facility_id)
-        .bind(ledger)
-        .bind(key)
-        .bind(by)
-        .bind(now_text())
-        .bind(before.to_string())
-        .bind(after.to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        insert_history(self.pool(), facility_id, ledger, key, by, before, after).await
     }
 
     /// Changes of one record, newest first.
@@ -168,4 +155,30 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Inserts one history entry through any executor (the pool, or the transaction of an edit).
+pub(crate) async fn insert_history<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    exec: E,
+    facility_id: i64,
+    ledger: &str,
+    key: &str,
+    by: &str,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO record_history (facility_id, ledger, record_key, changed_by, changed_at, before_json, after_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(facility_id)
+    .bind(ledger)
+    .bind(key)
+    .bind(by)
+    .bind(now_text())
+    .bind(before.to_string())
+    .bind(after.to_string())
+    .execute(exec)
+    .await?;
+    Ok(())
 }

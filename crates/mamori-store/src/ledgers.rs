@@ -147,6 +147,21 @@ impl Store {
             }
         }
         drop(existing);
+        let mut tx = self.pool().begin().await?;
+        self.write_records(&mut tx, facility_id, &to_write, &mut progress).await?;
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Writes records in batches inside the caller's transaction.
+    async fn write_records<T: LedgerRecord>(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        facility_id: i64,
+        to_write: &[&T],
+        progress: &mut impl FnMut(usize, usize),
+    ) -> Result<()> {
+        let kind = T::KIND;
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let key = db_col(kind.key_column().key);
         let per_row = cols.len() + 2;
@@ -183,7 +198,6 @@ impl Store {
         let full_sql = sql_for(BATCH_ROWS);
         let now = now_text();
         let total = to_write.len();
-        let mut tx = self.pool().begin().await?;
         let mut done = 0;
         for chunk in to_write.chunks(BATCH_ROWS) {
             let partial;
@@ -207,12 +221,26 @@ impl Store {
                 }
                 q = q.bind(now.as_str());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
             done += chunk.len();
             progress(done, total);
         }
+        Ok(())
+    }
+
+    /// One record edited by a person: the record and its history entry (before/after) are written in ONE
+    /// transaction, so a crash never leaves a change without its history or a history without its change.
+    pub async fn save_edit<T>(&self, facility_id: i64, before: &T, after: &T, by: &str) -> Result<()>
+    where
+        T: LedgerRecord + Serialize,
+    {
+        let json = |r: &T| serde_json::to_value(r).map_err(|e| StoreError::Corrupt(e.to_string()));
+        let (b, a) = (json(before)?, json(after)?);
+        let mut tx = self.pool().begin().await?;
+        self.write_records(&mut tx, facility_id, &[after], &mut |_, _| {}).await?;
+        crate::audit::insert_history(&mut *tx, facility_id, T::KIND.as_str(), after.key(), by, &b, &a).await?;
         tx.commit().await?;
-        Ok(counts)
+        Ok(())
     }
 
     /// Deletes one record by key; true when it existed.

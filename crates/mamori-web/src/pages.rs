@@ -679,9 +679,7 @@ async fn save_typed<T: LedgerRecord + DeserializeOwned + Serialize + PartialEq>(
     if rec == before {
         return Ok(Redirect::to(&url).into_response());
     }
-    st.store.upsert(f.id, std::slice::from_ref(&rec), |_, _| {}).await?;
-    let to_json = |r: &T| serde_json::to_value(r).map_err(|e| WebError::Internal(e.to_string()));
-    st.store.add_history(f.id, kind.as_str(), key, &ctx.user.login, &to_json(&before)?, &to_json(&rec)?).await?;
+    st.store.save_edit(f.id, &before, &rec, &ctx.user.login).await?;
     st.store
         .append_audit(&ctx.audit(AuditCategory::Change, &format!("{}を更新", kind.label_ja()), key, Some(f.id)))
         .await?;
