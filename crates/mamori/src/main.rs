@@ -9,6 +9,11 @@ mod progress;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: imports allocate a string per cell, and with glibc, allocation and
+/// freeing were about 45% of an import's CPU time (perf).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Exit codes, so scripts (cron, CI) can tell what happened.
