@@ -513,118 +513,28 @@ pub fn generate(seed: u64) -> DemoData {
             dev
         };
     let nw = "みなとネットワークサービス株式会社";
-    let vpn = add(
-        &mut devices,
-        net(
-            "Fortinet",
-            "FortiGate 60E",
-            "FortiOS",
-            "6.0.4",
-            "VPN-GW01",
-            "10.10.0.2, 203.0.113.10",
-            "サーバ室",
-            "保守用リモート接続VPN装置（SSL-VPN、さくら・ひかり・つばさ各社が利用）",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "Fortinet",
-            "FortiGate 100F",
-            "FortiOS",
-            "7.0.12",
-            "FW01",
-            "10.10.0.1, 203.0.113.2",
-            "サーバ室",
-            "インターネット境界ファイアウォール",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "Pulse Secure",
-            "PSA3000",
-            "Pulse Connect Secure",
-            "9.0R3.3",
-            "PACS-VPN01",
-            "10.10.0.3, 203.0.113.11",
-            "サーバ室",
-            "PACS保守用VPN装置（あおば画像システム専用）",
-            "あおば画像システム株式会社",
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "YAMAHA",
-            "RTX1210",
-            "Rev.",
-            "14.01.38",
-            "RENKEI-RT01",
-            "10.10.0.4",
-            "サーバ室",
-            "地域医療連携ネットワーク接続ルータ",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "NEC",
-            "UNIVERGE IX2215",
-            "IX",
-            "10.2",
-            "ONS-RT01",
-            "10.10.0.5",
-            "医事課",
-            "オンライン資格確認用ルータ（IP-VPN）",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "Cisco",
-            "Catalyst 9300-48P",
-            "Cisco IOS XE",
-            "17.6.4",
-            "CORE-SW01",
-            "10.10.0.254",
-            "サーバ室",
-            "コアスイッチ",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "Cisco",
-            "Catalyst 9300-48P",
-            "Cisco IOS XE",
-            "17.6.4",
-            "CORE-SW02",
-            "10.10.0.253",
-            "サーバ室",
-            "コアスイッチ（冗長）",
-            nw,
-        ),
-    );
-    add(
-        &mut devices,
-        net(
-            "Buffalo",
-            "WXR-5950AX12",
-            "",
-            "1.02",
-            "",
-            "192.168.11.1",
-            "医局",
-            "医局が独自に設置した無線LANルータ（インターネット回線直結）",
-            "医局",
-        ),
-    );
+    // (maker, model, os, os version, host, ip, place, what, managed by), the external boundary first.
+    #[rustfmt::skip]
+    let boundary: [[&str; 9]; 8] = [
+        ["Fortinet", "FortiGate 60E", "FortiOS", "6.0.4", "VPN-GW01", "10.10.0.2, 203.0.113.10", "サーバ室",
+            "保守用リモート接続VPN装置（SSL-VPN、さくら・ひかり・つばさ各社が利用）", nw],
+        ["Fortinet", "FortiGate 100F", "FortiOS", "7.0.12", "FW01", "10.10.0.1, 203.0.113.2", "サーバ室",
+            "インターネット境界ファイアウォール", nw],
+        ["Pulse Secure", "PSA3000", "Pulse Connect Secure", "9.0R3.3", "PACS-VPN01", "10.10.0.3, 203.0.113.11",
+            "サーバ室", "PACS保守用VPN装置（あおば画像システム専用）", "あおば画像システム株式会社"],
+        ["YAMAHA", "RTX1210", "Rev.", "14.01.38", "RENKEI-RT01", "10.10.0.4", "サーバ室",
+            "地域医療連携ネットワーク接続ルータ", nw],
+        ["NEC", "UNIVERGE IX2215", "IX", "10.2", "ONS-RT01", "10.10.0.5", "医事課",
+            "オンライン資格確認用ルータ（IP-VPN）", nw],
+        ["Cisco", "Catalyst 9300-48P", "Cisco IOS XE", "17.6.4", "CORE-SW01", "10.10.0.254", "サーバ室", "コアスイッチ", nw],
+        ["Cisco", "Catalyst 9300-48P", "Cisco IOS XE", "17.6.4", "CORE-SW02", "10.10.0.253", "サーバ室",
+            "コアスイッチ（冗長）", nw],
+        ["Buffalo", "WXR-5950AX12", "", "1.02", "", "192.168.11.1", "医局",
+            "医局が独自に設置した無線LANルータ（インターネット回線直結）", "医局"],
+    ];
+    for [maker, model, os, osv, host, ip, place, what, by] in boundary {
+        add(&mut devices, net(maker, model, os, osv, host, ip, place, what, by));
+    }
     for floor in 1..=6 {
         for n in 1..=2 {
             add(
@@ -756,7 +666,6 @@ pub fn generate(seed: u64) -> DemoData {
         dev.registered_on = d(2024, 4, 1);
         add(&mut devices, dev);
     }
-    let _ = vpn;
 
     let sys = |name: &str,
                cat: &str,
