@@ -1,6 +1,12 @@
 //! Application services: the jobs the CLI and the web both do, written once — importing a hospital's
 //! file into a ledger (all or nothing), exporting a ledger, and reviewing the ledgers for findings.
 
+pub mod backup;
+pub mod bcp;
+pub mod checklist;
+pub mod evidence;
+pub mod vuln;
+
 use mamori_catalog::CatalogSource;
 use mamori_catalog::eos::EndOfSupportCatalog;
 use mamori_model::Facility;

@@ -91,12 +91,41 @@ pub enum Action {
     ManageUsers,
     /// The app's own access log
     ViewAudit,
+    /// The checklist (both editions) and the G-MIS survey: read, and download the exports
+    ViewChecklist,
+    /// Answer the checklist / G-MIS survey. A vendor answers only its own vendor edition (scope checked separately).
+    AnswerChecklist,
+    /// The BCP confirmation table, the contact data and chart, training records: read and download
+    ViewBcp,
+    /// Edit contacts, training records, the BCP confirmation table
+    EditBcp,
+    /// Vulnerability findings: read and download
+    ViewVuln,
+    /// Import feeds, run scans, set a finding's state (accepted / fixed / false positive), override a device's CPE
+    TriageVuln,
+    /// Backup targets, runs, drills and the policy status: read and download the plan and report
+    ViewBackup,
+    /// Configure backup targets and record media rotation (running a backup is the CLI's job)
+    ManageBackup,
 }
 
 impl Action {
     /// Every action, for exhaustive tests and the permissions page.
     pub fn all() -> Vec<Action> {
-        let mut v = vec![Self::ViewDashboard, Self::Approve, Self::ManageUsers, Self::ViewAudit];
+        let mut v = vec![
+            Self::ViewDashboard,
+            Self::Approve,
+            Self::ManageUsers,
+            Self::ViewAudit,
+            Self::ViewChecklist,
+            Self::AnswerChecklist,
+            Self::ViewBcp,
+            Self::EditBcp,
+            Self::ViewVuln,
+            Self::TriageVuln,
+            Self::ViewBackup,
+            Self::ManageBackup,
+        ];
         for k in LedgerKind::ALL {
             v.extend([Self::ViewLedger(k), Self::EditLedger(k), Self::ImportLedger(k), Self::ExportLedger(k)]);
         }
@@ -110,14 +139,37 @@ pub fn permits(role: Role, action: Action) -> bool {
     use LedgerKind::*;
     match role {
         Role::Admin => true,
-        Role::Executive => matches!(action, ViewDashboard | ViewLedger(_) | ExportLedger(_) | Approve),
-        Role::Manager | Role::Operator => {
+        Role::Executive => matches!(
+            action,
+            ViewDashboard | ViewLedger(_) | ExportLedger(_) | Approve | ViewChecklist | ViewBcp | ViewVuln | ViewBackup
+        ),
+        // The security manager answers the checklist and keeps the BCP; the operator runs the systems
+        // (ledgers, vulnerabilities, backups) and reads the rest.
+        Role::Manager => {
             matches!(action, ViewDashboard | ViewLedger(_) | EditLedger(_) | ImportLedger(_) | ExportLedger(_))
+                || matches!(action, ViewChecklist | AnswerChecklist | ViewBcp | EditBcp)
+                || matches!(action, ViewVuln | TriageVuln | ViewBackup | ManageBackup)
         }
-        // A vendor never sees the user ID ledger (personal data of the hospital's staff).
-        Role::Vendor => matches!(action, ViewDashboard | ViewLedger(Devices | Systems | Vendors)),
-        // Outside reviewers read the ledgers of what they review, never the staff's personal data.
-        Role::Surveyor | Role::Inspector => matches!(action, ViewDashboard | ViewLedger(Devices | Systems | Vendors)),
+        Role::Operator => {
+            matches!(action, ViewDashboard | ViewLedger(_) | EditLedger(_) | ImportLedger(_) | ExportLedger(_))
+                || matches!(action, ViewChecklist | ViewBcp | ViewVuln | TriageVuln | ViewBackup | ManageBackup)
+        }
+        // A vendor never sees the user ID ledger (personal data of the hospital's staff); it answers its own
+        // vendor edition of the checklist and nothing else.
+        Role::Vendor => {
+            matches!(action, ViewDashboard | ViewLedger(Devices | Systems | Vendors) | ViewChecklist | AnswerChecklist)
+        }
+        // Outside reviewers read the ledgers of what they review, never the staff's personal data. The surveyor
+        // of the national programme does the vulnerability diagnosis; the inspector checks the checklist, the
+        // contact chart and the BCP, and the backup status.
+        Role::Surveyor => matches!(
+            action,
+            ViewDashboard | ViewLedger(Devices | Systems | Vendors) | ViewChecklist | ViewBcp | ViewVuln | ViewBackup
+        ),
+        Role::Inspector => matches!(
+            action,
+            ViewDashboard | ViewLedger(Devices | Systems | Vendors) | ViewChecklist | ViewBcp | ViewBackup
+        ),
     }
 }
 
@@ -282,12 +334,20 @@ mod tests {
             match (role, a) {
                 (Role::Admin, _) => true,
                 (Role::Executive, ViewDashboard | ViewLedger(_) | ExportLedger(_) | Approve) => true,
+                (Role::Executive, ViewChecklist | ViewBcp | ViewVuln | ViewBackup) => true,
                 (Role::Executive, _) => false,
                 (Role::Manager | Role::Operator, ViewDashboard | ViewLedger(_) | EditLedger(_)) => true,
                 (Role::Manager | Role::Operator, ImportLedger(_) | ExportLedger(_)) => true,
                 (Role::Manager | Role::Operator, Approve | ManageUsers | ViewAudit) => false,
+                (Role::Manager | Role::Operator, ViewChecklist | ViewBcp | ViewVuln | TriageVuln) => true,
+                (Role::Manager | Role::Operator, ViewBackup | ManageBackup) => true,
+                (Role::Manager, AnswerChecklist | EditBcp) => true,
+                (Role::Operator, AnswerChecklist | EditBcp) => false,
                 (Role::Vendor | Role::Surveyor | Role::Inspector, ViewDashboard) => true,
                 (Role::Vendor | Role::Surveyor | Role::Inspector, ViewLedger(k)) => k != Accounts,
+                (Role::Vendor, ViewChecklist | AnswerChecklist) => true,
+                (Role::Surveyor, ViewChecklist | ViewBcp | ViewVuln | ViewBackup) => true,
+                (Role::Inspector, ViewChecklist | ViewBcp | ViewBackup) => true,
                 (Role::Vendor | Role::Surveyor | Role::Inspector, _) => false,
             }
         };
@@ -298,7 +358,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 7 * (4 + 4 * 4));
+        assert_eq!(checked, 7 * (12 + 4 * 4));
         // Only the administrator manages users and reads the access log.
         for role in Role::ALL {
             assert_eq!(permits(role, ManageUsers), role == Role::Admin);

@@ -3,9 +3,13 @@
 //! both through sqlx's `Any` driver (placeholders `$1…`, ISO dates as text, flags as 0/1 integers).
 
 mod audit;
+pub mod backup;
+pub mod bcp;
+pub mod checklist;
 mod facilities;
 mod ledgers;
 mod users;
+pub mod vuln;
 mod web;
 
 pub use audit::HistoryEntry;

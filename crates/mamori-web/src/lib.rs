@@ -6,10 +6,14 @@
 //! benchmark), [`hash_password`] / [`check_password`] (for `mamori user add`), [`audit_export`].
 
 mod admin;
+mod backup;
+mod bcp;
+mod checklist;
 mod i18n;
 mod pages;
 mod session;
 mod views;
+mod vuln;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -182,6 +186,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit", get(admin::audit))
         .route("/admin/audit/export", get(admin::audit_download))
         .route("/static/{*path}", get(asset))
+        .merge(checklist::routes())
+        .merge(bcp::routes())
+        .merge(vuln::routes())
+        .merge(backup::routes())
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

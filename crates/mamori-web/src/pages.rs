@@ -82,6 +82,21 @@ impl AppState {
             .filter(|k| ctx.principal.can(Action::ViewLedger(*k)))
             .map(|k| (k.as_str().to_string(), kind_label(ctx.tr, k)))
             .collect();
+        let p = &ctx.principal;
+        let vendor = p.role == mamori_model::auth::Role::Vendor;
+        let sections = [
+            ("checklist", "nav.checklist", p.can(Action::ViewChecklist)),
+            ("gmis", "nav.gmis", p.can(Action::ViewChecklist) && !vendor),
+            ("contacts", "nav.contacts", p.can(Action::ViewBcp)),
+            ("bcp", "nav.bcp", p.can(Action::ViewBcp)),
+            ("vuln", "nav.vuln", p.can(Action::ViewVuln)),
+            ("backup", "nav.backup", p.can(Action::ViewBackup)),
+        ];
+        c.sections = sections
+            .into_iter()
+            .filter(|s| s.2)
+            .map(|(slug, key, _)| (slug.to_string(), ctx.tr.s(key).to_string()))
+            .collect();
         Ok(c)
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct Chrome {
     pub facilities: Vec<(i64, String)>,
     /// (slug, label) of the ledgers the user may see.
     pub ledgers: Vec<(String, String)>,
+    /// (slug, label) of the capability pages the user may see (checklist, contacts, BCP, …), under /f/{id}/{slug}.
+    pub sections: Vec<(String, String)>,
     pub path: String,
     pub wareki: bool,
     pub other_lang: String,
@@ -38,6 +40,7 @@ impl Chrome {
             facility: None,
             facilities: Vec::new(),
             ledgers: Vec::new(),
+            sections: Vec::new(),
             path: path.to_string(),
             wareki: ctx.wareki,
             other_lang: ctx.tr.lang.other().code().to_string(),

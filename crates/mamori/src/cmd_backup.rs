@@ -115,6 +115,16 @@ fn print<T: serde::Serialize>(format: &str, value: &T, text: impl FnOnce()) -> R
     Ok(())
 }
 
+/// Entry from `main`: the backup engine blocks (rustic), so it runs off the async workers.
+pub async fn dispatch(_g: &crate::Global, c: BackupCommand) -> Result<u8> {
+    tokio::task::spawn_blocking(move || run(c)).await?
+}
+
+/// Demo data of this capability (called by `mamori demo` after the ledgers are in). Nothing yet.
+pub async fn seed_demo(_store: &mamori_store::Store, _facility: &mamori_model::Facility) -> Result<()> {
+    Ok(())
+}
+
 pub fn run(c: BackupCommand) -> Result<u8> {
     match c {
         BackupCommand::Init(a) => {

@@ -106,6 +106,11 @@ pub async fn load(store: &Store, write_files: Option<&std::path::Path>) -> Resul
             anyhow::bail!("demo data did not import ({}): {}", name, first.join("\n"));
         }
     }
+    // Each capability adds its own demo data (contacts, answers, feeds, backup targets) through its own code.
+    crate::cmd_checklist::seed_demo(store, &facility).await?;
+    crate::cmd_bcp::seed_demo(store, &facility).await?;
+    crate::cmd_vuln::seed_demo(store, &facility).await?;
+    crate::cmd_backup::seed_demo(store, &facility).await?;
     Ok(facility)
 }
 

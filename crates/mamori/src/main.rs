@@ -2,7 +2,10 @@
 //! them together: global options, the ledger commands, and the web commands (see `cmd_web`).
 
 mod cmd_backup;
+mod cmd_bcp;
+mod cmd_checklist;
 mod cmd_ledger;
+mod cmd_vuln;
 mod cmd_web;
 mod demo;
 mod progress;
@@ -78,6 +81,21 @@ pub enum Command {
     /// オフラインバックアップ（暗号化・世代管理・復元訓練、restic 互換）/ offline backup (encrypted, generations, drills)
     #[command(subcommand)]
     Backup(cmd_backup::BackupCommand),
+    /// チェックリスト（令和6年度版ほか）の回答・確認・出力 / the MHLW checklist: show, answer, export
+    #[command(subcommand)]
+    Checklist(cmd_checklist::ChecklistCommand),
+    /// G-MIS バックアップ・リモートゲートウェイ調査 / the G-MIS backup and remote-gateway survey
+    #[command(subcommand)]
+    Gmis(cmd_checklist::GmisCommand),
+    /// 連絡体制（連絡先と連絡体制図）/ incident contacts and the contact chart
+    #[command(subcommand)]
+    Contacts(cmd_bcp::ContactsCommand),
+    /// BCP（確認表・訓練記録・BCP文書）/ BCP: confirmation table, training records, the BCP document
+    #[command(subcommand)]
+    Bcp(cmd_bcp::BcpCommand),
+    /// 脆弱性診断（NVD / JVN / KEV、オフライン）/ vulnerability diagnosis against NVD, JVN and KEV, offline
+    #[command(subcommand)]
+    Vuln(cmd_vuln::VulnCommand),
     #[command(flatten)]
     Web(cmd_web::WebCommand),
 }
@@ -101,7 +119,12 @@ fn main() -> ExitCode {
             Command::Export(a) => cmd_ledger::export(&g, a).await,
             Command::Findings(a) => cmd_ledger::findings(&g, a).await,
             Command::Bench(c) => cmd_ledger::bench(&g, c).await,
-            Command::Backup(c) => tokio::task::spawn_blocking(move || cmd_backup::run(c)).await?,
+            Command::Backup(c) => cmd_backup::dispatch(&g, c).await,
+            Command::Checklist(c) => cmd_checklist::checklist(&g, c).await,
+            Command::Gmis(c) => cmd_checklist::gmis(&g, c).await,
+            Command::Contacts(c) => cmd_bcp::contacts(&g, c).await,
+            Command::Bcp(c) => cmd_bcp::bcp(&g, c).await,
+            Command::Vuln(c) => cmd_vuln::vuln(&g, c).await,
             Command::Web(c) => cmd_web::run(&g, c).await,
         }
     });

@@ -1,0 +1,1 @@
+//! Behaviour of the backup capability through the binary and the browser.

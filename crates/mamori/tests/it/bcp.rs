@@ -1,0 +1,1 @@
+//! Behaviour of the bcp capability through the binary and the browser.

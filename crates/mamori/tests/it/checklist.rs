@@ -1,0 +1,1 @@
+//! Behaviour of the checklist capability through the binary and the browser.

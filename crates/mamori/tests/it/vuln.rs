@@ -1,0 +1,1 @@
+//! Behaviour of the vuln capability through the binary and the browser.
