@@ -44,6 +44,46 @@ pub(crate) fn db_col(key: &str) -> &str {
     if key == "user" { "user_name" } else { key }
 }
 
+/// Whether a column takes part in the free-text search (text and enum columns; not numbers, flags, dates).
+pub(crate) fn searchable(k: CellKind) -> bool {
+    !matches!(k, CellKind::Int | CellKind::Bool | CellKind::Date)
+}
+
+/// The text the ledger list searches: the searchable columns joined by a space, ASCII lower case. Kept in
+/// the `search_text` column on every write, so a search reads one column with a plain substring test
+/// instead of concatenating and LIKE-matching every column of every row.
+pub(crate) fn search_text<T: LedgerRecord>(r: &T) -> String {
+    let mut out = String::new();
+    for (col, v) in T::KIND.columns().iter().zip(r.values()) {
+        if !searchable(col.kind) {
+            continue;
+        }
+        let text = match v {
+            FieldValue::Text(s) => s,
+            FieldValue::OptText(s) => s.unwrap_or_default(),
+            _ => "",
+        };
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(text);
+    }
+    out.make_ascii_lowercase();
+    out
+}
+
+/// The SQL expression that computes `search_text` from a row's columns (the migration that added the column
+/// backfills existing rows with it; a test keeps the migration and [`search_text`] in agreement).
+pub fn search_text_sql(kind: LedgerKind) -> String {
+    let parts: Vec<String> = kind
+        .columns()
+        .iter()
+        .filter(|c| searchable(c.kind))
+        .map(|c| format!("COALESCE({}, '')", db_col(c.key)))
+        .collect();
+    format!("lower({})", parts.join(" || ' ' || "))
+}
+
 #[derive(Clone, Copy)]
 enum DbKind {
     Text,
@@ -164,10 +204,14 @@ impl Store {
         let kind = T::KIND;
         let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let key = db_col(kind.key_column().key);
-        let per_row = cols.len() + 2;
+        let per_row = cols.len() + 3;
         let backend = self.backend();
         let sql_for = |n: usize| {
-            let mut sql = format!("INSERT INTO {} (facility_id, {}, updated_at) VALUES ", table(kind), cols.join(", "));
+            let mut sql = format!(
+                "INSERT INTO {} (facility_id, {}, updated_at, search_text) VALUES ",
+                table(kind),
+                cols.join(", ")
+            );
             for i in 0..n {
                 if i > 0 {
                     sql.push(',');
@@ -189,7 +233,7 @@ impl Store {
             let sets: Vec<String> = cols
                 .iter()
                 .filter(|c| **c != key)
-                .chain(std::iter::once(&"updated_at"))
+                .chain([&"updated_at", &"search_text"])
                 .map(|c| format!("{c} = excluded.{c}"))
                 .collect();
             sql.push_str(&format!(" ON CONFLICT (facility_id, {key}) DO UPDATE SET {}", sets.join(", ")));
@@ -220,6 +264,7 @@ impl Store {
                     };
                 }
                 q = q.bind(now.as_str());
+                q = q.bind(search_text(*r));
             }
             q.execute(&mut **tx).await?;
             done += chunk.len();

@@ -155,4 +155,20 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@127.0.0.1/db"), "postgres://u:***@127.0.0.1/db");
         assert_eq!(redact_url("mamori.db"), "mamori.db");
     }
+
+    /// The migration that added `search_text` backfills it with the same columns the Rust code joins on
+    /// every write; a column added to a ledger without updating the search migration fails here.
+    #[test]
+    fn search_migration_matches_the_ledger_columns() {
+        for db in ["sqlite", "postgres"] {
+            let path = format!("{}/migrations/{db}/0008_search.sql", env!("CARGO_MANIFEST_DIR"));
+            let sql = std::fs::read_to_string(&path).expect("search migration");
+            let missing: Vec<String> = mamori_model::ledger::LedgerKind::ALL
+                .into_iter()
+                .map(|k| format!("UPDATE {} SET search_text = {};", k.as_str(), ledgers::search_text_sql(k)))
+                .filter(|expect| !sql.contains(expect))
+                .collect();
+            assert!(missing.is_empty(), "{path} lacks:\n{}", missing.join("\n"));
+        }
+    }
 }

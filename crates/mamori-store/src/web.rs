@@ -1,7 +1,7 @@
 //! Ledger queries of the web: one page of a ledger with search, filter, sort and paging done in SQL, and
 //! one record by key — both limited to a vendor's own records when a scope is given.
 
-use mamori_model::ledger::{CellKind, LedgerKind, LedgerRecord};
+use mamori_model::ledger::{LedgerKind, LedgerRecord};
 use serde::de::DeserializeOwned;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -31,17 +31,53 @@ fn checked_col(kind: LedgerKind, key: &str) -> Result<&'static str> {
     })
 }
 
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
+/// The terms of a search, as stored text is kept: width-normalised (full-width ASCII → ASCII, half-width
+/// katakana → full-width), ASCII lower case, split at spaces (the ideographic space included); text in
+/// double quotes (also 「」 or full-width quotes) is one term with its spaces. At most 8 terms.
+pub fn search_terms(search: &str) -> Vec<String> {
+    let mut s = mamori_model::text::normalize_width(search);
+    s.make_ascii_lowercase();
+    let mut terms = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for ch in s.chars() {
+        match ch {
+            '"' | '「' | '」' | '“' | '”' => {
+                quoted = !quoted && ch != '」';
+                if !current.trim().is_empty() {
+                    terms.push(std::mem::take(&mut current).trim().to_string());
+                }
+                current.clear();
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    terms.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
         }
-        out.push(ch);
     }
-    out.push('%');
-    out
+    if !current.trim().is_empty() {
+        terms.push(current.trim().to_string());
+    }
+    terms.truncate(8);
+    terms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_terms;
+
+    #[test]
+    fn search_terms_split_at_spaces_and_keep_quoted_phrases() {
+        assert_eq!(search_terms("Windows  Server"), ["windows", "server"]);
+        assert_eq!(search_terms("\"Windows 10\" 外来"), ["windows 10", "外来"]);
+        assert_eq!(search_terms("ＷＩＮＤＯＷＳ　病棟"), ["windows", "病棟"]);
+        assert_eq!(search_terms("「放射線科 2階」"), ["放射線科 2階"]);
+        assert_eq!(search_terms("ｻｰﾊﾞ"), ["サーバ"]);
+        assert!(search_terms("  \"\"  ").is_empty());
+        assert_eq!(search_terms("a b c d e f g h i j").len(), 8);
+    }
 }
 
 impl Store {
@@ -66,22 +102,13 @@ impl Store {
             binds.push(v.clone());
             next += 1;
         }
-        let search = q.search.trim();
-        if !search.is_empty() {
-            // One LIKE over the text columns joined (far cheaper than one LIKE per column).
-            let joined: Vec<String> = kind
-                .columns()
-                .iter()
-                .filter(|c| !matches!(c.kind, CellKind::Int | CellKind::Bool | CellKind::Date))
-                .map(|c| match c.kind {
-                    CellKind::Enum(_) => format!("COALESCE({}, '')", db_col(c.key)),
-                    _ => db_col(c.key).to_string(),
-                })
-                .collect();
-            // SQLite's LIKE ignores ASCII case already; PostgreSQL needs ILIKE.
-            let like = if self.backend() == crate::Backend::Postgres { "ILIKE" } else { "LIKE" };
-            wheres.push(format!("({}) {like} ${next} ESCAPE '\\'", joined.join(" || ' ' || ")));
-            binds.push(escape_like(search));
+        // Every word must occur somewhere in the row (substring, ASCII case and character width ignored).
+        let terms = search_terms(&q.search);
+        let contains = if self.backend() == crate::Backend::Postgres { "strpos" } else { "instr" };
+        for term in &terms {
+            wheres.push(format!("{contains}(search_text, ${next}) > 0"));
+            binds.push(term.clone());
+            next += 1;
         }
         let where_sql = wheres.join(" AND ");
         let sort = if q.sort.is_empty() { db_col(kind.key_column().key) } else { checked_col(kind, &q.sort)? };
@@ -99,7 +126,7 @@ impl Store {
         };
         // Without search, COUNT reads only an index and the page comes from the index order (or a top-N
         // sort); with search every row is read anyway, so the page and its total come from one statement.
-        let full_scan = !search.is_empty();
+        let full_scan = !terms.is_empty();
         // The inner query sorts and pages only (sort key, id); the outer one reads the 50 full rows.
         let page_sql = |extra: &str| {
             let outer: Vec<String> = cols.iter().map(|c| format!("t.{c}")).collect();

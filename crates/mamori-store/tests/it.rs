@@ -338,9 +338,18 @@ async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().0.len(), 20);
         let q = LedgerQuery { offset: 1000, limit: 50, ..Default::default() };
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap(), (vec![], 120));
-        // Search is case-insensitive and treats % and _ literally.
-        let q = LedgerQuery { search: "windows 10".into(), limit: 500, ..Default::default() };
+        // Search is case- and width-insensitive, every word must occur, a quoted phrase is one term, and
+        // % and _ are literal.
+        let q = LedgerQuery { search: "\"windows 10\"".into(), limit: 500, ..Default::default() };
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 40);
+        let q = LedgerQuery {
+            search: "＂ＷＩＮＤＯＷＳ　１０＂　外来".into(), limit: 500, ..Default::default()
+        };
+        let (p, total) = store.ledger_page::<Device>(f.id, &q).await.unwrap();
+        assert_eq!(total, 36, "Windows 10 and in 外来");
+        assert!(p.iter().all(|d| d.location == "外来" && d.os == "Windows 10"));
+        let q = LedgerQuery { search: "放射線科 WINDOWS".into(), limit: 500, ..Default::default() };
+        assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 12);
         let q = LedgerQuery { search: "_100%".into(), limit: 500, ..Default::default() };
         assert_eq!(store.ledger_page::<Device>(f.id, &q).await.unwrap().1, 12);
         let q = LedgerQuery { filters: vec![("status".into(), "retired".into())], limit: 500, ..Default::default() };

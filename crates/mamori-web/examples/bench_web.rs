@@ -83,7 +83,11 @@ async fn main() -> anyhow::Result<()> {
         args.get(2).copied().unwrap_or(40),
     );
     let dir = tempfile::tempdir()?;
-    let store = Store::open(dir.path().join("bench.db").to_str().expect("utf-8 path")).await?;
+    // MAMORI_BENCH_DB=path keeps the database for a look at query plans (sqlite3 path 'EXPLAIN QUERY PLAN …').
+    let db = std::env::var("MAMORI_BENCH_DB")
+        .unwrap_or_else(|_| dir.path().join("bench.db").to_str().expect("utf-8 path").to_string());
+    let _ = std::fs::remove_file(&db);
+    let store = Store::open(&db).await?;
     let f = store
         .add_facility(&NewFacility {
             name: "ベンチマーク病院".into(),
