@@ -132,6 +132,10 @@ pub enum ChainProblem {
     Missing { from_seq: i64, to_seq: i64 },
     /// The entry does not link to the previous entry's hash (an entry was removed, inserted or re-hashed).
     BrokenLink { seq: i64 },
+    /// The log ends before an anchor recorded outside mamori: the newest entries were deleted.
+    Truncated { anchor_seq: i64, last_seq: i64 },
+    /// The entry an anchor names has another hash now: the chain was rewritten from there or before.
+    AnchorMismatch { seq: i64 },
 }
 
 impl ChainProblem {
@@ -145,6 +149,12 @@ impl ChainProblem {
             Self::BrokenLink { seq } => {
                 format!("{seq}番の記録が直前の記録とつながっていません（差し替え・削除の疑い）")
             }
+            Self::Truncated { anchor_seq, last_seq } => format!(
+                "記録は{last_seq}番で終わっていますが、控え（アンカー）には{anchor_seq}番まであります。末尾の記録が削除されています"
+            ),
+            Self::AnchorMismatch { seq } => {
+                format!("{seq}番の記録のハッシュが控え（アンカー）と違います（記録が作り直されています）")
+            }
         }
     }
     pub fn message_en(&self) -> String {
@@ -153,6 +163,47 @@ impl ChainProblem {
             Self::Missing { from_seq, to_seq } => format!("entries {from_seq}..={to_seq} were deleted"),
             Self::BrokenLink { seq } => {
                 format!("entry {seq} does not link to the previous entry (replaced or removed)")
+            }
+            Self::Truncated { anchor_seq, last_seq } => format!(
+                "the log ends at entry {last_seq} but the anchor recorded entry {anchor_seq}: the newest entries were deleted"
+            ),
+            Self::AnchorMismatch { seq } => {
+                format!("entry {seq} no longer has the hash the anchor recorded (rewritten)")
+            }
+        }
+    }
+}
+
+/// The head of the chain written down outside mamori (`mamori audit anchor`: a file kept elsewhere, a
+/// printout). A hash chain alone cannot show that its newest entries were cut off; an anchor can: the entry
+/// it names must still exist with the same hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainAnchor {
+    pub seq: i64,
+    pub hash: String,
+    /// Time of the anchored entry.
+    pub at: String,
+}
+
+impl ChainAnchor {
+    /// The anchor of the newest entry, if any.
+    pub fn of_head(entries: &[AuditEntry]) -> Option<Self> {
+        entries.last().map(|e| Self { seq: e.seq, hash: e.hash.clone(), at: e.at.clone() })
+    }
+
+    /// Checks the chain against this anchor (entries in `seq` order).
+    pub fn check(&self, entries: &[AuditEntry]) -> Option<ChainProblem> {
+        match entries.iter().find(|e| e.seq == self.seq) {
+            Some(e) if e.hash == self.hash => None,
+            Some(e) => Some(ChainProblem::AnchorMismatch { seq: e.seq }),
+            None => {
+                let last_seq = entries.iter().map(|e| e.seq).filter(|s| *s < self.seq).max().unwrap_or(0);
+                if entries.iter().any(|e| e.seq > self.seq) {
+                    // Deleted in the middle: `verify_chain` already reports the gap.
+                    None
+                } else {
+                    Some(ChainProblem::Truncated { anchor_seq: self.seq, last_seq })
+                }
             }
         }
     }
@@ -204,6 +255,35 @@ mod tests {
                 e
             })
             .collect()
+    }
+
+    #[test]
+    fn an_anchor_shows_a_cut_off_tail_that_the_chain_alone_cannot() {
+        let full = chain(6);
+        let anchor = ChainAnchor::of_head(&full).unwrap();
+        assert_eq!(anchor.seq, 6);
+        assert_eq!(anchor.check(&full), None);
+        // The newest two entries deleted: the chain itself still verifies…
+        let cut = &full[..4];
+        assert!(verify_chain(cut).is_empty());
+        // …the anchor does not.
+        assert_eq!(anchor.check(cut), Some(ChainProblem::Truncated { anchor_seq: 6, last_seq: 4 }));
+        assert!(ChainProblem::Truncated { anchor_seq: 6, last_seq: 4 }.message_ja().contains("削除"));
+        // The whole log rebuilt from entry 3 on with new hashes (an attacker with the database re-hashing):
+        let mut rebuilt = full.clone();
+        rebuilt[5].entry.operation = "偽の記録".into();
+        let mut prev = rebuilt[4].hash.clone();
+        for e in rebuilt.iter_mut().skip(5) {
+            e.prev_hash = prev.clone();
+            e.hash = chain_hash(&prev, e.seq, &e.at, &e.entry);
+            prev = e.hash.clone();
+        }
+        assert!(verify_chain(&rebuilt).is_empty(), "a re-hashed chain is consistent in itself");
+        assert_eq!(anchor.check(&rebuilt), Some(ChainProblem::AnchorMismatch { seq: 6 }));
+        // An older anchor still holds when newer entries were added.
+        let old = ChainAnchor::of_head(&full[..3]).unwrap();
+        assert_eq!(old.check(&full), None);
+        assert_eq!(ChainAnchor::of_head(&[]), None);
     }
 
     #[test]

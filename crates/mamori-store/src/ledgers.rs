@@ -74,7 +74,8 @@ pub(crate) fn search_text<T: LedgerRecord>(r: &T) -> String {
 
 /// The SQL expression that computes `search_text` from a row's columns (the migration that added the column
 /// backfills existing rows with it; a test keeps the migration and [`search_text`] in agreement).
-pub fn search_text_sql(kind: LedgerKind) -> String {
+#[cfg(test)]
+pub(crate) fn search_text_sql(kind: LedgerKind) -> String {
     let parts: Vec<String> = kind
         .columns()
         .iter()

@@ -238,6 +238,7 @@ pub(crate) async fn audit(
         total,
         verified: problems.is_empty(),
         problems: problems.iter().map(|p| t.pick(&p.message_ja(), &p.message_en()).to_string()).collect(),
+        head: st.store.audit_page(0, 1).await?.into_iter().next().map(|e| (e.seq, e.hash)),
         page,
         pages,
     }

@@ -315,6 +315,8 @@ pub(crate) struct AuditPage {
     pub total: i64,
     pub verified: bool,
     pub problems: Vec<String>,
+    /// (seq, hash) of the newest entry: the value to write down outside mamori (`mamori audit anchor`).
+    pub head: Option<(i64, String)>,
     pub page: i64,
     pub pages: i64,
 }

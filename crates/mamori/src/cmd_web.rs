@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use mamori_model::Facility;
-use mamori_model::audit::{AuditCategory, NewAuditEntry};
+use mamori_model::audit::{AuditCategory, ChainAnchor, NewAuditEntry};
 use mamori_model::auth::{Role, check_password};
 use mamori_store::{NewUser, Store};
 
@@ -77,7 +77,19 @@ pub enum UserCommand {
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// ハッシュの連鎖を検証し、改ざん・削除された記録を示す / verify the hash chain
-    Verify,
+    Verify {
+        /// `audit anchor` で控えたファイル（複数可）。末尾の削除や作り直しも分かる / anchors written by
+        /// `audit anchor` (repeatable): also detects cut-off newest entries and a rebuilt chain
+        #[arg(long)]
+        anchor: Vec<PathBuf>,
+    },
+    /// 最新の記録のハッシュ（アンカー）を書き出す。mamori の外（別の機器・印刷）に保管する / write the
+    /// chain's head (an anchor) to keep outside mamori
+    Anchor {
+        /// 出力先（省略時は画面）/ output file (default: print)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// アクセスログを書き出す / export the access log
     Export {
         /// csv（UTF-8 BOM付き）または xlsx
@@ -140,8 +152,46 @@ pub async fn run(g: &Global, c: WebCommand) -> Result<u8> {
             Ok(exit::OK)
         }
         WebCommand::User(u) => user(g, &store, u).await,
-        WebCommand::Audit(AuditCommand::Verify) => {
-            let (n, problems) = store.verify_audit().await?;
+        WebCommand::Audit(AuditCommand::Anchor { output }) => {
+            let entries = store.audit_all().await?;
+            let Some(anchor) = ChainAnchor::of_head(&entries) else {
+                bail!("アクセスログがまだありません / the access log is empty");
+            };
+            let json = serde_json::to_string_pretty(&anchor)?;
+            match &output {
+                Some(path) => {
+                    std::fs::write(path, format!("{json}\n"))
+                        .with_context(|| format!("{} に書けません / cannot write", path.display()))?;
+                    println!(
+                        "{}番までのアンカーを {} に書き出しました。mamori の外に保管してください / anchor of entry {} written; keep it outside mamori",
+                        anchor.seq,
+                        path.display(),
+                        anchor.seq
+                    );
+                }
+                None => println!("{json}"),
+            }
+            log_admin(&store, "アクセスログのアンカーを記録", &format!("{}番 {}", anchor.seq, anchor.hash), None)
+                .await?;
+            Ok(exit::OK)
+        }
+        WebCommand::Audit(AuditCommand::Verify { anchor }) => {
+            let (n, mut problems) = store.verify_audit().await?;
+            if !anchor.is_empty() {
+                let entries = store.audit_all().await?;
+                for path in &anchor {
+                    let text = std::fs::read_to_string(path).with_context(|| {
+                        format!("アンカー {} を読めません / cannot read the anchor", path.display())
+                    })?;
+                    let a: ChainAnchor = serde_json::from_str(&text).with_context(|| {
+                        format!(
+                            "{} はアンカーの形式ではありません（mamori audit anchor の出力）/ not an anchor file",
+                            path.display()
+                        )
+                    })?;
+                    problems.extend(a.check(&entries));
+                }
+            }
             if problems.is_empty() {
                 println!("OK: アクセスログ{n}件に改ざん・削除はありません / {n} entries, chain intact");
                 Ok(exit::OK)

@@ -413,6 +413,41 @@ async fn access_log_verify_names_the_altered_and_the_deleted_entry() {
 }
 
 #[tokio::test]
+async fn an_anchor_kept_outside_shows_the_newest_entries_deleted() {
+    if Command::new("sqlite3").arg("-version").output().is_err() {
+        eprintln!("skipped: the sqlite3 command is missing (Debian package sqlite3)");
+        return;
+    }
+    let app = App::start();
+    let (admin, _) = first_run_admin(&app);
+    for _ in 0..3 {
+        http(app.port, "GET", "/f/1/l/accounts", &admin, None);
+    }
+    let anchor = app.dir.path().join("anchor.json");
+    let out = app.cli(&["audit", "anchor", "-o", anchor.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&anchor).unwrap()).unwrap();
+    let head = a["seq"].as_i64().unwrap();
+    assert!(head >= 4 && a["hash"].as_str().unwrap().len() == 64, "{a}");
+    let out = app.cli(&["audit", "verify", "--anchor", anchor.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    // Someone with the database file removes the newest entries (the anchor's own record among them): the
+    // chain alone still verifies, the anchor does not.
+    let sql = format!("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq >= {};", head - 1);
+    assert!(Command::new("sqlite3").arg(&app.db).arg(&sql).status().unwrap().success());
+    let out = app.cli(&["audit", "verify"], "");
+    assert_eq!(out.status.code(), Some(0), "without an anchor a cut-off tail looks intact");
+    let out = app.cli(&["audit", "verify", "--anchor", anchor.to_str().unwrap()], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains(&format!("控え（アンカー）には{head}番まであります")), "{stdout}");
+    // A file that is not an anchor is refused with a clear message.
+    let out = app.cli(&["audit", "verify", "--anchor", app.db.as_str()], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("アンカー"));
+}
+
+#[tokio::test]
 async fn users_from_the_command_line_follow_the_password_policy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("u.db").to_string_lossy().into_owned();
