@@ -193,6 +193,16 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a surveyor's assignment; true when it existed.
+    pub async fn unassign_facility(&self, user_id: i64, facility_id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM user_facilities WHERE user_id = $1 AND facility_id = $2")
+            .bind(user_id)
+            .bind(facility_id)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     /// Starts a session; sessions idle or older than the limits of `mamori_model::auth` are removed on the way.
     pub async fn create_session(
         &self,

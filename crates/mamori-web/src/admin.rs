@@ -37,12 +37,16 @@ async fn users_page(st: &AppState, ctx: &Ctx, message: String, error: String) ->
     let fname = |id: i64| facilities.iter().find(|f| f.id == id).map(|f| f.data.name.clone()).unwrap_or_default();
     let mut users = Vec::new();
     for u in st.store.users().await? {
+        let assigned = if u.role == Role::Surveyor { st.store.assigned_facilities(u.id).await? } else { Vec::new() };
+        let assignable = if u.role == Role::Surveyor {
+            facilities.iter().map(|f| (f.id, f.data.name.clone(), assigned.contains(&f.id))).collect()
+        } else {
+            Vec::new()
+        };
         let scope = match u.role {
             Role::Admin => String::new(),
             Role::Inspector => u.prefecture.clone(),
-            Role::Surveyor => {
-                st.store.assigned_facilities(u.id).await?.into_iter().map(fname).collect::<Vec<_>>().join("、")
-            }
+            Role::Surveyor => assigned.iter().copied().map(fname).collect::<Vec<_>>().join("、"),
             Role::Vendor => format!("{}（{}）", u.facility_id.map(fname).unwrap_or_default(), u.vendor_name),
             _ => u.facility_id.map(fname).unwrap_or_default(),
         };
@@ -52,6 +56,7 @@ async fn users_page(st: &AppState, ctx: &Ctx, message: String, error: String) ->
             role: t.pick(u.role.label_ja(), u.role.label_en()).into(),
             scope,
             disabled: u.disabled,
+            assignable,
         });
     }
     let roles =
@@ -191,6 +196,79 @@ pub(crate) async fn enable_user(
     Form(f): Form<CsrfOnly>,
 ) -> WebResult<Response> {
     set_disabled(st, addr, headers, login, f.csrf, false).await
+}
+
+/// A new one-time password for a user who lost theirs: generated, shown once to the administrator, every
+/// session of that user ended. The administrator never chooses it, so it never has to be told twice.
+pub(crate) async fn reset_password(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(login): Path<String>,
+    Form(f): Form<CsrfOnly>,
+) -> WebResult<Response> {
+    let ctx = st.ctx(&headers, &addr).await?;
+    ctx.check_csrf(&headers, Some(&f.csrf))?;
+    require(&ctx, Action::ManageUsers)?;
+    if login == ctx.user.login {
+        return Err(WebError::BadRequest(
+            "自分のパスワードは「アカウント」画面で変更してください / change your own password on the account page"
+                .into(),
+        ));
+    }
+    let (user, _) = st.store.user_with_hash(&login).await?.ok_or(WebError::NotFound)?;
+    let password = crate::random_password();
+    let hash = crate::hash_password(&password).map_err(|e| WebError::Internal(e.to_string()))?;
+    st.store.set_password_hash(user.id, &hash).await?;
+    st.store.append_audit(&ctx.audit(AuditCategory::Admin, "パスワードを再発行", &login, None)).await?;
+    let t = ctx.tr;
+    let message = format!("{}: {login} / {password}", t.s("user.reset_done"));
+    users_page(&st, &ctx, message, String::new()).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    facility: i64,
+    #[serde(default)]
+    remove: Option<String>,
+}
+
+/// Assigns a facility to a surveyor (or removes the assignment).
+pub(crate) async fn assign_facility(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(login): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> WebResult<Response> {
+    let ctx = st.ctx(&headers, &addr).await?;
+    ctx.check_csrf(&headers, Some(&f.csrf))?;
+    require(&ctx, Action::ManageUsers)?;
+    let (user, _) = st.store.user_with_hash(&login).await?.ok_or(WebError::NotFound)?;
+    if user.role != Role::Surveyor {
+        return Err(WebError::BadRequest(
+            "施設の割当は調査員だけに行います / only surveyors are assigned facilities".into(),
+        ));
+    }
+    let facility = st.store.facility(f.facility).await?.ok_or(WebError::NotFound)?;
+    let op = if f.remove.is_some() {
+        st.store.unassign_facility(user.id, facility.id).await?;
+        "調査員の担当施設を解除"
+    } else {
+        st.store.assign_facility(user.id, facility.id).await?;
+        "調査員に施設を割当"
+    };
+    st.store
+        .append_audit(&ctx.audit(
+            AuditCategory::Admin,
+            op,
+            &format!("{login} → {}", facility.data.name),
+            Some(facility.id),
+        ))
+        .await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
 #[derive(Deserialize)]

@@ -183,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/users", get(admin::users).post(admin::add_user))
         .route("/admin/users/{login}/disable", post(admin::disable_user))
         .route("/admin/users/{login}/enable", post(admin::enable_user))
+        .route("/admin/users/{login}/reset-password", post(admin::reset_password))
+        .route("/admin/users/{login}/assign", post(admin::assign_facility))
         .route("/admin/audit", get(admin::audit))
         .route("/admin/audit/export", get(admin::audit_download))
         .route("/static/{*path}", get(asset))

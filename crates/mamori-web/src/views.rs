@@ -282,6 +282,8 @@ pub(crate) struct UserRow {
     pub role: String,
     pub scope: String,
     pub disabled: bool,
+    /// A surveyor: (facility id, name, assigned) for the assignment form.
+    pub assignable: Vec<(i64, String, bool)>,
 }
 
 #[derive(Template, WebTemplate)]

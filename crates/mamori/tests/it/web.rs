@@ -448,6 +448,65 @@ async fn an_anchor_kept_outside_shows_the_newest_entries_deleted() {
 }
 
 #[tokio::test]
+async fn the_administrator_reissues_a_password_and_assigns_a_surveyor_on_the_users_page() {
+    let app = App::start();
+    let p = app.port;
+    let (admin, admin_csrf) = first_run_admin(&app);
+    app.add_user("ops", "operator", &["--facility", "1"]);
+    app.add_user("surveyor", "surveyor", &[]);
+    let (ops, ops_csrf) = login(p, "ops", &user_pw("ops"));
+    let (surveyor, _) = login(p, "surveyor", &user_pw("surveyor"));
+    assert_eq!(http(p, "GET", "/f/1", &surveyor, None).status, 403, "nothing assigned yet");
+
+    // Only the administrator may do either, also by a forged post with a valid CSRF token of another user.
+    let forged = http(p, "POST", "/admin/users/surveyor/reset-password", &ops, Some(&format!("csrf={ops_csrf}")));
+    assert_eq!(forged.status, 403);
+    let forged = http(p, "POST", "/admin/users/surveyor/assign", &ops, Some(&format!("csrf={ops_csrf}&facility=1")));
+    assert_eq!(forged.status, 403);
+    // Without the CSRF token the administrator's own post is refused too.
+    assert_eq!(http(p, "POST", "/admin/users/ops/reset-password", &admin, Some("csrf=x")).status, 403);
+
+    // A new password: shown once, the old one and the user's sessions end.
+    let page = http(p, "POST", "/admin/users/ops/reset-password", &admin, Some(&format!("csrf={admin_csrf}"))).text();
+    let new_pw = page.split("ops / ").nth(1).expect("new password shown").split('<').next().unwrap().trim().to_string();
+    assert!(new_pw.chars().count() >= 12, "{new_pw}");
+    assert_eq!(http(p, "GET", "/f/1", &ops, None).header("location"), Some("/login"), "old session ended");
+    let pre = http(p, "GET", "/login", "", None).cookie("mamori_pre").unwrap();
+    let old = http(
+        p,
+        "POST",
+        "/login",
+        &format!("mamori_pre={pre}"),
+        Some(&format!("login=ops&password={}&pre={pre}", enc(&user_pw("ops")))),
+    );
+    assert_ne!(old.status, 303, "the old password no longer works");
+    let (ops2, _) = login(p, "ops", &new_pw);
+    assert_eq!(http(p, "GET", "/f/1", &ops2, None).status, 200);
+
+    // Assignment of a facility to the surveyor, then its removal.
+    let r = http(p, "POST", "/admin/users/surveyor/assign", &admin, Some(&format!("csrf={admin_csrf}&facility=1")));
+    assert_eq!(r.status, 303);
+    assert_eq!(http(p, "GET", "/f/1", &surveyor, None).status, 200);
+    assert_eq!(http(p, "GET", "/f/2", &surveyor, None).status, 403);
+    let r = http(p, "POST", "/admin/users/ops/assign", &admin, Some(&format!("csrf={admin_csrf}&facility=1")));
+    assert_eq!(r.status, 400, "only surveyors are assigned facilities");
+    let r = http(
+        p,
+        "POST",
+        "/admin/users/surveyor/assign",
+        &admin,
+        Some(&format!("csrf={admin_csrf}&facility=1&remove=1")),
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(http(p, "GET", "/f/1", &surveyor, None).status, 403);
+    let audit = http(p, "GET", "/admin/audit", &admin, None).text();
+    for op in ["パスワードを再発行", "調査員に施設を割当", "調査員の担当施設を解除"] {
+        assert!(audit.contains(op), "{op}");
+    }
+    assert!(!audit.contains(&new_pw), "the password never goes into the log");
+}
+
+#[tokio::test]
 async fn users_from_the_command_line_follow_the_password_policy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("u.db").to_string_lossy().into_owned();
