@@ -352,3 +352,62 @@ impl Store {
         Ok(())
     }
 }
+
+/// One system of the backup capability's data as the BCP's backup table (2.2.4) needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BackupTableRow {
+    pub system: String,
+    pub dump_type: String,
+    pub source_kind: String,
+    pub schedule: String,
+    pub restore_procedure: String,
+    /// Finish time of the last successful backup (RFC 3339), empty when none.
+    pub last_ok: String,
+}
+
+impl Store {
+    /// The backup sets of a facility with their last successful run, read from the backup capability's tables
+    /// (migration 0007) by plain SQL so the BCP does not depend on that code. Empty when those tables do not
+    /// exist (yet) or hold nothing for this facility.
+    pub async fn backup_table_rows(&self, facility_id: i64) -> Vec<BackupTableRow> {
+        let Ok(sets) = sqlx::query(
+            "SELECT system, dump_type, source_kind, schedule, restore_procedure FROM backup_sets \
+             WHERE facility_id = $1 ORDER BY system",
+        )
+        .bind(facility_id)
+        .fetch_all(self.pool())
+        .await
+        else {
+            return Vec::new();
+        };
+        let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        if let Ok(runs) = sqlx::query(
+            "SELECT system, MAX(finished_at) AS at FROM backup_runs WHERE facility_id = $1 AND op = 'backup' \
+             AND ok = 1 GROUP BY system",
+        )
+        .bind(facility_id)
+        .fetch_all(self.pool())
+        .await
+        {
+            for r in runs {
+                if let (Ok(s), Ok(Some(at))) = (r.try_get::<String, _>("system"), r.try_get::<Option<String>, _>("at"))
+                {
+                    last.insert(s, at);
+                }
+            }
+        }
+        sets.iter()
+            .filter_map(|r| {
+                let system: String = r.try_get("system").ok()?;
+                Some(BackupTableRow {
+                    last_ok: last.get(&system).cloned().unwrap_or_default(),
+                    system,
+                    dump_type: r.try_get("dump_type").unwrap_or_default(),
+                    source_kind: r.try_get("source_kind").unwrap_or_default(),
+                    schedule: r.try_get("schedule").unwrap_or_default(),
+                    restore_procedure: r.try_get("restore_procedure").unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
