@@ -351,3 +351,467 @@ async fn figures() {
         println!("  {r}");
     }
 }
+
+// ================================================================ the web: roles, forged posts, the browser
+
+mod web {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::{Client, ClientBuilder, Locator};
+
+    use super::BIN;
+
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const ADMIN_PW: &str = "sakura mochi to ocha";
+
+    fn user_pw(login: &str) -> String {
+        format!("haru natsu aki fuyu {}", login.len())
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    fn wait_port(port: u16) {
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(20), "port {port} did not open");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    struct Proc(Child);
+    impl Drop for Proc {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// The demo hospital (1, 東京都) and a second facility (2, 大阪府), served; users of every kind.
+    struct App {
+        db: String,
+        port: u16,
+        _dir: tempfile::TempDir,
+        _server: Proc,
+    }
+
+    impl App {
+        fn start() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("web.db").to_string_lossy().into_owned();
+            let run = |args: &[&str], stdin: &str| {
+                let mut child = Command::new(BIN)
+                    .arg("--db")
+                    .arg(&db)
+                    .args(args)
+                    .env_remove("MAMORI_FACILITY")
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+                let out = child.wait_with_output().unwrap();
+                assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            };
+            run(&["demo", "--no-serve", "--reset"], "");
+            run(
+                &["facility", "add", "--facility-name", "大阪テスト病院", "--prefecture", "大阪府", "--beds", "200"],
+                "",
+            );
+            for (login, role, extra) in [
+                ("admin", "admin", vec![]),
+                ("mgr", "manager", vec!["--facility", "1"]),
+                ("ops", "operator", vec!["--facility", "1"]),
+                ("minato", "vendor", vec!["--facility", "1", "--vendor", "みなとネットワークサービス株式会社"]),
+                ("tokyo-pref", "inspector", vec!["--prefecture", "東京都"]),
+                ("osaka-pref", "inspector", vec!["--prefecture", "大阪府"]),
+            ] {
+                let pw = if login == "admin" { ADMIN_PW.to_string() } else { user_pw(login) };
+                let mut args = vec!["user", "add", login, "--name", "試験 利用者", "--role", role, "--password-stdin"];
+                args.extend(extra);
+                run(&args, &format!("{pw}\n"));
+            }
+            let port = free_port();
+            let server = Command::new(BIN)
+                .args(["--db", &db, "serve", "--listen", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .unwrap();
+            wait_port(port);
+            App { db, port, _dir: dir, _server: Proc(server) }
+        }
+        fn url(&self, path: &str) -> String {
+            format!("http://127.0.0.1:{}{path}", self.port)
+        }
+    }
+
+    struct Resp {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    impl Resp {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        }
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+        fn cookie(&self, name: &str) -> Option<String> {
+            self.headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+                .filter_map(|(_, v)| {
+                    v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+                })
+                .next()
+        }
+    }
+
+    fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Resp {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let body = form.unwrap_or("");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+        if !cookie.is_empty() {
+            req.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        if form.is_some() {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
+        s.write_all(req.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+            .collect();
+        let mut body = raw[split + 4..].to_vec();
+        if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
+            let mut out = Vec::new();
+            let mut rest = &body[..];
+            loop {
+                let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+                let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
+                rest = &rest[nl + 2 + n + 2..];
+            }
+            body = out;
+        }
+        Resp { status, headers, body }
+    }
+
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    }
+
+    /// Logs in over plain HTTP: the session cookie and its CSRF token.
+    fn login(port: u16, user: &str, password: &str) -> (String, String) {
+        let page = http(port, "GET", "/login", "", None);
+        let pre = page.cookie("mamori_pre").expect("pre-login cookie");
+        let res = http(
+            port,
+            "POST",
+            "/login",
+            &format!("mamori_pre={pre}"),
+            Some(&format!("login={}&password={}&pre={pre}", enc(user), enc(password))),
+        );
+        assert_eq!(res.status, 303, "login of {user}: {}", res.text());
+        let cookie = format!("mamori_session={}", res.cookie("mamori_session").expect("session cookie"));
+        let home = http(port, "GET", "/facilities", &cookie, None).text();
+        let csrf =
+            home.split("name=\"csrf\" value=\"").nth(1).expect("csrf field").split('"').next().unwrap().to_string();
+        (cookie, csrf)
+    }
+
+    fn contact_form(csrf: &str, code: &str, name: &str) -> String {
+        format!(
+            "csrf={csrf}&original=&code={code}&kind={}&role={}&name={}&phone=03-1111-2222&reports_to=manager",
+            enc("院内"),
+            enc("夜間当直責任者"),
+            enc(name)
+        )
+    }
+
+    #[tokio::test]
+    async fn bcp_pages_refuse_who_must_not_see_or_change_them() {
+        let app = App::start();
+        let p = app.port;
+        let (mgr, mgr_csrf) = login(p, "mgr", &user_pw("mgr"));
+        let (ops, ops_csrf) = login(p, "ops", &user_pw("ops"));
+        let (vendor, _) = login(p, "minato", &user_pw("minato"));
+        let (tokyo, tokyo_csrf) = login(p, "tokyo-pref", &user_pw("tokyo-pref"));
+        let (osaka, _) = login(p, "osaka-pref", &user_pw("osaka-pref"));
+        let get = |c: &str, path: &str| http(p, "GET", path, c, None).status;
+        let store = mamori_store::Store::open(&app.db).await.unwrap();
+        let before = store.contacts(1).await.unwrap();
+
+        // The inspector of the prefecture reads the contacts, the chart, the table and the documents.
+        for path in [
+            "/f/1/contacts",
+            "/f/1/contacts/chart",
+            "/f/1/contacts/chart.svg",
+            "/f/1/contacts/export?format=csv",
+            "/f/1/bcp",
+            "/f/1/bcp/training",
+            "/f/1/bcp/export?format=docx",
+        ] {
+            assert_eq!(get(&tokyo, path), 200, "{path}");
+        }
+        let page = http(p, "GET", "/f/1/bcp", &tokyo, None).text();
+        assert!(!page.contains("/bcp/answer"), "no answer form for a read-only role");
+        assert!(page.contains("根拠あり") && page.contains("連絡体制図があります"), "evidence is shown");
+        assert!(!http(p, "GET", "/f/1/contacts", &tokyo, None).text().contains("/contacts/new"));
+        // … but changes nothing: not by a direct URL, not by a post with its own valid token.
+        for path in ["/f/1/contacts/new", "/f/1/contacts/c/director/edit"] {
+            assert_eq!(get(&tokyo, path), 403, "{path}");
+        }
+        for (c, csrf) in [(&tokyo, &tokyo_csrf), (&ops, &ops_csrf)] {
+            for (path, form) in [
+                ("/f/1/contacts/save", contact_form(csrf, "evil", "改ざん")),
+                ("/f/1/contacts/c/director/delete", format!("csrf={csrf}")),
+                ("/f/1/contacts/defaults", format!("csrf={csrf}")),
+                ("/f/1/bcp/answer", format!("csrf={csrf}&check=1-1-2&answer={}", enc("はい"))),
+                ("/f/1/bcp/training", format!("csrf={csrf}&held_on=2025-01-01&scenario=x")),
+                ("/f/1/bcp/training/1/delete", format!("csrf={csrf}")),
+            ] {
+                assert_eq!(http(p, "POST", path, c, Some(&form)).status, 403, "{path}");
+            }
+        }
+        // Another prefecture's inspector and the vendor do not see this facility's BCP at all.
+        for path in ["/f/1/contacts", "/f/1/contacts/chart.pdf", "/f/1/bcp", "/f/1/bcp/export?format=pdf"] {
+            assert_eq!(get(&osaka, path), 403, "{path}");
+            assert_eq!(get(&vendor, path), 403, "{path}");
+        }
+        // Forged posts of the manager: no token, another user's token, no session.
+        assert_eq!(http(p, "POST", "/f/1/contacts/save", &mgr, Some(&contact_form("", "evil", "x"))).status, 403);
+        assert_eq!(
+            http(p, "POST", "/f/1/contacts/save", &mgr, Some(&contact_form(&tokyo_csrf, "evil", "x"))).status,
+            403
+        );
+        let r = http(p, "POST", "/f/1/contacts/save", "", Some(&contact_form(&mgr_csrf, "evil", "x")));
+        assert_eq!(r.header("location"), Some("/login"));
+        // The manager may not touch another facility.
+        assert_eq!(get(&mgr, "/f/2/contacts"), 403);
+        assert_eq!(
+            http(p, "POST", "/f/2/contacts/save", &mgr, Some(&contact_form(&mgr_csrf, "evil", "x"))).status,
+            403
+        );
+        assert_eq!(store.contacts(1).await.unwrap(), before, "nothing changed");
+        assert!(store.contacts(2).await.unwrap().is_empty());
+
+        // The real form works, and a bad one says what is wrong.
+        let r = http(p, "POST", "/f/1/contacts/save", &mgr, Some(&contact_form(&mgr_csrf, "night", "当直 花子")));
+        assert_eq!(r.status, 303, "{}", r.text());
+        assert!(store.contacts(1).await.unwrap().iter().any(|c| c.code == "night" && c.name == "当直 花子"));
+        let bad = format!("{}&email=nope", contact_form(&mgr_csrf, "night2", "x"))
+            .replace("reports_to=manager", "reports_to=ghost");
+        let r = http(p, "POST", "/f/1/contacts/save", &mgr, Some(&bad));
+        assert_eq!(r.status, 422);
+        let t = r.text();
+        assert!(t.contains("id=\"err-email\"") && t.contains("id=\"err-reports_to\""), "{t}");
+        let r = http(
+            p,
+            "POST",
+            "/f/1/bcp/answer",
+            &mgr,
+            Some(&format!("csrf={mgr_csrf}&check=9-9-9&answer=%E3%81%AF%E3%81%84")),
+        );
+        assert_eq!(r.status, 400);
+
+        // Views and downloads of the contacts are in the access log.
+        let log = store.audit_all().await.unwrap();
+        let ops: Vec<(String, String)> =
+            log.iter().map(|e| (e.entry.user_login.clone(), e.entry.operation.clone())).collect();
+        for (who, op) in [
+            ("tokyo-pref", "連絡先を閲覧"),
+            ("tokyo-pref", "連絡先を書き出し"),
+            ("tokyo-pref", "BCP文書を出力"),
+            ("mgr", "連絡先を保存"),
+        ] {
+            assert!(ops.iter().any(|(u, o)| u == who && o == op), "{who} {op} missing from the access log");
+        }
+    }
+
+    fn browser_available() -> bool {
+        if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
+            return true;
+        }
+        if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing");
+        }
+        eprintln!("skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM}");
+        false
+    }
+
+    fn screenshots_dir() -> PathBuf {
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    async fn browser() -> (Client, Proc) {
+        let port = free_port();
+        let driver = Proc(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        wait_port(port);
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--no-first-run", "--window-size=1280,800", "--lang=ja"]
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("chromedriver session");
+        (client, driver)
+    }
+
+    async fn shot(c: &Client, name: &str) {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(screenshots_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn text_of(c: &Client, css: &str) -> String {
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    }
+
+    async fn fill(c: &Client, css: &str, value: &str) {
+        let e = c.find(Locator::Css(css)).await.unwrap();
+        e.clear().await.unwrap();
+        e.send_keys(value).await.unwrap();
+    }
+
+    async fn click(c: &Client, css: &str) {
+        c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+    }
+
+    async fn sign_in(c: &Client, app: &App, login: &str) {
+        c.goto(&app.url("/login")).await.unwrap();
+        fill(c, "#login", login).await;
+        fill(c, "#password", &user_pw(login)).await;
+        click(c, "#submit").await;
+        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("#who")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn browser_enter_a_contact_see_it_in_the_chart_download_the_pdf() {
+        if !browser_available() {
+            return;
+        }
+        let app = App::start();
+        let (c, _driver) = browser().await;
+        let r = story(&c, &app).await;
+        let _ = c.close().await;
+        r.unwrap();
+    }
+
+    async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError> {
+        sign_in(c, app, "mgr").await;
+        c.goto(&app.url("/f/1/contacts")).await?;
+        assert!(text_of(c, "main").await.contains("医療情報システム安全管理責任者"));
+        shot(c, "bcp_01_contacts").await;
+        // A new vendor contact: a bad e-mail first, shown at its field.
+        click(c, "#contact-new").await;
+        fill(c, "#f-code", "v-cloud").await;
+        c.find(Locator::Css("#f-kind")).await?.select_by_value("事業者").await?;
+        fill(c, "#f-role", "クラウドバックアップ保守").await;
+        fill(c, "#f-name", "株式会社テスト雲").await;
+        fill(c, "#f-phone", "03-9999-0000").await;
+        fill(c, "#f-email", "cloud at example").await;
+        c.find(Locator::Css("#f-contacted_by")).await?.select_by_value("manager").await?;
+        click(c, "#save").await;
+        assert!(text_of(c, "#err-email").await.contains("メールアドレス"));
+        shot(c, "bcp_02_contact_error").await;
+        fill(c, "#f-email", "cloud@test-kumo.example").await;
+        click(c, "#save").await;
+        assert!(text_of(c, "#contacts-message").await.contains("保存しました"));
+        // The chart shows it, once.
+        click(c, "#chart-link").await;
+        let chart = text_of(c, "#chart").await;
+        assert_eq!(chart.matches("株式会社テスト雲").count(), 1, "{chart}");
+        shot(c, "bcp_03_chart").await;
+        // The PDF of the chart and of the BCP, with the browser's own session.
+        let cookie = c.get_named_cookie("mamori_session").await?;
+        let cookie = format!("mamori_session={}", cookie.value());
+        for (path, want) in
+            [("/f/1/contacts/chart.pdf", "株式会社テスト雲"), ("/f/1/bcp/export?format=pdf", "株式会社テスト雲")]
+        {
+            let r = http(app.port, "GET", path, &cookie, None);
+            assert_eq!(r.status, 200, "{path}");
+            assert!(r.header("content-disposition").unwrap().contains("attachment"));
+            assert!(r.body.starts_with(b"%PDF"));
+            let file = screenshots_dir().join("bcp_download.pdf");
+            std::fs::write(&file, &r.body).unwrap();
+            let text = super::pdf_text(file.to_str().unwrap()).replace(['\n', ' '], "");
+            assert!(text.contains(want), "{path}: {want} missing");
+        }
+        // The table: answer a check; the evidence is shown beside it.
+        c.goto(&app.url("/f/1/bcp")).await?;
+        assert!(text_of(c, "#item-1-2").await.contains("連絡体制図があります"));
+        c.find(Locator::Css("#answer-1-1-4")).await?.select_by_value("いいえ").await?;
+        fill(c, "#note-1-1-4", "適用基準を策定中").await;
+        click(c, "#save-1-1-4").await;
+        text_of(c, "#saved").await;
+        shot(c, "bcp_04_table").await;
+        // A training.
+        c.goto(&app.url("/f/1/bcp/training")).await?;
+        fill(c, "#t-held_on", &chrono::Local::now().date_naive().to_string()).await;
+        fill(c, "#t-scenario", "VPN装置の侵害を想定した訓練").await;
+        fill(c, "#t-findings", "遮断手順が未整備").await;
+        click(c, "#training-save").await;
+        assert!(text_of(c, "#trainings").await.contains("VPN装置の侵害を想定した訓練"));
+        shot(c, "bcp_05_training").await;
+
+        // The inspector reads the same, without any form.
+        click(c, "#logout").await;
+        sign_in(c, app, "tokyo-pref").await;
+        c.goto(&app.url("/f/1/bcp")).await?;
+        assert_eq!(text_of(c, "#answer-1-1-4").await, "いいえ");
+        assert!(c.find(Locator::Css("#save-1-1-4")).await.is_err(), "no form for the inspector");
+        shot(c, "bcp_06_inspector_table").await;
+        c.goto(&app.url("/f/1/contacts/chart")).await?;
+        assert!(text_of(c, "#chart").await.contains("株式会社テスト雲"));
+        c.goto(&app.url("/f/1/contacts/new")).await?;
+        assert!(text_of(c, "body").await.contains("権限"));
+        Ok(())
+    }
+}
