@@ -815,3 +815,50 @@ mod web {
         Ok(())
     }
 }
+
+/// The evidence the BCP capability gives the checklist and the confirmation table, through the one interface.
+#[tokio::test]
+async fn evidence_of_contacts_trainings_and_the_table_reaches_the_checklist_and_the_bcp_table() {
+    use mamori_app::evidence::{EvidenceState, EvidenceTarget, collect, for_item};
+    let e = Env::new();
+    let store = mamori_store::Store::open(&e.db).await.unwrap();
+    let f = store.resolve_facility(None).await.unwrap();
+    let today = chrono::Local::now().date_naive();
+    let state = |all: &[mamori_app::evidence::Evidence], t, item: &str, source: &str| {
+        for_item(all, t, item).into_iter().find(|x| x.source == source).map(|x| x.state)
+    };
+    let all = collect(&store, &f, today).await.unwrap();
+    assert_eq!(state(&all, EvidenceTarget::Checklist, "3-(1)", "contacts"), Some(EvidenceState::Missing));
+    assert_eq!(state(&all, EvidenceTarget::Checklist, "3-(1)", "training"), Some(EvidenceState::Missing));
+    assert_eq!(state(&all, EvidenceTarget::Checklist, "3-(3)", "bcp"), Some(EvidenceState::Missing));
+    assert_eq!(state(&all, EvidenceTarget::BcpTable, "1-1", "ledger"), Some(EvidenceState::Missing));
+
+    e.ok(&["contacts", "add", "--id", "top", "--role", "最高責任者"]);
+    e.ok(&["contacts", "add-defaults", "--contacted-by", "top"]);
+    let all = collect(&store, &f, today).await.unwrap();
+    assert_eq!(
+        state(&all, EvidenceTarget::Checklist, "3-(1)", "contacts"),
+        Some(EvidenceState::Partial),
+        "no vendor yet"
+    );
+    e.ok(&["contacts", "add", "--id", "v", "--kind", "事業者", "--role", "電子カルテ保守", "--contacted-by", "top"]);
+    e.ok(&["bcp", "training", "add", "--date", &today.to_string(), "--scenario", "机上訓練"]);
+    e.ok(&["bcp", "answer", "1-1-1", "はい"]);
+    let all = collect(&store, &f, today).await.unwrap();
+    for (t, item, source) in [
+        (EvidenceTarget::Checklist, "3-(1)", "contacts"),
+        (EvidenceTarget::BcpTable, "1-2", "contacts"),
+        (EvidenceTarget::BcpTable, "2-1", "contacts"),
+        (EvidenceTarget::Checklist, "3-(1)", "training"),
+        (EvidenceTarget::BcpTable, "1-2", "training"),
+    ] {
+        assert_eq!(state(&all, t, item, source), Some(EvidenceState::Supports), "{item} {source}");
+    }
+    assert_eq!(state(&all, EvidenceTarget::Checklist, "3-(3)", "bcp"), Some(EvidenceState::Partial));
+    // A year later without another training, the data contradicts a はい.
+    let later = today + chrono::Days::new(400);
+    let all = collect(&store, &f, later).await.unwrap();
+    let t = for_item(&all, EvidenceTarget::Checklist, "3-(1)").into_iter().find(|x| x.source == "training").unwrap();
+    assert_eq!(t.state, EvidenceState::Contradicts);
+    assert!(t.disagrees_with(true));
+}
