@@ -552,8 +552,7 @@ pub async fn chart_svg(store: &Store, facility: &Facility) -> Result<String> {
 
 /// The chart of a facility as a one-page A4 PDF.
 pub async fn chart_pdf(store: &Store, facility: &Facility) -> Result<Vec<u8>> {
-    let chart = contact_chart(&facility.data.name, &store.contacts(facility.id).await?);
-    chart.to_pdf(renderer()?).map_err(report_err("連絡体制図のPDFを作成できません / cannot render the chart PDF"))
+    render_chart_pdf(&chart_of(store, facility).await?)
 }
 
 // ============================================================================================ trainings
@@ -1401,16 +1400,34 @@ fn vendor_table(b: &mut Vec<Block>, d: &BcpData) {
     });
 }
 
+/// Renders a document to PDF (CPU-bound: a server runs it on a blocking thread).
+pub fn render_pdf(doc: &Doc) -> Result<Vec<u8>> {
+    doc.to_pdf(renderer()?).map_err(report_err("BCPのPDFを作成できません / cannot render the BCP PDF"))
+}
+
+/// Renders a document to an editable Word file (CPU-bound, like [`render_pdf`]).
+pub fn render_docx(doc: &Doc) -> Result<Vec<u8>> {
+    doc.to_docx().map_err(report_err("BCPの.docxを作成できません / cannot write the BCP .docx"))
+}
+
+/// Renders a contact chart as a one-page A4 PDF (CPU-bound, like [`render_pdf`]).
+pub fn render_chart_pdf(chart: &ContactChart) -> Result<Vec<u8>> {
+    chart.to_pdf(renderer()?).map_err(report_err("連絡体制図のPDFを作成できません / cannot render the chart PDF"))
+}
+
+/// The chart of a facility (data only; see [`render_chart_pdf`]).
+pub async fn chart_of(store: &Store, facility: &Facility) -> Result<ContactChart> {
+    Ok(contact_chart(&facility.data.name, &store.contacts(facility.id).await?))
+}
+
 /// The BCP as PDF.
 pub async fn bcp_pdf(store: &Store, facility: &Facility, today: NaiveDate) -> Result<Vec<u8>> {
-    let doc = bcp_doc(store, facility, today).await?;
-    doc.to_pdf(renderer()?).map_err(report_err("BCPのPDFを作成できません / cannot render the BCP PDF"))
+    render_pdf(&bcp_doc(store, facility, today).await?)
 }
 
 /// The BCP as an editable Word file.
 pub async fn bcp_docx(store: &Store, facility: &Facility, today: NaiveDate) -> Result<Vec<u8>> {
-    let doc = bcp_doc(store, facility, today).await?;
-    doc.to_docx().map_err(report_err("BCPの.docxを作成できません / cannot write the BCP .docx"))
+    render_docx(&bcp_doc(store, facility, today).await?)
 }
 
 #[cfg(test)]

@@ -111,6 +111,14 @@ fn input_err(e: mamori_app::AppError) -> WebError {
     }
 }
 
+/// Runs a CPU-bound rendering on a blocking thread so the server keeps answering other requests.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> mamori_app::Result<T> + Send + 'static) -> WebResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| WebError::Internal(format!("rendering failed: {e}")))?
+        .map_err(WebError::from)
+}
+
 fn kind_label(t: Tr, k: ContactKind) -> String {
     t.pick(k.label_ja(), k.label_en()).to_string()
 }
@@ -531,7 +539,8 @@ async fn chart_pdf(
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
     let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
-    let pdf = app::chart_pdf(&st.store, &f).await?;
+    let chart = app::chart_of(&st.store, &f).await?;
+    let pdf = blocking(move || app::render_chart_pdf(&chart)).await?;
     log(&st, &ctx, AuditCategory::Export, "連絡体制図を出力", "PDF", &f).await?;
     Ok(download(pdf, "application/pdf", &format!("連絡体制図_{}.pdf", f.data.name)))
 }
@@ -724,9 +733,15 @@ async fn bcp_export(
     let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
     let name = format!("BCP_{}", f.data.name);
     let resp = match q.format.as_str() {
-        "pdf" | "" => download(app::bcp_pdf(&st.store, &f, today()).await?, "application/pdf", &format!("{name}.pdf")),
+        "pdf" | "" => {
+            let doc = app::bcp_doc(&st.store, &f, today()).await?;
+            download(blocking(move || app::render_pdf(&doc)).await?, "application/pdf", &format!("{name}.pdf"))
+        }
         "docx" => download(
-            app::bcp_docx(&st.store, &f, today()).await?,
+            {
+                let doc = app::bcp_doc(&st.store, &f, today()).await?;
+                blocking(move || app::render_docx(&doc)).await?
+            },
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             &format!("{name}.docx"),
         ),

@@ -800,6 +800,16 @@ mod web {
         click(c, "#training-save").await;
         assert!(text_of(c, "#trainings").await.contains("VPN装置の侵害を想定した訓練"));
         shot(c, "bcp_05_training").await;
+        // An import with a mistake shows what and where, and changes nothing.
+        let bad = screenshots_dir().join("連絡先_誤り.csv");
+        std::fs::write(&bad, format!("{}top,院内,最高責任者,,院長,内線100,,,,,ghost,,,\n", super::HEADER)).unwrap();
+        c.goto(&app.url("/f/1/contacts")).await?;
+        c.find(Locator::Css("#contacts-file")).await?.send_keys(bad.to_str().unwrap()).await?;
+        click(c, "#contacts-import").await;
+        let issues = text_of(c, "#contacts-issues").await;
+        assert!(issues.contains("行 2") && issues.contains("ghost"), "{issues}");
+        assert!(text_of(c, "main").await.contains("株式会社テスト雲"), "the list is unchanged");
+        shot(c, "bcp_05b_import_refused").await;
 
         // The inspector reads the same, without any form.
         click(c, "#logout").await;
