@@ -124,9 +124,15 @@ fn kind_label(t: Tr, k: ContactKind) -> String {
 }
 
 fn issue_text(t: Tr, i: &ContactIssue) -> String {
-    let row = i.row.map(|r| format!("{} {r}: ", t.s("contacts.row"))).unwrap_or_default();
-    let id = if i.code.is_empty() { String::new() } else { format!("{} ", i.code) };
-    format!("{row}{id}{}「{}」: {}", app::column_ja(i.column), i.value, t.pick(&i.message_ja, &i.message_en))
+    let mut at = Vec::new();
+    if let Some(r) = i.row {
+        at.push(if t.is_en() { format!("row {r}") } else { format!("{r}行目") });
+    }
+    if !i.code.is_empty() {
+        at.push(format!("{} {}", t.s("contacts.code"), i.code));
+    }
+    let at = if at.is_empty() { String::new() } else { format!("{}: ", at.join(" / ")) };
+    format!("{at}{}「{}」: {}", app::column_ja(i.column), i.value, t.pick(&i.message_ja, &i.message_en))
 }
 
 // ============================================================================================ contacts

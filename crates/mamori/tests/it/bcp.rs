@@ -807,7 +807,7 @@ mod web {
         c.find(Locator::Css("#contacts-file")).await?.send_keys(bad.to_str().unwrap()).await?;
         click(c, "#contacts-import").await;
         let issues = text_of(c, "#contacts-issues").await;
-        assert!(issues.contains("行 2") && issues.contains("ghost"), "{issues}");
+        assert!(issues.contains("2行目 / 連絡先ID top: 報告先ID「ghost」"), "{issues}");
         assert!(text_of(c, "main").await.contains("株式会社テスト雲"), "the list is unchanged");
         shot(c, "bcp_05b_import_refused").await;
 
