@@ -631,6 +631,22 @@ mod web {
         let r = http(p, "POST", "/f/1/contacts/save", &mgr, Some(&contact_form(&mgr_csrf, "night", "当直 花子")));
         assert_eq!(r.status, 303, "{}", r.text());
         assert!(store.contacts(1).await.unwrap().iter().any(|c| c.code == "night" && c.name == "当直 花子"));
+        // Renaming an ID carries the arrows of the others along.
+        let rename = format!(
+            "csrf={mgr_csrf}&original=manager&code=it-manager&kind={}&role={}&reports_to=ciso",
+            enc("院内"),
+            enc("医療情報システム安全管理責任者")
+        );
+        assert_eq!(http(p, "POST", "/f/1/contacts/save", &mgr, Some(&rename)).status, 303);
+        let after = store.contacts(1).await.unwrap();
+        assert!(!after.iter().any(|c| c.code == "manager"));
+        assert_eq!(after.iter().find(|c| c.code == "csirt").unwrap().reports_to, "it-manager");
+        assert!(
+            after
+                .iter()
+                .filter(|c| c.kind == mamori_store::bcp::ContactKind::Vendor)
+                .all(|c| c.contacted_by != "manager")
+        );
         let bad = format!("{}&email=nope", contact_form(&mgr_csrf, "night2", "x"))
             .replace("reports_to=manager", "reports_to=ghost");
         let r = http(p, "POST", "/f/1/contacts/save", &mgr, Some(&bad));
