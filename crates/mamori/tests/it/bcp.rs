@@ -888,3 +888,32 @@ async fn evidence_of_contacts_trainings_and_the_table_reaches_the_checklist_and_
     assert_eq!(t.state, EvidenceState::Contradicts);
     assert!(t.disagrees_with(true));
 }
+
+#[test]
+fn a_bcp_without_data_says_what_is_missing_and_invents_nothing() {
+    let e = Env::new();
+    let pdf = e.path("bcp.pdf");
+    e.ok(&["bcp", "export", "-o", &pdf]);
+    let text = pdf_text(&pdf).replace(['\n', ' '], "");
+    for want in [
+        "連絡先が登録されていないため、連絡体制図を作成できません",
+        "訓練の記録がありません",
+        "バックアップの記録がありません",
+        "機器台帳が登録されていません",
+        "医療情報システム安全管理責任者の連絡先が登録されていません",
+        "「○○部門」（BCPの原本を管理する部門）が未入力です",
+        // The template's own text and the two systems the hospital did enter.
+        "本事業継続計画（以下、本BCPという）は、テスト病院（以下、当院という）",
+        "電子カルテシステム",
+    ] {
+        assert!(text.contains(want), "{want:?} missing");
+    }
+    // Nothing the hospital did not enter: no contact numbers, no made-up names.
+    for absent in ["03-6812-7837", "TEL", "igishitsu"] {
+        assert!(!text.contains(absent), "{absent:?} appears though nothing was entered");
+    }
+    // An empty chart is still a valid one-page chart.
+    let chart = e.path("chart.pdf");
+    e.ok(&["contacts", "chart", "-o", &chart]);
+    assert_eq!(pdf_pages(&chart).0, 1);
+}
