@@ -330,7 +330,7 @@ async fn figures() {
     let today = chrono::Local::now().date_naive();
     let _ = mamori_app::bcp::bcp_pdf(&store, &f, today).await.unwrap();
     let mut report = Vec::new();
-    for name in ["chart SVG", "chart PDF", "BCP PDF", "BCP docx"] {
+    for name in ["chart SVG", "chart PDF", "BCP PDF", "BCP docx", "BCP docx without PNG fallback"] {
         let mut times = Vec::new();
         let mut size = 0;
         for _ in 0..5 {
@@ -339,7 +339,11 @@ async fn figures() {
                 "chart SVG" => mamori_app::bcp::chart_svg(&store, &f).await.unwrap().len(),
                 "chart PDF" => mamori_app::bcp::chart_pdf(&store, &f).await.unwrap().len(),
                 "BCP PDF" => mamori_app::bcp::bcp_pdf(&store, &f, today).await.unwrap().len(),
-                _ => mamori_app::bcp::bcp_docx(&store, &f, today).await.unwrap().len(),
+                "BCP docx" => mamori_app::bcp::bcp_docx(&store, &f, today).await.unwrap().len(),
+                _ => {
+                    let doc = mamori_app::bcp::bcp_doc(&store, &f, today).await.unwrap();
+                    doc.to_docx_with(None).unwrap().len()
+                }
             };
             times.push(t.elapsed());
         }
