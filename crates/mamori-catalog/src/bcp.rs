@@ -45,6 +45,9 @@ pub struct BcpEdition {
     /// Outline of the BCP template (ひな形).
     #[serde(default)]
     pub template: Option<BcpTemplate>,
+    /// External bodies (外部関係機関) a hospital's contact list starts with; each is editable there.
+    #[serde(default)]
+    pub external_bodies: Vec<ExternalBody>,
     /// Catalog path the edition was loaded from.
     #[serde(skip_deserializing, default)]
     pub file: String,
@@ -131,6 +134,27 @@ pub struct TemplateSection {
     /// Figures and tables the section shows (図◯ / 表◯).
     #[serde(default)]
     pub figures: Vec<TemplateFigure>,
+}
+
+/// An external body of the default contact list, with where its number comes from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalBody {
+    /// Contact id in the hospital's list, e.g. `x-mhlw`.
+    pub code: String,
+    /// 役割 in the chart, e.g. 厚生労働省.
+    pub role: String,
+    /// 窓口 as printed.
+    pub name: String,
+    /// Phone as printed in the source; empty when it differs per prefecture (the hospital enters it).
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    /// 連絡目的.
+    pub purpose: String,
+    /// Where the number is printed (seed and place), or why it is empty.
+    pub source: String,
 }
 
 /// A figure or example table of the template.

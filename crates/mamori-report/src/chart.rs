@@ -615,6 +615,7 @@ fn route_edges(chart: &ContactChart, l: &ChartLayout) -> Vec<(Vec<Pt>, String, A
     let mut left_lanes = 0usize;
     let mut right_lanes = 0usize;
     let mut frame_lanes = [0usize; 2];
+    let mut gap_lanes: HashMap<i64, usize> = HashMap::new();
     // Side edges sorted by the side box's height so channel lanes do not cross each other.
     let mut order: Vec<usize> = (0..chart.edges.len()).collect();
     order.sort_by(|&a, &b| {
@@ -702,7 +703,44 @@ fn route_edges(chart: &ContactChart, l: &ChartLayout) -> Vec<(Vec<Pt>, String, A
                 let xl = edge_x + sign * (3.0 + j as f64 * 1.6);
                 let ox = if left { outer.x + outer.w } else { outer.x };
                 let oy = outer.cy().min(outer.y + outer.h - 2.0).max(outer.y + 2.0);
-                let pts = vec![(inner.cx(), inner.y), (inner.cx(), y), (xl, y), (xl, oy), (ox, oy)];
+                // Boxes of nearer side columns between the channel and this box: the line must not run
+                // under them (it would look like an arrow from that box). Cross their column in a gap
+                // between two boxes, then reach this box along the gap between the columns.
+                let between: Vec<&PlacedBox> = l
+                    .boxes
+                    .iter()
+                    .filter(|b| {
+                        b.row.is_none()
+                            && b.group == outer.group
+                            && if left {
+                                b.x > outer.x + outer.w && b.x + b.w <= fx
+                            } else {
+                                b.x < outer.x && b.x >= fx + fw
+                            }
+                    })
+                    .collect();
+                let pts = if between.is_empty() {
+                    vec![(inner.cx(), inner.y), (inner.cx(), y), (xl, y), (xl, oy), (ox, oy)]
+                } else {
+                    let free = |yy: f64| between.iter().all(|b| yy < b.y - 0.6 || yy > b.y + b.h + 0.6);
+                    let mut candidates: Vec<f64> = vec![oy];
+                    // Not above the topmost box: the column's heading is there.
+                    let top_y = between.iter().map(|b| b.y).fold(f64::INFINITY, f64::min);
+                    for b in between.iter().filter(|b| b.y > top_y + 0.01) {
+                        candidates.push(b.y - GAP_ROW / 2.0);
+                    }
+                    for b in &between {
+                        candidates.push(b.y + b.h + GAP_ROW / 2.0);
+                    }
+                    candidates.sort_by(|p, q| (p - oy).abs().total_cmp(&(q - oy).abs()));
+                    let yf = candidates.into_iter().find(|&c| free(c)).unwrap_or(oy);
+                    // Several lines through one gap stay apart.
+                    let n = gap_lanes.entry((yf * 10.0).round() as i64).or_insert(0usize);
+                    let yf = if (yf - oy).abs() < 1e-9 { yf } else { yf + ((*n % 3) as f64 - 1.0) * 0.9 };
+                    *n += 1;
+                    let mid = if left { outer.x + outer.w + GAP_X / 2.0 } else { outer.x - GAP_X / 2.0 };
+                    vec![(inner.cx(), inner.y), (inner.cx(), y), (xl, y), (xl, yf), (mid, yf), (mid, oy), (ox, oy)]
+                };
                 let pts = if a.row.is_some() { pts } else { pts.into_iter().rev().collect() };
                 // Label just above the horizontal piece at the side box.
                 let anchor = if left { (ox + 0.8, oy - 0.8, true) } else { (ox - 0.8, oy - 0.8, false) };
@@ -751,6 +789,57 @@ mod tests {
         assert_eq!(lines, vec!["support@ehr-", "vendor.example.", "co.jp"]);
         for l in &lines {
             assert!(text_em(l) <= 10.0);
+        }
+    }
+
+    /// Whether a horizontal or vertical segment runs through the inside of a box.
+    fn crosses(p: Pt, q: Pt, b: &PlacedBox) -> bool {
+        let (x0, x1) = (p.0.min(q.0), p.0.max(q.0));
+        let (y0, y1) = (p.1.min(q.1), p.1.max(q.1));
+        x1 > b.x + 0.3 && x0 < b.x + b.w - 0.3 && y1 > b.y + 0.3 && y0 < b.y + b.h - 0.3
+    }
+
+    #[test]
+    fn lines_to_an_outer_side_column_do_not_run_under_the_boxes_of_the_nearer_one() {
+        let node = |id: &str, group: ChartGroup, tier: Option<u32>| ChartNode {
+            id: id.into(),
+            group,
+            role: format!("役割 {id}"),
+            name: "名称が少し長い株式会社 窓口".into(),
+            phone: Some("03-0000-0000".into()),
+            email: Some(format!("{id}@vendor.example.co.jp")),
+            order: None,
+            tier,
+        };
+        let mut nodes = vec![node("top", ChartGroup::Internal, Some(0)), node("mgr", ChartGroup::Internal, Some(1))];
+        let mut edges = vec![("mgr".to_string(), "top".to_string(), String::new())];
+        for i in 0..12 {
+            nodes.push(node(&format!("v{i}"), ChartGroup::Vendor, None));
+            edges.push(("mgr".into(), format!("v{i}"), String::new()));
+        }
+        for i in 0..8 {
+            nodes.push(node(&format!("x{i}"), ChartGroup::External, None));
+            edges.push(("top".into(), format!("x{i}"), String::new()));
+        }
+        let chart = ContactChart { title: "t".into(), facility_name: "f".into(), nodes, edges };
+        let l = chart.layout().unwrap();
+        let columns: HashSet<i64> = l.boxes.iter().filter(|b| b.row.is_none()).map(|b| b.x.round() as i64).collect();
+        assert!(columns.len() >= 3, "more than one column on a side: {columns:?}");
+        for (pts, _, _) in route_edges(&chart, &l) {
+            let ends: Vec<&PlacedBox> = l
+                .boxes
+                .iter()
+                .filter(|b| {
+                    [pts[0], pts[pts.len() - 1]].iter().any(|p| {
+                        p.0 >= b.x - 0.01 && p.0 <= b.x + b.w + 0.01 && p.1 >= b.y - 0.01 && p.1 <= b.y + b.h + 0.01
+                    })
+                })
+                .collect();
+            for w in pts.windows(2) {
+                for b in l.boxes.iter().filter(|b| b.row.is_none() && !ends.iter().any(|e| e.id == b.id)) {
+                    assert!(!crosses(w[0], w[1], b), "a line runs under {} ({:?} -> {:?})", b.id, w[0], w[1]);
+                }
+            }
         }
     }
 

@@ -381,3 +381,107 @@ async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
         assert!(store.history(other.id, "devices", "0001").await.unwrap().is_empty());
     }
 }
+
+// ================================================================ BCP: contacts, trainings, confirmation table
+mod bcp {
+    use super::*;
+    use mamori_store::bcp::{BcpAnswer, Contact, ContactKind, Training};
+
+    fn contact(code: &str, kind: ContactKind, role: &str, order: Option<u32>) -> Contact {
+        Contact {
+            code: code.into(),
+            kind,
+            role: role.into(),
+            name: format!("{role}の担当 𠮷田"),
+            phone: "03-0000-0000".into(),
+            order,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn contacts_trainings_and_answers_are_kept_per_facility_on_every_backend() {
+        let s = stores().await;
+        for store in &s.list {
+            let a = store.add_facility(&hospital("みなと病院")).await.unwrap();
+            let b = store.add_facility(&hospital("やまて病院")).await.unwrap();
+            assert!(store.contacts_updated_at(a.id).await.unwrap().is_none());
+            // No backup data (or no backup tables at all): the BCP's backup table is empty, not an error.
+            assert!(store.backup_table_rows(a.id).await.is_empty());
+            let list = vec![
+                contact("x-mhlw", ContactKind::External, "厚生労働省", Some(5)),
+                contact("v-ehr", ContactKind::Vendor, "電子カルテ保守", None),
+                Contact { reports_to: "top".into(), ..contact("ciso", ContactKind::Internal, "CISO", Some(2)) },
+                contact("top", ContactKind::Internal, "最高責任者", None),
+            ];
+            store.replace_contacts(a.id, &list, "ops").await.unwrap();
+            let back = store.contacts(a.id).await.unwrap();
+            let codes: Vec<&str> = back.iter().map(|c| c.code.as_str()).collect();
+            assert_eq!(codes, ["ciso", "top", "v-ehr", "x-mhlw"], "internal first, by contact order");
+            assert_eq!(back[0], list[2], "a contact comes back exactly as written");
+            assert!(store.contacts(b.id).await.unwrap().is_empty(), "facilities are separate");
+            assert!(store.contacts_updated_at(a.id).await.unwrap().is_some());
+
+            // Edit one, add one, delete one.
+            let mut ehr = list[1].clone();
+            ehr.email = "support@ehr.example".into();
+            store.save_contact(a.id, &ehr, "mgr").await.unwrap();
+            store.save_contact(a.id, &contact("x-ipa", ContactKind::External, "IPA", None), "mgr").await.unwrap();
+            assert!(store.delete_contact(a.id, "x-mhlw").await.unwrap());
+            assert!(!store.delete_contact(b.id, "ciso").await.unwrap(), "another facility's contact is not deleted");
+            let back = store.contacts(a.id).await.unwrap();
+            assert_eq!(back.len(), 4);
+            assert_eq!(back.iter().find(|c| c.code == "v-ehr").unwrap().email, "support@ehr.example");
+            // An import replaces the whole list; a bad one writes nothing.
+            let bad =
+                vec![contact("ok", ContactKind::Internal, "x", None), contact(" ", ContactKind::Internal, "y", None)];
+            assert!(store.replace_contacts(a.id, &bad, "ops").await.is_err());
+            assert_eq!(store.contacts(a.id).await.unwrap().len(), 4);
+            store.replace_contacts(a.id, &list[..1], "ops").await.unwrap();
+            assert_eq!(store.contacts(a.id).await.unwrap().len(), 1);
+
+            // Trainings, newest first; deletion is limited to the facility.
+            let t = |d: (i32, u32, u32), s: &str| Training {
+                id: 0,
+                held_on: NaiveDate::from_ymd_opt(d.0, d.1, d.2).unwrap(),
+                scenario: s.into(),
+                participants: "情報システム課 5名".into(),
+                findings: "連絡に時間がかかった".into(),
+                improvement_plan: "連絡先を掲示する".into(),
+                recorded_by: "mgr".into(),
+                recorded_at: String::new(),
+            };
+            let first = store.add_training(a.id, &t((2024, 11, 1), "ランサムウェア感染")).await.unwrap();
+            store.add_training(a.id, &t((2025, 10, 1), "VPN装置の脆弱性")).await.unwrap();
+            assert!(store.add_training(a.id, &t((2025, 10, 1), " ")).await.is_err(), "a scenario is required");
+            let tr = store.trainings(a.id).await.unwrap();
+            assert_eq!(
+                tr.iter().map(|t| t.scenario.as_str()).collect::<Vec<_>>(),
+                ["VPN装置の脆弱性", "ランサムウェア感染"]
+            );
+            assert_eq!(tr[1].held_on, NaiveDate::from_ymd_opt(2024, 11, 1).unwrap());
+            assert!(!store.delete_training(b.id, first).await.unwrap());
+            assert!(store.delete_training(a.id, first).await.unwrap());
+            assert_eq!(store.trainings(a.id).await.unwrap().len(), 1);
+
+            // Answers of the confirmation table: set, overwrite, clear.
+            let ans = |id: &str, v: Option<bool>| BcpAnswer {
+                check_id: id.into(),
+                answer: v,
+                note: "備考".into(),
+                answered_by: "mgr".into(),
+                answered_at: String::new(),
+            };
+            store.set_bcp_answer(a.id, "r6-2024", &ans("1-2-1", Some(false))).await.unwrap();
+            store.set_bcp_answer(a.id, "r6-2024", &ans("1-2-1", Some(true))).await.unwrap();
+            store.set_bcp_answer(a.id, "r6-2024", &ans("1-1-1", None)).await.unwrap();
+            let got = store.bcp_answers(a.id, "r6-2024").await.unwrap();
+            assert_eq!(
+                got.iter().map(|a| (a.check_id.as_str(), a.answer)).collect::<Vec<_>>(),
+                [("1-1-1", None), ("1-2-1", Some(true))]
+            );
+            assert!(store.bcp_answers(b.id, "r6-2024").await.unwrap().is_empty());
+            assert!(store.bcp_answers(a.id, "other").await.unwrap().is_empty());
+        }
+    }
+}

@@ -106,3 +106,22 @@ fn the_template_carries_its_body_text_and_covers_every_table_item() {
     }
     assert_eq!(t.section("2.1.3").unwrap().related, ["1-1-1"]);
 }
+
+#[test]
+fn default_external_bodies_carry_only_numbers_printed_in_the_seeds() {
+    let e = edition();
+    let codes: Vec<&str> = e.external_bodies.iter().map(|b| b.code.as_str()).collect();
+    assert_eq!(codes, ["x-mhlw", "x-police", "x-pref", "x-ipa"]);
+    let mhlw = &e.external_bodies[0];
+    // Seed 002: 【連絡先】厚生労働省医政局特定医薬品開発支援・医療情報担当参事官室 03-6812-7837 / igishitsu@mhlw.go.jp
+    assert_eq!(
+        (mhlw.role.as_str(), mhlw.name.as_str(), mhlw.phone.as_str(), mhlw.email.as_str()),
+        ("厚生労働省", "医政局特定医薬品開発支援・医療情報担当参事官室", "03-6812-7837", "igishitsu@mhlw.go.jp")
+    );
+    // The police number differs per prefecture: left for the hospital, never made up.
+    assert!(e.external_bodies[1].phone.is_empty() && e.external_bodies[2].phone.is_empty());
+    assert_eq!(e.external_bodies[3].phone, "03-5978-7509", "seed 003: IPA 情報セキュリティ安心相談窓口");
+    for b in &e.external_bodies {
+        assert!(!b.source.is_empty(), "{} says where its number comes from", b.code);
+    }
+}
