@@ -53,6 +53,7 @@ export MAMORI_TEST_PG_URL="postgres://mamori@127.0.0.1:$port/postgres"
 export MAMORI_REQUIRE_PG=1
 # The script installed every package the tests need, so no test may skip for want of one.
 export MAMORI_REQUIRE_BROWSER=1
+export MAMORI_REQUIRE_OFFICE=1
 
 # --- 3. the tests ---------------------------------------------------------------------------------------
 if [ $# -gt 0 ]; then cargo test --locked "$@"; else cargo test --workspace --locked; fi

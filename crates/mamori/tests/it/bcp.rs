@@ -302,6 +302,8 @@ fn the_demo_hospital_gets_its_own_bcp_with_what_is_missing_marked() {
         for want in ["総則", "体制整備", "事後対応", "課長 石井 健太", "データ未登録"] {
             assert!(txt.contains(want), "{want:?} missing from the .docx");
         }
+    } else if std::env::var_os("MAMORI_REQUIRE_OFFICE").is_some() {
+        panic!("LibreOffice (soffice) is required here to read the .docx back: apt-get install libreoffice-writer-nogui");
     } else {
         eprintln!("note: LibreOffice not installed: the .docx was not read back");
     }
