@@ -301,6 +301,18 @@ impl NewBackupSet {
 }
 
 impl Store {
+    /// The file of a SQLite database (for data kept beside it, e.g. the demo's backup files); `None` on
+    /// PostgreSQL or in memory.
+    pub async fn sqlite_file(&self) -> Result<Option<String>> {
+        if self.backend() != crate::Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>("file")).transpose()?.filter(|f| !f.is_empty()))
+    }
+
     /// Adds a target; with `is_primary` the facility's other targets stop being primary, in one transaction.
     pub async fn add_backup_target(&self, facility_id: i64, t: &NewBackupTarget, by: &str) -> Result<BackupTargetRow> {
         t.validate()?;

@@ -1096,16 +1096,33 @@ async fn report_cmd(g: &crate::Global, c: ReportCommand) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// Where the demo keeps its backup files: beside the SQLite file (`<db>-backup/`), or in the temp dir on
+/// PostgreSQL.
+async fn demo_dir(store: &Store, facility: &Facility) -> PathBuf {
+    if let Ok(Some(f)) = store.sqlite_file().await {
+        return PathBuf::from(format!("{f}-backup"));
+    }
+    std::env::temp_dir().join(format!("mamori-demo-backup-{}", facility.id))
+}
+
+/// Marks a folder as made by the demo, so `demo --reset` may replace it and nothing else.
+const DEMO_MARKER: &str = ".mamori-demo";
+
 /// Demo data of this capability (called by `mamori demo` after the ledgers are in): the EHR gets a backup set,
-/// an online primary, rotated RDX media and an off-site target, and the key escrow. Paths are under the demo's
-/// data dir; no repository is written here (that would need the password and cost seconds of scrypt), so the
-/// status page shows honestly that nothing ran yet.
+/// an online primary, rotated RDX media and an off-site target, and the key escrow. With the passwords in the
+/// environment (MAMORI_BACKUP_PASSWORD and MAMORI_BACKUP_ADMIN_PASSWORD) a real small repository is made too:
+/// three generations of a synthetic dump, a check and a restore drill, all recorded. Without them no password
+/// is invented: targets are recorded and the runs stay empty (the status page then shows what is missing).
 pub async fn seed_demo(store: &Store, facility: &Facility) -> Result<()> {
     let systems: Vec<InfoSystem> = store.list(facility.id).await?;
     let Some(ehr) = systems.iter().find(|s| s.name.contains("電子カルテ")) else {
         return Ok(());
     };
-    let base = std::env::temp_dir().join("mamori-demo-backup");
+    let base = demo_dir(store, facility).await;
+    if base.join(DEMO_MARKER).is_file() {
+        // A previous demo's files (the database was reset): start again.
+        std::fs::remove_dir_all(&base).with_context(|| format!("{} を削除できません", base.display()))?;
+    }
     let p = |n: &str| base.join(n).display().to_string();
     let by = "demo";
     for t in [
@@ -1140,24 +1157,19 @@ pub async fn seed_demo(store: &Store, facility: &Facility) -> Result<()> {
             store.add_backup_target(facility.id, &t, by).await?;
         }
     }
+    let set = NewBackupSet {
+        system: ehr.name.clone(),
+        source_kind: "landing".into(),
+        source: p("landing/ehr"),
+        dump_type: "full".into(),
+        work_dir: p("work"),
+        schedule: "毎日 2:00（事業者のダンプ出力 1:00 の後）".into(),
+        responsible: "情報システム課 システム運用担当者".into(),
+        restore_procedure: "1. 感染端末をネットワークから切り離し、被害範囲を確認する。\n2. 事業者と連絡し、復元先サーバ（新規又は初期化済み）を用意する。\n3. オフライン媒体（RDX）から最新の正常な世代を選び、mamori backup drill で取込時のマニフェストと一致することを確認する。\n4. 事業者の手順でデータベースを復元し、動作確認後に診療部門へ再開を連絡する。".into(),
+        recovery_priority: Some(1),
+    };
     if store.backup_sets(facility.id).await?.is_empty() {
-        store
-            .add_backup_set(
-                facility.id,
-                &NewBackupSet {
-                    system: ehr.name.clone(),
-                    source_kind: "landing".into(),
-                    source: p("landing/ehr"),
-                    dump_type: "full".into(),
-                    work_dir: p("work"),
-                    schedule: "毎日 2:00（事業者のダンプ出力 1:00 の後）".into(),
-                    responsible: "情報システム課 システム運用担当者".into(),
-                    restore_procedure: "1. 感染端末をネットワークから切り離し、被害範囲を確認する。\n2. 事業者と連絡し、復元先サーバ（新規又は初期化済み）を用意する。\n3. オフライン媒体（RDX）から最新の正常な世代を選び、mamori backup drill で取込時のマニフェストと一致することを確認する。\n4. 事業者の手順でデータベースを復元し、動作確認後に診療部門へ再開を連絡する。".into(),
-                    recovery_priority: Some(1),
-                },
-                by,
-            )
-            .await?;
+        store.add_backup_set(facility.id, &set, by).await?;
     }
     if store.key_escrow(facility.id).await?.is_none() {
         store
@@ -1169,5 +1181,102 @@ pub async fn seed_demo(store: &Store, facility: &Facility) -> Result<()> {
             )
             .await?;
     }
+    let (Ok(pw), Ok(admin)) = (Password::from_env(PASSWORD_ENV), Password::from_env(ADMIN_PASSWORD_ENV)) else {
+        println!(
+            "  バックアップ: 保管先と対象を登録しました。実際のリポジトリも作るには {PASSWORD_ENV} と {ADMIN_PASSWORD_ENV} を設定してください / backup: targets recorded; set both password variables for a real demo repository"
+        );
+        return Ok(());
+    };
+    if Path::new(&p("nas/ehr")).join("config").exists() {
+        println!(
+            "  バックアップ: {} に既にリポジトリがあるため作りません / a repository exists there already",
+            p("nas/ehr")
+        );
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&base)?;
+    std::fs::write(base.join(DEMO_MARKER), "mamori demo backup files\n")?;
+    let ctx = Some((store.clone(), facility.clone()));
+    let primary = store.backup_target(facility.id, "T1 院内NAS").await?;
+    let repo = PathBuf::from(p("nas/ehr"));
+    let run = |op: &str, started: &str| NewBackupRun { by_user: by.into(), ..base_run(op, &repo, &primary, started) };
+    let t0 = now_text();
+    let r = {
+        let (repo, pw, admin) = (repo.clone(), pw.clone(), admin.clone());
+        tokio::task::spawn_blocking(move || init_repository(&repo, &pw, &admin)).await??
+    };
+    record(&ctx, NewBackupRun { ok: true, detail: serde_json::to_string(&r)?, ..run("init", &t0) }).await?;
+    // A synthetic dump: 1 MiB of incompressible data and a SQL text file that changes every day.
+    let landing = PathBuf::from(&set.source);
+    std::fs::create_dir_all(&landing)?;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(landing.join("ehr_data.dmp"), &noise)?;
+    for day in 1..=3 {
+        let sql: String =
+            (0..2000).map(|i| format!("INSERT INTO karte VALUES ({i}, '第{day}日の記録 {i}');\n")).collect();
+        std::fs::write(landing.join("ehr_schema.sql"), sql)?;
+        let t0 = now_text();
+        let src = DirSource {
+            system: set.system.clone(),
+            dump_type: set.dump_type.clone(),
+            landing: landing.clone(),
+            work_dir: PathBuf::from(&set.work_dir),
+        };
+        let (repo2, pw2) = (repo.clone(), pw.clone());
+        let b = tokio::task::spawn_blocking(move || backup_directory(&repo2, &pw2, &src)).await??;
+        record(
+            &ctx,
+            NewBackupRun {
+                ok: true,
+                system: b.system.clone(),
+                bytes: b.bytes as i64,
+                files: b.files as i64,
+                snapshot_id: b.snapshot_id.clone(),
+                ..run("backup", &t0)
+            },
+        )
+        .await?;
+    }
+    let t0 = now_text();
+    let (repo2, pw2) = (repo.clone(), pw.clone());
+    let c = tokio::task::spawn_blocking(move || check(&repo2, &pw2, ReadData::All)).await??;
+    record(&ctx, NewBackupRun { ok: c.ok, detail: serde_json::to_string(&c)?, ..run("check", &t0) }).await?;
+    let t0 = now_text();
+    let (repo2, pw2, scratch) = (repo.clone(), pw.clone(), base.join("drill"));
+    let system = set.system.clone();
+    let d = tokio::task::spawn_blocking(move || {
+        restore_drill(&repo2, &pw2, &SnapshotRef::Latest { system: Some(system) }, &scratch, false)
+    })
+    .await??;
+    record(
+        &ctx,
+        NewBackupRun {
+            ok: d.ok,
+            system: d.system.clone(),
+            bytes: d.bytes as i64,
+            files: d.files as i64,
+            snapshot_id: d.snapshot_id.clone(),
+            detail: serde_json::to_string(&d)?,
+            ..run("drill", &t0)
+        },
+    )
+    .await?;
+    let (repo2, pw2) = (repo.clone(), pw.clone());
+    let gens = tokio::task::spawn_blocking(move || generations(&repo2, &pw2)).await??;
+    remember(&ctx, &primary, &gens).await;
+    println!(
+        "  バックアップ: {} に3世代・検査・復元訓練（{:.1} 秒）/ backup: a real repository with 3 generations",
+        repo.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -633,3 +633,48 @@ mod web {
         Ok(())
     }
 }
+
+/// `mamori demo` with both passwords in the environment makes a real repository beside the database: three
+/// generations, a check and a drill, recorded; Debian's restic reads it. Without them no repository is made.
+#[test]
+fn the_demo_makes_a_real_repository_only_with_the_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db").to_string_lossy().into_owned();
+    let demo = |with: bool| {
+        let mut c = Command::new(BIN);
+        c.args(["--db", &db, "demo", "--no-serve", "--reset"]).env_remove("MAMORI_FACILITY");
+        if with {
+            c.env("MAMORI_BACKUP_PASSWORD", PW).env("MAMORI_BACKUP_ADMIN_PASSWORD", ADMIN);
+        } else {
+            c.env_remove("MAMORI_BACKUP_PASSWORD").env_remove("MAMORI_BACKUP_ADMIN_PASSWORD");
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let repo = format!("{db}-backup/nas/ehr");
+    assert!(demo(false).contains("実際のリポジトリも作るには"));
+    assert!(!Path::new(&repo).exists());
+    assert!(demo(true).contains("3世代"));
+    let status = Command::new(BIN)
+        .args(["--db", &db, "backup", "status", "--format", "json"])
+        .env_remove("MAMORI_BACKUP_PASSWORD")
+        .output()
+        .unwrap();
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(holds(&st, "generations"), true, "{st:#}");
+    assert_eq!(holds(&st, "restore_drill"), true);
+    assert_eq!(holds(&st, "encryption"), true);
+    if Path::new("/usr/bin/restic").exists() {
+        let out = Command::new("restic")
+            .args(["-r", &repo, "--no-lock", "--json", "snapshots"])
+            .env("RESTIC_PASSWORD", PW)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let snaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(snaps.as_array().unwrap().len(), 3, "restic sees the three generations");
+    }
+    // A reset replaces the demo's own files and starts again.
+    assert!(demo(true).contains("3世代"));
+}
