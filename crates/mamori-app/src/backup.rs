@@ -318,17 +318,17 @@ pub fn alerts(i: &StatusInputs, now: DateTime<Utc>) -> Vec<Alert> {
     }
     for t in i.targets.iter().filter(|t| t.data.kind == "removable_media") {
         let last = i.media.iter().find(|e| e.data.target_name == t.data.name);
-        if let Some(e) = last.filter(|e| e.data.event == "attach") {
-            if let Some(d) = age_days(&e.data.at, now).filter(|d| *d >= MEDIA_ATTACHED_MAX_DAYS) {
-                out.push(alert(
-                    "warning",
-                    format!(
-                        "{}: 媒体 {} が {d} 日間取り付けられたままです（取り付け中はオンラインです）",
-                        t.data.name, e.data.media_id
-                    ),
-                    format!("{}: media {} attached for {d} days (online while attached)", t.data.name, e.data.media_id),
-                ));
-            }
+        if let Some(e) = last.filter(|e| e.data.event == "attach")
+            && let Some(d) = age_days(&e.data.at, now).filter(|d| *d >= MEDIA_ATTACHED_MAX_DAYS)
+        {
+            out.push(alert(
+                "warning",
+                format!(
+                    "{}: 媒体 {} が {d} 日間取り付けられたままです（取り付け中はオンラインです）",
+                    t.data.name, e.data.media_id
+                ),
+                format!("{}: media {} attached for {d} days (online while attached)", t.data.name, e.data.media_id),
+            ));
         }
     }
     out
@@ -933,12 +933,11 @@ pub async fn plan_document(store: &Store, facility: &Facility, now: DateTime<Utc
             ]
         })
         .collect();
-    match &escrow {
-        Some(k) => roles.push(vec![
+    if let Some(k) = &escrow {
+        roles.push(vec![
             format!("パスワードの保管（{}）", if k.where_kept.is_empty() { "保管場所未記載" } else { &k.where_kept }),
             k.holders.join("、"),
-        ]),
-        None => {}
+        ]);
     }
     b.push(table(&[("役割", 50.0), ("担当", 30.0)], roles));
     if escrow.is_none() {

@@ -185,7 +185,7 @@ pub struct TargetAddArgs {
 #[derive(Subcommand, Debug)]
 pub enum SetCommand {
     /// バックアップ対象を登録する（システムは医療情報システム一覧から）/ add a backup set (system from the systems ledger)
-    Add(SetAddArgs),
+    Add(Box<SetAddArgs>),
     /// バックアップ対象の一覧 / list the backup sets
     List,
 }
@@ -945,6 +945,7 @@ async fn set_cmd(g: &crate::Global, c: SetCommand) -> Result<u8> {
     let (store, f) = context(g, true).await?.expect("required");
     match c {
         SetCommand::Add(a) => {
+            let a = *a;
             // The system must be one of the systems ledger: the plan and the BCP speak of the same systems.
             let systems: Vec<InfoSystem> = store.list(f.id).await?;
             if !systems.iter().any(|s| s.name == a.system) {
