@@ -197,6 +197,36 @@ fn a_facility_backs_up_rotates_media_and_proves_its_policy() {
     let text = e.ok(&["backup", "status"], None);
     assert!(text.contains("すべて満たす") && text.contains("取り外し済み"), "{text}");
 
+    // What the checklist, the BCP table and the G-MIS survey read from here, and the BCP's backup table.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (evidence, table) = rt.block_on(async {
+        let store = mamori_store::Store::open(&e.db).await.unwrap();
+        let f = store.resolve_facility(None).await.unwrap();
+        let today = chrono::Utc::now().date_naive();
+        let ev = mamori_app::backup::evidence(&store, &f, today).await.unwrap();
+        let table = mamori_app::backup::backup_table(&store, &f).await.unwrap();
+        store.close().await;
+        (ev, table)
+    });
+    use mamori_app::evidence::{EvidenceState, EvidenceTarget};
+    for (target, item) in [
+        (EvidenceTarget::Checklist, "3-(2)"),
+        (EvidenceTarget::BcpTable, "1-2"),
+        (EvidenceTarget::BcpTable, "4-3"),
+        (EvidenceTarget::Gmis, "q6"),
+        (EvidenceTarget::Gmis, "q7"),
+        (EvidenceTarget::Gmis, "q8"),
+        (EvidenceTarget::Gmis, "q9"),
+    ] {
+        let found = evidence.iter().find(|x| x.target == target && x.item == item).unwrap_or_else(|| panic!("{item}"));
+        assert_eq!((found.state, found.suggests), (EvidenceState::Supports, Some(true)), "{found:?}");
+    }
+    assert_eq!(table.len(), 1);
+    let row = &table[0];
+    assert_eq!((row.system.as_str(), row.generations, row.offline, row.offsite), ("電子カルテ", Some(3), true, true));
+    assert!(row.last_run.is_some() && row.last_drill.as_ref().is_some_and(|(_, ok)| *ok), "{row:?}");
+    assert!(row.where_kept.contains("RDX") && row.schedule == "毎日 2:00");
+
     // Forget never goes below three generations and needs the admin key.
     assert!(!e.run(&["backup", "forget", "--keep", "2"], Some(PW)).status.success());
 
