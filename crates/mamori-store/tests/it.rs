@@ -485,3 +485,153 @@ mod bcp {
         }
     }
 }
+
+// ================================================================ backup (issue 7): targets, sets, escrow, runs, media
+mod backup {
+    use super::*;
+    use mamori_store::backup::{NewBackupRun, NewBackupSet, NewBackupTarget, NewMediaEvent};
+
+    fn target(name: &str, tier: &str, kind: &str, primary: bool) -> NewBackupTarget {
+        NewBackupTarget {
+            name: name.into(),
+            tier: tier.into(),
+            kind: kind.into(),
+            path: format!("/srv/backup/{name}"),
+            media_ids: if kind == "removable_media" { vec!["RDX-01".into(), "RDX-02".into()] } else { vec![] },
+            is_primary: primary,
+            note: String::new(),
+        }
+    }
+
+    fn run(op: &str, system: &str, at: &str, ok: bool) -> NewBackupRun {
+        NewBackupRun {
+            op: op.into(),
+            system: system.into(),
+            target_name: "T1".into(),
+            repository: "/srv/backup/T1".into(),
+            started_at: at.into(),
+            finished_at: at.into(),
+            ok,
+            bytes: 1234,
+            files: 2,
+            snapshot_id: if ok { "abcd".into() } else { String::new() },
+            error: if ok { String::new() } else { "ダンプコマンドが失敗".into() },
+            detail: "{}".into(),
+            by_user: "cli".into(),
+        }
+    }
+
+    /// Targets, sets, escrow, runs and media events round-trip the same on every backend; bad input is refused
+    /// with a message and writes nothing; the password is never a column.
+    #[tokio::test]
+    async fn backup_records_round_trip_and_refuse_bad_input() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("バックアップ病院")).await.unwrap();
+            let other = store.add_facility(&hospital("別の病院")).await.unwrap();
+            store.add_backup_target(f.id, &target("T1", "online", "local_dir", true), "admin").await.unwrap();
+            store.add_backup_target(f.id, &target("RDX", "offline", "removable_media", false), "admin").await.unwrap();
+            // A second primary takes over; only one stays primary.
+            store.add_backup_target(f.id, &target("T1b", "online", "local_dir", true), "admin").await.unwrap();
+            let ts = store.backup_targets(f.id).await.unwrap();
+            assert_eq!(ts.len(), 3);
+            assert_eq!(ts.iter().filter(|t| t.data.is_primary).map(|t| t.data.name.as_str()).collect::<Vec<_>>(), ["T1b"]);
+            assert_eq!(ts.iter().find(|t| t.data.name == "RDX").unwrap().data.media_ids, ["RDX-01", "RDX-02"]);
+            assert!(store.backup_targets(other.id).await.unwrap().is_empty(), "targets stay with their facility");
+
+            for (bad, why) in [
+                (target("T1", "online", "local_dir", false), "duplicate name"),
+                (target("X", "cloud", "local_dir", false), "unknown tier"),
+                (NewBackupTarget { path: "relative/path".into(), ..target("Y", "online", "local_dir", false) }, "relative"),
+                (NewBackupTarget { media_ids: vec![], ..target("Z", "offline", "removable_media", false) }, "no media id"),
+                (target("P", "offsite", "local_dir", true), "primary off-site"),
+            ] {
+                let e = store.add_backup_target(f.id, &bad, "admin").await.expect_err(why);
+                assert!(matches!(e, mamori_store::StoreError::Invalid(_)), "{why}: {e}");
+            }
+            assert_eq!(store.backup_targets(f.id).await.unwrap().len(), 3, "refused targets wrote nothing");
+
+            store.set_target_generations(f.id, "T1", "[]", "2026-11-20T00:00:00Z").await.unwrap();
+            let t1 = store.backup_target(f.id, "T1").await.unwrap().unwrap();
+            assert_eq!(t1.generations_at.as_deref(), Some("2026-11-20T00:00:00Z"));
+
+            let set = NewBackupSet {
+                system: "電子カルテ".into(),
+                source_kind: "landing".into(),
+                source: "/srv/dump/ehr".into(),
+                dump_type: "full".into(),
+                work_dir: "/var/lib/mamori".into(),
+                schedule: "毎日 2:00".into(),
+                responsible: "情報システム課 田中".into(),
+                restore_procedure: "事業者と共に復元する".into(),
+                recovery_priority: Some(1),
+            };
+            store.add_backup_set(f.id, &set, "admin").await.unwrap();
+            store
+                .add_backup_set(
+                    f.id,
+                    &NewBackupSet { system: "PACS".into(), recovery_priority: None, ..set.clone() },
+                    "admin",
+                )
+                .await
+                .unwrap();
+            assert!(store.add_backup_set(f.id, &set, "admin").await.is_err(), "same system and dump type twice");
+            assert!(
+                store
+                    .add_backup_set(f.id, &NewBackupSet { source: "dump".into(), system: "X".into(), ..set.clone() }, "a")
+                    .await
+                    .is_err(),
+                "relative landing folder"
+            );
+            let sets = store.backup_sets(f.id).await.unwrap();
+            assert_eq!(sets.iter().map(|s| s.data.system.as_str()).collect::<Vec<_>>(), ["電子カルテ", "PACS"]);
+            assert_eq!(sets[0].data, set);
+
+            assert!(store.key_escrow(f.id).await.unwrap().is_none());
+            assert!(store.record_key_escrow(f.id, &["  ".into()], "金庫", "admin").await.is_err());
+            store.record_key_escrow(f.id, &["院長".into()], "事務長室の金庫", "admin").await.unwrap();
+            store.record_key_escrow(f.id, &["院長".into(), "情報システム課長".into()], "金庫", "admin").await.unwrap();
+            let k = store.key_escrow(f.id).await.unwrap().unwrap();
+            assert_eq!(k.holders, ["院長", "情報システム課長"], "the newest record holds");
+
+            store.record_backup_run(f.id, &run("backup", "電子カルテ", "2026-11-18T17:00:00Z", true)).await.unwrap();
+            store.record_backup_run(f.id, &run("backup", "電子カルテ", "2026-11-19T17:00:00Z", true)).await.unwrap();
+            store.record_backup_run(f.id, &run("backup", "電子カルテ", "2026-11-20T17:00:00Z", false)).await.unwrap();
+            store.record_backup_run(f.id, &run("drill", "電子カルテ", "2026-11-10T01:00:00Z", true)).await.unwrap();
+            assert!(store.record_backup_run(f.id, &run("delete", "", "2026-11-20T17:00:00Z", true)).await.is_err());
+            let last_ok = store.last_backup_run(f.id, "backup", Some("電子カルテ"), true).await.unwrap().unwrap();
+            assert_eq!(last_ok.data.started_at, "2026-11-19T17:00:00Z");
+            let last = store.last_backup_run(f.id, "backup", None, false).await.unwrap().unwrap();
+            assert!(!last.data.ok && last.data.error.contains("失敗"));
+            assert!(store.last_backup_run(f.id, "backup", Some("PACS"), false).await.unwrap().is_none());
+            assert_eq!(store.backup_runs(f.id, None, 10).await.unwrap().len(), 4);
+            assert_eq!(store.backup_runs(f.id, Some("drill"), 10).await.unwrap().len(), 1);
+            let nov = store.backup_runs_between(f.id, "2026-11-15", "2026-11-20").await.unwrap();
+            assert_eq!(nov.len(), 2, "period of the report: {nov:?}");
+            assert!(store.backup_runs(other.id, None, 10).await.unwrap().is_empty());
+
+            let ev = NewMediaEvent {
+                target_name: "RDX".into(),
+                media_id: "RDX-01".into(),
+                event: "detach".into(),
+                at: "2026-11-20T18:00:00Z".into(),
+                by_user: "operator".into(),
+                still_mounted: Some(false),
+                evidence: "mountinfo: no longer mounted".into(),
+                generations_json: Some("[]".into()),
+            };
+            store.record_media_event(f.id, &ev).await.unwrap();
+            store
+                .record_media_event(
+                    f.id,
+                    &NewMediaEvent { event: "attach".into(), at: "2026-11-21T08:00:00Z".into(), still_mounted: None, ..ev.clone() },
+                )
+                .await
+                .unwrap();
+            assert!(store.record_media_event(f.id, &NewMediaEvent { media_id: " ".into(), ..ev.clone() }).await.is_err());
+            let evs = store.media_events(f.id, 10).await.unwrap();
+            assert_eq!(evs.iter().map(|e| e.data.event.as_str()).collect::<Vec<_>>(), ["attach", "detach"]);
+            assert_eq!(evs[1].data, ev);
+        }
+    }
+}
