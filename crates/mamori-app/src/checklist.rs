@@ -320,7 +320,8 @@ pub fn check_row(
             format!("round 2 date {d2} is before round 1 date {d1}"),
         ));
     }
-    if row.r1 == Some(false) {
+    // いいえ on the first question (no medical information system) is a fact, not a shortfall: no target date.
+    if row.r1 == Some(false) && !item.rules.ends_checklist_if_no {
         match (row.target, row.r1_date) {
             (None, _) => p.push(problem(
                 id,
@@ -1792,6 +1793,10 @@ mod tests {
         let mut r = row("h-1-1");
         r.r1 = Some(true);
         r.r1_date = Some(d(2024, 6, 1));
+        let mut no_system = row("h-0");
+        no_system.r1 = Some(false);
+        no_system.r1_date = Some(d(2024, 6, 1));
+        assert!(check_row(e.item("h-0").unwrap(), &no_system, None, d(2024, 7, 1)).is_empty(), "no target date for 0");
         let p = check_row(e.item("h-1-1").unwrap(), &r, Some(NotApplicable::ChecklistEnded), d(2024, 7, 1));
         assert!(p[0].ja.contains("確認不要"), "{p:?}");
     }
