@@ -34,15 +34,24 @@ pub const DEFAULT_SURVEY: &str = "backup-vpn-2022";
 // ---------------------------------------------------------------------------------------------------------
 // editions and forms
 
+/// The catalog: the embedded files, overlaid by the directory `MAMORI_CATALOG_DIR` when set (a new fiscal
+/// year's edition, or a test edition, is then a data file dropped there: `<dir>/checklist/<id>.toml`).
+pub fn catalog_source() -> CatalogSource {
+    match std::env::var_os("MAMORI_CATALOG_DIR") {
+        Some(dir) if !dir.is_empty() => CatalogSource::with_overlay(dir),
+        _ => CatalogSource::embedded(),
+    }
+}
+
 /// Every checklist edition in the catalog, oldest first.
 pub fn editions() -> Result<Vec<ChecklistEdition>> {
-    Ok(cat::load_all(&CatalogSource::embedded())?)
+    Ok(cat::load_all(&catalog_source())?)
 }
 
 /// One edition by id, or the newest official edition when `id` is `None`.
 pub fn edition(id: Option<&str>) -> Result<ChecklistEdition> {
     match id {
-        Some(id) => Ok(cat::load(&CatalogSource::embedded(), id)?),
+        Some(id) => Ok(cat::load(&catalog_source(), id)?),
         None => editions()?.into_iter().rev().find(|e| e.status == EditionStatus::Official).ok_or_else(|| {
             invalid("公表版のチェックリストがカタログにありません / no official checklist edition in the catalog")
         }),
@@ -1454,7 +1463,7 @@ pub async fn ledger_evidence(store: &Store, facility: &Facility, today: NaiveDat
 
 /// The survey by id, or the default one.
 pub fn survey(id: Option<&str>) -> Result<Survey> {
-    Ok(gmis::load(&CatalogSource::embedded(), id.unwrap_or(DEFAULT_SURVEY))?)
+    Ok(gmis::load(&catalog_source(), id.unwrap_or(DEFAULT_SURVEY))?)
 }
 
 /// One question as shown.

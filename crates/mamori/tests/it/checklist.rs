@@ -61,6 +61,16 @@ impl Db {
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     }
+    fn run_env(&self, args: &[&str], env: (&str, &Path)) -> Output {
+        Command::new(BIN)
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env_remove("MAMORI_FACILITY")
+            .env(env.0, env.1)
+            .output()
+            .unwrap()
+    }
     fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args, "");
         assert!(o.status.success(), "{args:?}: {}", err(&o));
@@ -207,6 +217,70 @@ fn cli_answers_by_the_manuals_rules_and_refuses_the_rest() {
     assert!(!missing.iter().any(|m| m["item_id"] == "h-2-9-server"));
     assert_eq!(r["documents"][0]["title"], "連絡体制図");
     assert_eq!(r["forms"].as_array().unwrap().len(), 10, "hospital form + 9 contracted vendors");
+}
+
+/// A later edition is a data file alone: dropped into the catalog directory, it is shown, answered and exported
+/// with no code change (and becomes the default as the newest official edition).
+#[test]
+fn a_new_edition_is_a_data_file_alone() {
+    let d = Db::demo();
+    let cat = d.path("catalog");
+    std::fs::create_dir_all(cat.join("checklist")).unwrap();
+    std::fs::write(
+        cat.join("checklist/t9-2030.toml"),
+        r#"# Test edition made by the project (not an official document).
+id = "t9-2030"
+fiscal_year = 2030
+edition_label = "試験版2030"
+title = "試験用チェックリスト"
+status = "official"
+source = "mamori test"
+answer_options = ["はい", "いいえ"]
+
+[[forms]]
+kind = "hospital"
+title = "医療機関確認用"
+
+[[forms.sections]]
+number = "1"
+title = "体制構築"
+
+[[forms.sections.items]]
+id = "h-1-1"
+number = "1-(1)"
+r5 = true
+evidence = ["ledger"]
+text = "試験用の責任者の項目です。"
+
+[[forms.sections.items]]
+id = "h-1-2"
+number = "1-(2)"
+evidence = ["drills"]
+text = "試験用の訓練の項目です。"
+"#,
+    )
+    .unwrap();
+    let env = ("MAMORI_CATALOG_DIR", cat.as_path());
+    let o = d.run_env(&["checklist", "show", "--format", "json"], env);
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["edition_id"], "t9-2030");
+    assert_eq!(v["items"].as_array().unwrap().len(), 2);
+    assert_eq!(item(&v, "h-1-1")["evidence"][0]["source"], "ledger");
+    assert_eq!(item(&v, "h-1-2")["awaiting"], serde_json::json!(["drills"]));
+    let day = fy().2.to_string();
+    let o = d.run_env(&["checklist", "answer", "1-(2)", "--yes", "--date", &day], env);
+    assert!(o.status.success(), "{}", err(&o));
+    let x = d.path("t9.csv");
+    let o = d.run_env(&["checklist", "export", "--format", "csv", "-o", x.to_str().unwrap()], env);
+    assert!(o.status.success(), "{}", err(&o));
+    let csv = std::fs::read_to_string(&x).unwrap();
+    assert!(
+        csv.lines().any(|l| l.starts_with("試験版2030,医療機関確認用,,h-1-2,1-(2)") && l.contains("はい")),
+        "{csv}"
+    );
+    // Without the directory the embedded editions are as before, and the demo's answers untouched.
+    assert_eq!(d.json(&["checklist", "show", "--format", "json"])["edition_id"], "r6-2024");
 }
 
 #[test]
