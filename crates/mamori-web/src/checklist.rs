@@ -117,6 +117,13 @@ pub(crate) struct RowView {
     pub errors: Vec<String>,
     /// Which round the inline form offers first (1 until the 1st round is answered, then 2).
     pub next_round: u8,
+    /// The inline form's values: what the user posted when it was refused, else defaults.
+    pub f_answer: String,
+    pub f_date: String,
+    pub f_target: String,
+    pub f_remarks: String,
+    /// Changes of the item, newest first: "when who: what".
+    pub history: Vec<String>,
 }
 
 fn yn(t: Tr, b: Option<bool>) -> String {
@@ -184,7 +191,46 @@ fn row_view(t: Tr, fid: i64, i: &ItemView, errors: Vec<String>) -> RowView {
         awaiting: i.awaiting.clone(),
         errors,
         next_round: if a.r1.is_some() { 2 } else { 1 },
+        f_answer: "はい".into(),
+        f_date: String::new(),
+        f_target: String::new(),
+        f_remarks: a.remarks.clone(),
+        history: Vec::new(),
     }
+}
+
+/// One history entry in words: which fields changed from what to what.
+fn change_line(t: Tr, c: &mamori_store::checklist::ChecklistChange) -> String {
+    let field = |v: &serde_json::Value, k: &str| -> String {
+        match &v[k] {
+            serde_json::Value::Bool(b) => yn(t, Some(*b)),
+            serde_json::Value::String(s) => s.clone(),
+            _ => "—".into(),
+        }
+    };
+    let labels = [
+        ("r1", "checklist.round1"),
+        ("r1_date", "checklist.date"),
+        ("target", "checklist.target"),
+        ("r2", "checklist.round2"),
+        ("r2_date", "checklist.date"),
+        ("remarks", "checklist.remarks"),
+    ];
+    let parts: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| c.before[*k] != c.after[*k])
+        .map(|(k, l)| format!("{} {}→{}", t.s(l), field(&c.before, k), field(&c.after, k)))
+        .collect();
+    format!("{} {}: {}", c.changed_at.replace('T', " ").trim_end_matches('Z'), c.changed_by, parts.join("、"))
+}
+
+/// Attaches the history of each item (one query for the form copy).
+async fn attach_history(st: &AppState, t: Tr, fid: i64, form: &FormRef, rows: &mut [&mut RowView]) -> WebResult<()> {
+    let all = st.store.checklist_history(fid, &form.key(), None).await?;
+    for r in rows.iter_mut() {
+        r.history = all.iter().filter(|c| c.item_id == r.id).take(10).map(|c| change_line(t, c)).collect();
+    }
+    Ok(())
 }
 
 pub(crate) struct GroupView {
@@ -429,6 +475,10 @@ async fn form_page(
     if vendor {
         export_query.push_str(&format!("&form=vendor&vendor={}", enc(&form.vendor)));
     }
+    let mut sections = sections(t, fid, &v.items);
+    let mut rows: Vec<&mut RowView> =
+        sections.iter_mut().flat_map(|s| s.groups.iter_mut()).flat_map(|g| g.rows.iter_mut()).collect();
+    attach_history(st, t, fid, &form, &mut rows).await?;
     let path = form_url(fid, &form);
     Ok(FormPage {
         chrome: st.chrome(&ctx, &path, Some(&f)).await?,
@@ -442,7 +492,7 @@ async fn form_page(
         forms,
         editions,
         readiness,
-        sections: sections(t, fid, &v.items),
+        sections,
         can_answer: ctx.principal.can(Action::AnswerChecklist),
         csrf: ctx.csrf.clone(),
         export_query,
@@ -552,7 +602,17 @@ async fn answer(
     let Some(i) = v.items.iter().find(|i| i.item.id == item || i.item.number == item) else {
         return Err(bad(&problems));
     };
-    let errors = problems.iter().map(|p| t.pick(&p.ja, &p.en).to_string()).collect();
+    let errors: Vec<String> = problems.iter().map(|p| t.pick(&p.ja, &p.en).to_string()).collect();
+    let refused = !errors.is_empty();
+    let mut r = row_view(t, fid, i, errors);
+    if refused {
+        r.next_round = round;
+        r.f_answer = get("answer");
+        r.f_date = get("date");
+        r.f_target = get("target");
+        r.f_remarks = get("remarks");
+    }
+    attach_history(&st, t, fid, &fref, &mut [&mut r]).await?;
     Ok(RowFragment {
         t,
         fid,
@@ -560,7 +620,7 @@ async fn answer(
         vendor: fref.vendor.clone(),
         can_answer: true,
         csrf: ctx.csrf.clone(),
-        r: row_view(t, fid, i, errors),
+        r,
     }
     .into_response())
 }

@@ -783,6 +783,9 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     answer_inline(c, "h-2-9-server", "1", "いいえ", &day, "").await?;
     let e = text_of(c, "[data-error='h-2-9-server']").await;
     assert!(e.contains("目標日"), "{e}");
+    // What was typed stays in the form.
+    let kept = c.find(Locator::Css("#form-h-2-9-server select[name=answer]")).await?.prop("value").await?;
+    assert_eq!(kept.as_deref(), Some("いいえ"));
     shot(c, "checklist_02_rule_in_place").await;
     // With a target date inside the fiscal year: saved, the row shows it.
     answer_inline(c, "h-2-9-server", "1", "いいえ", &day, &end.to_string()).await?;
@@ -791,6 +794,10 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
         .for_element(Locator::XPath(&format!("//td[@id='target-h-2-9-server' and contains(., '{end}')]")))
         .await?;
     assert!(text_of(c, "#r1-h-2-9-server").await.contains("いいえ"));
+    // Who changed what is kept and shown.
+    c.find(Locator::Css("#history-h-2-9-server summary")).await?.click().await?;
+    let h = text_of(c, "#history-h-2-9-server").await;
+    assert!(h.contains("kanri") && h.contains(&end.to_string()), "{h}");
     // The 2nd round of the overdue item: はい.
     answer_inline(c, "h-2-7-server", "2", "はい", &cl_today(), "").await?;
     c.wait()
