@@ -1348,13 +1348,48 @@ pub async fn ledger_evidence(store: &Store, facility: &Facility, today: NaiveDat
         let eos =
             count(&[FindingKind::OsEndOfSupport, FindingKind::SoftwareEndOfSupport, FindingKind::DeviceEndOfSupport]);
         let soon = count(&[FindingKind::EndOfSupportSoon]);
+        // Which target group (サーバ / 端末PC / ネットワーク機器) the findings concern, for the reader of each row.
+        let devices: Vec<Device> = store.list(fid).await?;
+        let category: BTreeMap<&str, &str> =
+            devices.iter().map(|d| (d.asset_no.as_str(), d.category.as_deref().unwrap_or(""))).collect();
+        let mut by_group: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in findings.iter().filter(|f| {
+            f.ledger == LedgerKind::Devices
+                && matches!(
+                    f.kind,
+                    FindingKind::OsEndOfSupport | FindingKind::SoftwareEndOfSupport | FindingKind::DeviceEndOfSupport
+                )
+        }) {
+            let group = match category.get(f.key.as_str()).copied() {
+                Some("server") => "サーバ",
+                Some("pc") => "端末PC",
+                Some("network") => "ネットワーク機器",
+                _ => "その他",
+            };
+            *by_group.entry(group).or_default() += 1;
+        }
+        let split_ja: Vec<String> = ["サーバ", "端末PC", "ネットワーク機器", "その他"]
+            .iter()
+            .filter_map(|g| by_group.get(g).map(|n| format!("{g} {n}")))
+            .collect();
+        let split_en: Vec<String> =
+            [("サーバ", "servers"), ("端末PC", "PCs"), ("ネットワーク機器", "network devices"), ("その他", "other")]
+                .iter()
+                .filter_map(|(g, en)| by_group.get(g).map(|n| format!("{en} {n}")))
+                .collect();
         out.push(if eos > 0 {
             ev(
                 "2-(7)",
                 EvidenceState::Contradicts,
                 Some(false),
-                format!("サポート終了の OS・ソフトウェア・機器が {eos} 件あります（更新プログラムが提供されません）"),
-                format!("{eos} OS/software/devices are past their end of support (no more patches)"),
+                format!(
+                    "サポート終了の OS・ソフトウェア・機器が {eos} 件あります（{}）。更新プログラムが提供されません",
+                    split_ja.join("、")
+                ),
+                format!(
+                    "{eos} OS/software/devices are past their end of support ({}): no more patches",
+                    split_en.join(", ")
+                ),
                 "l/devices",
             )
         } else if soon > 0 {

@@ -83,6 +83,15 @@ pub enum ChecklistCommand {
     },
     /// 回答する（1項目、または --file でCSV一括）/ answer one item, or many from a CSV file (all or nothing)
     Answer(AnswerArgs),
+    /// 回答の変更履歴（誰が・いつ・何を）/ history of the answers (who, when, what)
+    History {
+        /// 項目ID または一意な番号（省略時は様式の全項目）/ item id or unique number (default: every item)
+        item: Option<String>,
+        #[command(flatten)]
+        sel: FormSel,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ShowFormat,
+    },
     /// 立入検査への準備状況（未回答・期限超過・連絡体制図・年1回の確認）/ inspection readiness
     Readiness {
         #[arg(long)]
@@ -213,6 +222,29 @@ pub async fn checklist(g: &Global, c: ChecklistCommand) -> Result<u8> {
     match c {
         ChecklistCommand::Show { sel, format } => show(&store, &facility, &sel, format, today).await,
         ChecklistCommand::Answer(a) => answer(&store, &facility, a, today).await,
+        ChecklistCommand::History { item, sel, format } => {
+            let form = sel.form_ref()?;
+            let ed = cl::edition(Some(&form.edition))?;
+            let facts = cl::facts(&store, &facility).await?;
+            if let Err(p) = cl::check_form(&ed, &facts, &form) {
+                return Ok(refuse(&[p]));
+            }
+            let f = ed.form(form.kind).expect("checked by check_form");
+            let item_id = match item.as_deref().map(|i| cl::find_item(f, i)) {
+                None => None,
+                Some(Ok(i)) => Some(i.id.clone()),
+                Some(Err(p)) => return Ok(refuse(&[p])),
+            };
+            let h = store.checklist_history(facility.id, &form.key(), item_id.as_deref()).await?;
+            if format == ShowFormat::Json {
+                println!("{}", serde_json::to_string_pretty(&h)?);
+            } else {
+                for c in &h {
+                    println!("{}\t{}\t{}\t{} → {}", c.changed_at, c.changed_by, c.item_id, c.before, c.after);
+                }
+            }
+            Ok(exit::OK)
+        }
         ChecklistCommand::Readiness { edition, format } => {
             let r = cl::readiness_of(&store, &facility, edition.as_deref(), today).await?;
             if format == ShowFormat::Json {

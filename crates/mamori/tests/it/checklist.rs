@@ -154,6 +154,14 @@ fn cli_answers_by_the_manuals_rules_and_refuses_the_rest() {
     assert_eq!(o.status.code(), Some(3));
     d.ok(&["checklist", "answer", "h-2-9-server", "--round", "2", "--yes", "--date", &today().to_string()]);
 
+    // Every change is kept with who and when.
+    let h: serde_json::Value = d.json(&["checklist", "history", "h-2-9-server", "--format", "json"]);
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[0]["after"]["r2"], true);
+    assert_eq!(h[1]["before"], serde_json::Value::Null);
+    assert!(h[1]["changed_by"].as_str().unwrap().starts_with("cli:"));
+
     // Bulk CSV: one bad row refuses the whole file.
     let csv = d.path("answers.csv");
     std::fs::write(
