@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use mamori_catalog::CatalogSource;
 use mamori_catalog::checklist::{self as cat, ChecklistEdition, ChecklistForm, ChecklistItem, EditionStatus, FormKind};
 use mamori_catalog::gmis::{self, AnswerSpec, Question, Survey};
@@ -1749,12 +1749,6 @@ pub async fn gmis_export(
 /// Today in Japan (the checklist's dates are Japanese calendar days).
 pub fn today_jst() -> NaiveDate {
     (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
-}
-
-/// Fiscal year of a date as a label: 2024-06-10 → "2024年度（2024-04-01～2025-03-31）".
-pub fn fiscal_year_label(d: NaiveDate) -> String {
-    let (from, to) = fiscal_year_range(d);
-    format!("{}年度（{from}～{to}）", from.year())
 }
 
 #[cfg(test)]

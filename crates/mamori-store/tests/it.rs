@@ -405,9 +405,15 @@ mod checklist {
                 remarks: "更新計画中".into(),
                 ..Default::default()
             };
-            assert_eq!(store.save_checklist_answers(f.id, &key(""), &[no.clone()], "yamada").await.unwrap(), 1);
+            assert_eq!(
+                store.save_checklist_answers(f.id, &key(""), std::slice::from_ref(&no), "yamada").await.unwrap(),
+                1
+            );
             // The same again: nothing changes, no history.
-            assert_eq!(store.save_checklist_answers(f.id, &key(""), &[no.clone()], "yamada").await.unwrap(), 0);
+            assert_eq!(
+                store.save_checklist_answers(f.id, &key(""), std::slice::from_ref(&no), "yamada").await.unwrap(),
+                0
+            );
             let yes2 = ChecklistAnswer { r2: Some(true), r2_date: d(12, 5), ..no.clone() };
             assert_eq!(store.save_checklist_answers(f.id, &key(""), &[yes2], "suzuki").await.unwrap(), 1);
             // A vendor's copy is separate.

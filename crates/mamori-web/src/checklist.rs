@@ -147,18 +147,34 @@ fn state_key(s: EvidenceState) -> &'static str {
     }
 }
 
-fn ev_view(t: Tr, fid: i64, e: &Evidence, current: Option<bool>) -> EvView {
+/// Whether the user may follow an evidence link (a ledger the role may not read gets no link).
+fn link_allowed(ctx: &Ctx, link: &str) -> bool {
+    match link.strip_prefix("l/") {
+        Some(slug) => crate::pages::slug_kind(slug.split('/').next().unwrap_or(""))
+            .is_ok_and(|k| ctx.principal.can(Action::ViewLedger(k))),
+        None => true,
+    }
+}
+
+fn ev_view(ctx: &Ctx, fid: i64, e: &Evidence, current: Option<bool>) -> EvView {
+    let t = ctx.tr;
     EvView {
         source: e.source.to_string(),
         state: t.s(&format!("checklist.ev.{}", state_key(e.state))).to_string(),
         reason: t.pick(&e.reason_ja, &e.reason_en).to_string(),
         suggests: e.suggests.map(|b| yn(t, Some(b))).unwrap_or_default(),
         disagrees: current.is_some_and(|c| e.disagrees_with(c)),
-        link: e.link.as_deref().filter(|l| !l.is_empty()).map(|l| format!("/f/{fid}/{l}")).unwrap_or_default(),
+        link: e
+            .link
+            .as_deref()
+            .filter(|l| !l.is_empty() && link_allowed(ctx, l))
+            .map(|l| format!("/f/{fid}/{l}"))
+            .unwrap_or_default(),
     }
 }
 
-fn row_view(t: Tr, fid: i64, i: &ItemView, errors: Vec<String>) -> RowView {
+fn row_view(ctx: &Ctx, fid: i64, i: &ItemView, errors: Vec<String>) -> RowView {
+    let t = ctx.tr;
     let a = &i.answer;
     let help = &i.item.help;
     RowView {
@@ -187,7 +203,7 @@ fn row_view(t: Tr, fid: i64, i: &ItemView, errors: Vec<String>) -> RowView {
         help_terms: help.terms.iter().map(|x| (x.term.clone(), x.definition.clone())).collect(),
         help_supplement: help.supplement.clone().unwrap_or_default(),
         help_refs: help.references.clone(),
-        evidence: i.evidence.iter().map(|e| ev_view(t, fid, e, i.current())).collect(),
+        evidence: i.evidence.iter().map(|e| ev_view(ctx, fid, e, i.current())).collect(),
         awaiting: i.awaiting.clone(),
         errors,
         next_round: if a.r1.is_some() { 2 } else { 1 },
@@ -243,7 +259,7 @@ pub(crate) struct SectionView {
     pub groups: Vec<GroupView>,
 }
 
-fn sections(t: Tr, fid: i64, items: &[ItemView]) -> Vec<SectionView> {
+fn sections(ctx: &Ctx, fid: i64, items: &[ItemView]) -> Vec<SectionView> {
     let mut out: Vec<SectionView> = Vec::new();
     for i in items {
         let heading = if i.section_number == "0" {
@@ -259,7 +275,7 @@ fn sections(t: Tr, fid: i64, items: &[ItemView]) -> Vec<SectionView> {
         if sec.groups.last().is_none_or(|g| g.heading != gh) {
             sec.groups.push(GroupView { heading: gh, rows: Vec::new() });
         }
-        sec.groups.last_mut().expect("pushed").rows.push(row_view(t, fid, i, Vec::new()));
+        sec.groups.last_mut().expect("pushed").rows.push(row_view(ctx, fid, i, Vec::new()));
     }
     out
 }
@@ -475,7 +491,7 @@ async fn form_page(
     if vendor {
         export_query.push_str(&format!("&form=vendor&vendor={}", enc(&form.vendor)));
     }
-    let mut sections = sections(t, fid, &v.items);
+    let mut sections = sections(&ctx, fid, &v.items);
     let mut rows: Vec<&mut RowView> =
         sections.iter_mut().flat_map(|s| s.groups.iter_mut()).flat_map(|g| g.rows.iter_mut()).collect();
     attach_history(st, t, fid, &form, &mut rows).await?;
@@ -604,7 +620,7 @@ async fn answer(
     };
     let errors: Vec<String> = problems.iter().map(|p| t.pick(&p.ja, &p.en).to_string()).collect();
     let refused = !errors.is_empty();
-    let mut r = row_view(t, fid, i, errors);
+    let mut r = row_view(&ctx, fid, i, errors);
     if refused {
         r.next_round = round;
         r.f_answer = get("answer");
@@ -798,7 +814,7 @@ async fn gmis_page(
                     .filter(|p| !p.trim().is_empty())
                     .map(str::to_string)
                     .collect(),
-                evidence: q.evidence.iter().map(|e| ev_view(t, fid, e, current)).collect(),
+                evidence: q.evidence.iter().map(|e| ev_view(&ctx, fid, e, current)).collect(),
                 awaiting: q.awaiting.clone(),
                 suggestion: q.suggestion.clone().unwrap_or_default(),
                 disagreement: q.disagreement,

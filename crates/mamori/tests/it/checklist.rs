@@ -655,6 +655,11 @@ fn a_vendor_reaches_and_answers_only_its_own_form() {
     assert_eq!(http(p, "GET", "/f/1/checklist/r6-2024/hospital", &oc, None).status, 200);
     assert_eq!(http(p, "POST", &url, &oc, Some(&post("hospital", "", "h-2-9-pc", &ocsrf))).status, 403);
     let (ic, _) = login(p, "kensa");
+    // The inspector sees the evidence of 2-(5) (counts only) but no link into the user ID ledger it may not read.
+    let page = http(p, "GET", "/f/1/checklist/r6-2024/hospital", &ic, None).text();
+    assert!(page.contains("不要なアカウントが残っています"));
+    assert!(!page.contains("/f/1/l/accounts"), "no link to the user ID ledger for an inspector");
+    assert!(page.contains("/f/1/l/devices"));
     let r = http(p, "GET", "/f/1/checklist/readiness", &ic, None);
     assert_eq!(r.status, 200);
     assert!(r.text().contains("連絡体制図"));
