@@ -951,7 +951,7 @@ pub async fn export_sheets(
         }
         notes.extend(f.notes.iter().cloned());
         let columns = vec![
-            Column { header: "R5年度項目 ※".into(), width: 7.0, kind: ColumnKind::Text },
+            Column { header: "R5年度項目 ※".into(), width: 9.0, kind: ColumnKind::Text },
             Column { header: "チェック項目".into(), width: 60.0, kind: ColumnKind::Text },
             yes_no_col("1回目 はい・いいえ"),
             date_col("1回目 確認日"),

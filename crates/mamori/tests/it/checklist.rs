@@ -113,6 +113,18 @@ fn cli_answers_by_the_manuals_rules_and_refuses_the_rest() {
     assert_eq!(i25["disagreement"], true);
     assert_eq!(i25["evidence"][0]["suggests"], false);
     assert_eq!(item(&v, "h-3-2")["awaiting"], serde_json::json!(["backup"]));
+    // The ledger evidence of the demo hospital, item by item.
+    let ev = |id: &str| {
+        item(&v, id)["evidence"].as_array().unwrap().iter().find(|e| e["source"] == "ledger").cloned().unwrap()
+    };
+    assert_eq!(ev("h-1-1")["state"], "missing", "no security manager user in the plain demo");
+    assert_eq!(ev("h-2-1")["suggests"], true, "device ledger imported today");
+    assert!(ev("h-2-1")["reason_ja"].as_str().unwrap().contains("305 台"));
+    assert_eq!(ev("h-2-3")["state"], "contradicts", "two systems without MDS/SDS");
+    assert_eq!(ev("h-2-4-server")["state"], "supports");
+    assert_eq!(ev("h-2-7-pc")["state"], "contradicts");
+    assert!(ev("h-2-7-pc")["reason_ja"].as_str().unwrap().contains("端末PC"));
+    assert!(!ev("h-2-5-pc")["reason_ja"].as_str().unwrap().contains("田"), "counts only, no staff names");
     assert!(item(&v, "h-0")["evidence"].as_array().unwrap().is_empty());
 
     // A number that exists for several target groups must be given as an id.
