@@ -488,7 +488,9 @@ async fn form_page(
         cl::editions()?.into_iter().map(|e| (e.id.clone(), format!("{}（{}）", e.edition_label, e.id))).collect()
     };
     let mut export_query = format!("edition={}", form.edition);
-    if vendor {
+    // On a vendor's form: that form alone (what the hospital sends to or collects from the vendor); on the
+    // hospital's form: every form copy (the inspection package).
+    if form.kind == FormKind::Vendor {
         export_query.push_str(&format!("&form=vendor&vendor={}", enc(&form.vendor)));
     }
     let mut sections = sections(&ctx, fid, &v.items);

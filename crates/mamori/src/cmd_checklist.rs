@@ -341,7 +341,7 @@ async fn show(store: &Store, facility: &Facility, sel: &FormSel, format: ShowFor
         return Ok(exit::OK);
     }
     println!("{} {}（{}）— {}", v.edition_label, v.title, v.form_title, facility.data.name);
-    if form.kind == FormKind::Hospital && facts.has_vendor_contract() {
+    if form.kind == FormKind::Hospital && facts.has_vendor_contract() && ed.form(FormKind::Vendor).is_some() {
         println!("事業者確認用 / vendor forms: {}", facts.contracted_vendors.join("、"));
     }
     let mut section = String::new();
