@@ -43,6 +43,10 @@ pub struct ChecklistEdition {
     /// What the source is known to contain but this file does not (partial editions).
     #[serde(default)]
     pub gaps: Vec<String>,
+    /// Documents the inspector asks to see besides the sheets (e.g. 連絡体制図), each shown by the evidence
+    /// of one source on one item. Used by the readiness view.
+    #[serde(default)]
+    pub inspection_documents: Vec<InspectionDocument>,
     /// The forms of this edition (医療機関確認用, 事業者確認用, …).
     pub forms: Vec<ChecklistForm>,
     /// The manual's per-item explanations; attached to the items at load as [`ChecklistItem::help`].
@@ -51,6 +55,18 @@ pub struct ChecklistEdition {
     /// Catalog path the edition was loaded from.
     #[serde(skip_deserializing, default)]
     pub file: String,
+}
+
+/// A document the inspector checks besides the sheets (立入検査で確認される資料), shown by evidence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionDocument {
+    /// Name as the manual or the notice writes it, e.g. 連絡体制図.
+    pub title: String,
+    /// The item number whose evidence shows the document, e.g. 3-(1).
+    pub item: String,
+    /// The evidence source that knows whether it exists, e.g. "contacts".
+    pub source: String,
 }
 
 /// Publication status of an edition's data.
@@ -186,6 +202,10 @@ pub struct ChecklistItem {
     /// Why it is unverified / where it comes from.
     #[serde(default)]
     pub verification_note: Option<String>,
+    /// Sources of mamori's own data expected to give evidence for this item ("ledger", "contacts", "backup",
+    /// "bcp", "vuln", "network", "logs"); an item whose sources give nothing shows "no evidence yet".
+    #[serde(default)]
+    pub evidence: Vec<String>,
     /// The manual's help for this item's number, attached at load.
     #[serde(skip_deserializing, default)]
     pub help: ItemHelp,

@@ -92,6 +92,9 @@ pub struct Question {
     /// The answer guide's explanation.
     #[serde(default)]
     pub guidance: String,
+    /// Sources of mamori's own data expected to suggest an answer ("ledger", "backup", "vuln", "network", "logs").
+    #[serde(default)]
+    pub evidence: Vec<String>,
 }
 
 /// Expected answer of a question.

@@ -635,3 +635,102 @@ mod backup {
         }
     }
 }
+
+// ================================================================ checklist (capability: checklist)
+
+mod checklist {
+    use chrono::NaiveDate;
+    use mamori_store::checklist::{ChecklistAnswer, FormKey};
+
+    use super::{hospital, stores};
+
+    fn key(vendor: &str) -> FormKey {
+        FormKey {
+            edition: "r6-2024".into(),
+            form: if vendor.is_empty() { "hospital" } else { "vendor" }.into(),
+            vendor: vendor.into(),
+        }
+    }
+
+    /// Answers are kept per form copy, changes leave history, unchanged rows write nothing, an empty row
+    /// deletes; the same on every backend.
+    #[tokio::test]
+    async fn answers_and_history_per_form_copy() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("チェック病院")).await.unwrap();
+            let d = |m, day| NaiveDate::from_ymd_opt(2024, m, day);
+            let no = ChecklistAnswer {
+                item_id: "h-2-7-server".into(),
+                r1: Some(false),
+                r1_date: d(6, 10),
+                target: d(12, 1),
+                remarks: "更新計画中".into(),
+                ..Default::default()
+            };
+            assert_eq!(
+                store.save_checklist_answers(f.id, &key(""), std::slice::from_ref(&no), "yamada").await.unwrap(),
+                1
+            );
+            // The same again: nothing changes, no history.
+            assert_eq!(
+                store.save_checklist_answers(f.id, &key(""), std::slice::from_ref(&no), "yamada").await.unwrap(),
+                0
+            );
+            let yes2 = ChecklistAnswer { r2: Some(true), r2_date: d(12, 5), ..no.clone() };
+            assert_eq!(store.save_checklist_answers(f.id, &key(""), &[yes2], "suzuki").await.unwrap(), 1);
+            // A vendor's copy is separate.
+            let v = ChecklistAnswer {
+                item_id: "v-2-7-server".into(),
+                r1: Some(true),
+                r1_date: d(7, 1),
+                ..Default::default()
+            };
+            store.save_checklist_answers(f.id, &key("A社"), &[v], "a-sha").await.unwrap();
+
+            let got = store.checklist_answers(f.id, &key("")).await.unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!((got[0].r1, got[0].r2, got[0].target), (Some(false), Some(true), d(12, 1)));
+            assert_eq!(got[0].updated_by, "suzuki");
+            assert_eq!(store.checklist_answers(f.id, &key("A社")).await.unwrap().len(), 1);
+            assert!(store.checklist_answers(f.id, &key("B社")).await.unwrap().is_empty());
+            let forms = store.checklist_forms(f.id).await.unwrap();
+            assert_eq!(forms, vec![key(""), key("A社")]);
+
+            let h = store.checklist_history(f.id, &key(""), Some("h-2-7-server")).await.unwrap();
+            assert_eq!(h.len(), 2);
+            assert_eq!(h[0].changed_by, "suzuki");
+            assert_eq!(h[0].before["r2"], serde_json::Value::Null);
+            assert_eq!(h[0].after["r2"], serde_json::Value::Bool(true));
+            assert_eq!(h[1].before, serde_json::Value::Null);
+
+            // Clearing deletes the row and keeps the history.
+            let empty = ChecklistAnswer { item_id: "h-2-7-server".into(), ..Default::default() };
+            assert_eq!(store.save_checklist_answers(f.id, &key(""), &[empty], "yamada").await.unwrap(), 1);
+            assert!(store.checklist_answers(f.id, &key("")).await.unwrap().is_empty());
+            assert_eq!(store.checklist_history(f.id, &key(""), None).await.unwrap().len(), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn gmis_answers_with_history() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("調査病院")).await.unwrap();
+            let a = |q: &str, v: &str| (q.to_string(), v.to_string());
+            let n = store
+                .save_gmis_answers(f.id, "backup-vpn-2022", &[a("q5", "はい"), a("q6", "はい")], "u")
+                .await
+                .unwrap();
+            assert_eq!(n, 2);
+            assert_eq!(store.save_gmis_answers(f.id, "backup-vpn-2022", &[a("q5", "はい")], "u").await.unwrap(), 0);
+            store.save_gmis_answers(f.id, "backup-vpn-2022", &[a("q5", "いいえ"), a("q6", "")], "v").await.unwrap();
+            let got = store.gmis_answers(f.id, "backup-vpn-2022").await.unwrap();
+            assert_eq!(got.len(), 1);
+            assert_eq!(
+                (got[0].question.as_str(), got[0].answer.as_str(), got[0].updated_by.as_str()),
+                ("q5", "いいえ", "v")
+            );
+        }
+    }
+}
