@@ -255,6 +255,39 @@ impl<'a> VulnIndex<'a> {
     }
 }
 
+/// The canonical (vendor, product) keys under which [`VulnIndex`] files a CVE: those of its
+/// vulnerable criteria (sorted, distinct). A store indexes records by these at import.
+pub fn cve_products(c: &CveRecord) -> Vec<Key> {
+    let mut v: Vec<Key> = c
+        .configurations
+        .iter()
+        .flat_map(|cfg| cfg.nodes.iter())
+        .flat_map(|n| n.cpe_match.iter())
+        .filter(|m| m.vulnerable)
+        .filter_map(|m| Cpe::parse(&m.criteria).ok().as_ref().and_then(vp_key))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The canonical (vendor, product) keys of a JVN entry's affected products (sorted, distinct).
+pub fn jvn_products(j: &JvnRecord) -> Vec<Key> {
+    let mut v: Vec<Key> = j
+        .affected
+        .iter()
+        .filter_map(|a| a.cpe.as_deref().and_then(|c| Cpe::parse(c).ok()).as_ref().and_then(vp_key))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The canonical (vendor, product) key of a device CPE, if it names both.
+pub fn cpe_product(c: &Cpe) -> Option<Key> {
+    vp_key(c)
+}
+
 /// The version a device CPE carries, prepared for its family.
 #[derive(Clone, Debug)]
 enum DevVer {
@@ -1181,12 +1214,24 @@ const MAX_COMPILED_ENTRIES: usize = 600_000;
 /// `sink` sees profiles is not defined); caches are emptied when they grow past a bound, so
 /// memory stays flat. This is the cheapest way to store results: per profile, plus the
 /// device → profile map. Returns normalisation results (device order), review list, profile count.
-pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Profile)) -> Diagnosis {
+pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], sink: impl FnMut(Profile)) -> Diagnosis {
     let known = |v: &str, p: &str| index.knows(v, p);
+    let normalised = devices.iter().map(|dev| normalise(dev, Some(&known))).collect();
+    scan_normalised(index, devices, normalised, sink)
+}
+
+/// Like [`scan_profiles`], with the devices already normalised (`normalised[i]` belongs to
+/// `devices[i]`): for a caller whose index holds only part of the data (a store-backed scan loads
+/// only the records of its devices' products) and who checks guesses against the full dictionary.
+pub fn scan_normalised(
+    index: &VulnIndex,
+    devices: &[DeviceFacts],
+    normalised: Vec<Normalised>,
+    mut sink: impl FnMut(Profile),
+) -> Diagnosis {
     let mut d = Diagnosis::default();
     let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
-    for (i, dev) in devices.iter().enumerate() {
-        let n = normalise(dev, Some(&known));
+    for (i, (dev, n)) in devices.iter().zip(normalised).enumerate() {
         let cpes = device_cpes(&n);
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem {
