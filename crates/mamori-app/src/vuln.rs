@@ -368,7 +368,18 @@ pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanRe
     let t_norm = Instant::now();
     let facts: Vec<DeviceFacts> = devices.iter().map(|d| device_facts(d, overrides.get(&d.asset_no))).collect();
     let known_fn = |v: &str, p: &str| known.contains(&canonical_vendor_product(v, p));
-    let normalised: Vec<Normalised> = facts.iter().map(|f| mamori_vuln::normalise(f, Some(&known_fn))).collect();
+    let mut normalised: Vec<Normalised> = facts.iter().map(|f| mamori_vuln::normalise(f, Some(&known_fn))).collect();
+    // A person's choice shows who set it and why.
+    for n in &mut normalised {
+        if let Some(o) = overrides.get(&n.device_ref) {
+            for c in &mut n.candidates {
+                c.reason = format!(
+                    "手動指定（{}、{}）: {} / set by hand ({}, {}): {}",
+                    o.set_by, o.set_at, o.reason, o.set_by, o.set_at, o.reason
+                );
+            }
+        }
+    }
     drop(known);
     let mut products: Vec<(String, String)> =
         normalised.iter().flat_map(|n| n.candidates.iter()).filter_map(|c| mamori_vuln::cpe_product(&c.cpe)).collect();
