@@ -649,9 +649,16 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
         }]);
     };
     let as_of = Some(date_part(&last.scanned_at));
-    let open = store
-        .vuln_findings(facility.id, &FindingFilter { states: vec![FindingState::Open], ..Default::default() })
+    let unpatched = store
+        .vuln_findings(
+            facility.id,
+            &FindingFilter { states: vec![FindingState::Open, FindingState::Accepted], ..Default::default() },
+        )
         .await?;
+    let (open, accepted): (Vec<StoredFinding>, Vec<StoredFinding>) =
+        unpatched.into_iter().partition(|f| f.state == FindingState::Open);
+    let accepted_confirmed: Vec<&StoredFinding> =
+        accepted.iter().filter(|f| is_confirmed(&f.data.confidence)).collect();
     let feeds = store.vuln_feed_status().await?;
     let nvd_age = feeds.iter().find(|f| f.feed == Feed::Nvd).and_then(|f| feed_age_days(f, today));
     let stale = nvd_age.is_none_or(|d| d > STALE_DAYS);
@@ -701,6 +708,21 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
                 list(&confirmed)
             ),
         )
+    } else if !accepted_confirmed.is_empty() {
+        (
+            EvidenceState::Partial,
+            None,
+            format!(
+                "未対応の指摘はありませんが、リスク受容として未適用のままの脆弱性が {} 件あります（{}）{stale_ja}",
+                accepted_confirmed.len(),
+                list(&accepted_confirmed)
+            ),
+            format!(
+                "No open finding, but {} vulnerabilities are accepted and left unpatched ({}){stale_en}",
+                accepted_confirmed.len(),
+                list(&accepted_confirmed)
+            ),
+        )
     } else if !open.is_empty() {
         (
             EvidenceState::Partial,
@@ -744,7 +766,24 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
     if !vpn.is_empty() {
         let on_vpn: Vec<&StoredFinding> =
             confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
-        let (state, suggests, ja, en) = if on_vpn.is_empty() {
+        let accepted_vpn: Vec<&StoredFinding> =
+            accepted_confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
+        let (state, suggests, ja, en) = if on_vpn.is_empty() && !accepted_vpn.is_empty() {
+            (
+                EvidenceState::Partial,
+                None,
+                format!(
+                    "VPN 装置の脆弱性 {} 件がリスク受容のまま未適用です: {}",
+                    accepted_vpn.len(),
+                    list(&accepted_vpn)
+                ),
+                format!(
+                    "{} vulnerabilities on VPN devices are accepted and unpatched: {}",
+                    accepted_vpn.len(),
+                    list(&accepted_vpn)
+                ),
+            )
+        } else if on_vpn.is_empty() {
             (
                 EvidenceState::Supports,
                 Some(true),

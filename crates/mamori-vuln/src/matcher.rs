@@ -459,8 +459,12 @@ struct Scan<'a, 'i> {
     ver_cache: FxMap<(Family, &'a str), Option<Rc<Version>>>,
     compiled: Vec<Option<Box<[CConfig<'a>]>>>,
     by_kid: FxMap<KeyId, Rc<KeyEntries>>,
+    /// The criteria hits of one device CPE (by its formatted string) are the same in every profile
+    /// that has it: evaluated once per scan (the hits' `dev` is set per profile).
+    cpe_hits: FxMap<String, Rc<[(ERef, Hit<'a>)]>>,
     reasons: Reasons,
     compiled_entries: usize,
+    cached_hits: usize,
 }
 
 /// Where one criterion sits in a compiled CVE.
@@ -470,6 +474,9 @@ struct ERef {
     cfg: u32,
     node: u32,
     entry: u32,
+    /// The configuration is a plain OR of vulnerable criteria (no AND, negation or platform):
+    /// its best hit decides it without looking at the rest of the tree.
+    plain: bool,
 }
 
 /// The vulnerable criteria of one vendor:product: exact versions by canonical text, the rest in a list.
@@ -490,8 +497,10 @@ impl<'a, 'i> Scan<'a, 'i> {
             ver_cache: FxMap::default(),
             compiled,
             by_kid: FxMap::default(),
+            cpe_hits: FxMap::default(),
             reasons: Reasons::default(),
             compiled_entries: 0,
+            cached_hits: 0,
         }
     }
 
@@ -561,10 +570,13 @@ impl<'a, 'i> Scan<'a, 'i> {
             self.compile(i as usize);
             let Some(configs) = self.compiled[i as usize].as_deref() else { continue };
             for (ci, cfg) in configs.iter().enumerate() {
+                let plain = !cfg.negate
+                    && cfg.operator == Operator::Or
+                    && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
                 for (ni, node) in cfg.nodes.iter().enumerate() {
                     for (ei, e) in node.entries.iter().enumerate() {
                         let Some(info) = e.info.as_ref().filter(|c| e.m.vulnerable && c.kid == kid) else { continue };
-                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32 };
+                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32, plain };
                         match (&e.bounds, &info.listed) {
                             (Bounds::None, Listed::Value { parsed: Some(v), .. }) => {
                                 ke.exact.entry(v.canonical()).or_default().push(r)
@@ -872,7 +884,62 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
         d.kid = scan.kid(&d.key);
     }
     for (di, d) in devs.iter().enumerate() {
-        let Some(ke) = scan.key_entries(&d.key, d.kid) else { continue };
+        let cached = scan.cpe_hits.get(d.fs.as_str()).cloned();
+        let list = match cached {
+            Some(l) => l,
+            None => {
+                let l: Rc<[(ERef, Hit<'a>)]> = cpe_hits(scan, d).into();
+                scan.cached_hits += l.len() + 1;
+                scan.cpe_hits.insert(d.fs.clone(), l.clone());
+                l
+            }
+        };
+        hits.extend(list.iter().map(|(r, h)| (*r, Hit { dev: di, ..h.clone() })));
+    }
+    // 2. Per configuration that got a hit: plain OR configurations take the best hit; anything
+    //    with AND, negation or platforms is evaluated as a whole tree.
+    hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
+    let mut out: Vec<RawHit<'a>> = Vec::new();
+    let mut i = 0;
+    while i < hits.len() {
+        let cve = hits[i].0.cve;
+        let mut best: Option<Hit<'a>> = None;
+        while i < hits.len() && hits[i].0.cve == cve {
+            let cfg_i = hits[i].0.cfg;
+            let mut j = i;
+            while j < hits.len() && hits[j].0.cve == cve && hits[j].0.cfg == cfg_i {
+                j += 1;
+            }
+            let h = if hits[i].0.plain {
+                // The strongest hit (the first one on ties, as `better` keeps), cloned once.
+                let mut k = i;
+                for x in i + 1..j {
+                    if hits[x].1.conf > hits[k].1.conf {
+                        k = x;
+                    }
+                }
+                Some(hits[k].1.clone())
+            } else {
+                let Some(configs) = scan.compiled[cve as usize].as_deref() else { break };
+                eval_config(&configs[cfg_i as usize], devs, &scan.reasons)
+            };
+            best = better(best, h);
+            i = j;
+        }
+        if let Some(hit) = best {
+            out.push(RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit });
+        }
+    }
+    jvn_hits(index, devs, &mut out);
+    out
+}
+
+/// The hits of one device CPE on the criteria naming its vendor:product (`dev` 0), in index order.
+fn cpe_hits<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
+    let mut hits = Vec::new();
+    let di = 0;
+    {
+        let Some(ke) = scan.key_entries(&d.key, d.kid) else { return hits };
         let mut refs: Vec<ERef> = Vec::new();
         match &d.ver {
             DevVer::Parsed(base, combined) => {
@@ -904,45 +971,11 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
             }
         }
     }
-    // 2. Per configuration that got a hit: plain OR configurations take the best hit; anything
-    //    with AND, negation or platforms is evaluated as a whole tree.
-    hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
-    let mut out: Vec<RawHit<'a>> = Vec::new();
-    let mut i = 0;
-    while i < hits.len() {
-        let cve = hits[i].0.cve;
-        let mut best: Option<Hit<'a>> = None;
-        while i < hits.len() && hits[i].0.cve == cve {
-            let cfg_i = hits[i].0.cfg;
-            let mut j = i;
-            while j < hits.len() && hits[j].0.cve == cve && hits[j].0.cfg == cfg_i {
-                j += 1;
-            }
-            let Some(configs) = scan.compiled[cve as usize].as_deref() else { break };
-            let cfg = &configs[cfg_i as usize];
-            let plain = !cfg.negate
-                && cfg.operator == Operator::Or
-                && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
-            let h = if plain {
-                // The strongest hit (the first one on ties, as `better` keeps), cloned once.
-                let mut k = i;
-                for x in i + 1..j {
-                    if hits[x].1.conf > hits[k].1.conf {
-                        k = x;
-                    }
-                }
-                Some(hits[k].1.clone())
-            } else {
-                eval_config(cfg, devs, &scan.reasons)
-            };
-            best = better(best, h);
-            i = j;
-        }
-        if let Some(hit) = best {
-            out.push(RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit });
-        }
-    }
-    // JVN entries for products the device shows, for CVEs NVD does not already decide.
+    hits
+}
+
+/// JVN entries for products the profile shows, for CVEs NVD does not already decide.
+fn jvn_hits<'a>(index: &VulnIndex<'a>, devs: &[DevCpe], out: &mut Vec<RawHit<'a>>) {
     let mut seen_jvn: Vec<&str> = Vec::new();
     for (di, d) in devs.iter().enumerate() {
         let Some(list) = index.jvn_by_vp.get(&d.key) else { continue };
@@ -966,7 +999,6 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
             }
         }
     }
-    out
 }
 
 fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
@@ -1290,7 +1322,7 @@ fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, mut max_entries: u
         };
         sink(Profile { cpes: key, devices: members, findings });
         since_reset += 1;
-        if scan.compiled_entries > max_entries {
+        if scan.compiled_entries + scan.cached_hits > max_entries {
             // A working set larger than the bound would be recompiled for every profile: grow
             // the bound instead of thrashing.
             if since_reset < 32 {

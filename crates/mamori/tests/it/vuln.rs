@@ -630,3 +630,59 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     shot(c, "vuln_05_device_override").await;
     Ok(())
 }
+
+// ---------------------------------------------------------------- evidence for the checklist and G-MIS
+
+#[tokio::test]
+async fn evidence_for_checklist_2_7_and_gmis_q12_follows_the_findings() {
+    use mamori_app::evidence::{EvidenceState, EvidenceTarget};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db").to_string_lossy().into_owned();
+    ok(&db, &["init", "--facility-name", "根拠テスト病院", "--prefecture", "東京都", "--beds", "120"]);
+    let csv = dir.path().join("devices.csv");
+    std::fs::write(&csv, DEVICES).unwrap();
+    ok(&db, &["import", "devices", csv.to_str().unwrap()]);
+    let store = mamori_store::Store::open(&db).await.unwrap();
+    let f = store.resolve_facility(None).await.unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+    // No scan yet: the item is missing its data.
+    let ev = mamori_app::vuln::evidence(&store, &f, today).await.unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].target, ev[0].item.as_str(), ev[0].state),
+        (EvidenceTarget::Checklist, "2-(7)", EvidenceState::Missing)
+    );
+    // Scanned: open KEV findings contradict a はい, KEV first, and the VPN question too.
+    let mut args = vec!["vuln".to_string(), "import".to_string()];
+    args.extend(feeds());
+    ok(&db, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(&db, &["vuln", "scan"]);
+    let ev = mamori_app::vuln::evidence(&store, &f, today).await.unwrap();
+    let c = ev.iter().find(|e| e.target == EvidenceTarget::Checklist).unwrap();
+    assert_eq!((c.state, c.suggests), (EvidenceState::Contradicts, Some(false)));
+    assert!(c.reason_ja.contains("CISA KEV") && c.reason_ja.contains("日前のものです"), "{}", c.reason_ja);
+    let g = ev.iter().find(|e| e.target == EvidenceTarget::Gmis).unwrap();
+    assert_eq!((g.item.as_str(), g.state), ("q12", EvidenceState::Contradicts));
+    assert!(g.reason_ja.contains("VPN-01") || g.reason_ja.contains("PCS-01"), "{}", g.reason_ja);
+    // The whole list goes through the one evidence interface.
+    let all = mamori_app::evidence::collect(&store, &f, today).await.unwrap();
+    assert!(all.iter().any(|e| e.source == "vuln" && e.item == "2-(7)"));
+    // Every open finding accepted as a risk: nothing contradicts any more, but unpatched and old data keep it "partial".
+    let open: serde_json::Value = serde_json::from_str(&ok(&db, &["vuln", "findings", "--format", "json"])).unwrap();
+    for f in open.as_array().unwrap() {
+        ok(&db, &["vuln", "triage", f["key"].as_str().unwrap(), "accepted", "--reason", "更新計画あり"]);
+    }
+    let ev = mamori_app::vuln::evidence(&store, &f, today).await.unwrap();
+    let c = ev.iter().find(|e| e.target == EvidenceTarget::Checklist).unwrap();
+    assert_eq!(c.state, EvidenceState::Partial, "{}", c.reason_ja);
+    assert!(c.reason_ja.contains("リスク受容"), "{}", c.reason_ja);
+    let g = ev.iter().find(|e| e.target == EvidenceTarget::Gmis).unwrap();
+    assert_eq!(g.state, EvidenceState::Partial);
+    // Marked fixed instead: the VPN question is supported (by the data as imported).
+    for f in open.as_array().unwrap() {
+        ok(&db, &["vuln", "triage", f["key"].as_str().unwrap(), "fixed", "--reason", "更新済み"]);
+    }
+    let ev = mamori_app::vuln::evidence(&store, &f, today).await.unwrap();
+    let g = ev.iter().find(|e| e.target == EvidenceTarget::Gmis).unwrap();
+    assert_eq!((g.state, g.suggests), (EvidenceState::Supports, Some(true)));
+}
