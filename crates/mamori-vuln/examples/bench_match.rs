@@ -24,7 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, nvd, scan_devices, scan_profiles};
+use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, normalise, nvd, scan_devices, scan_profiles};
 
 struct Rng(u64);
 impl Rng {
@@ -543,6 +543,15 @@ fn main() {
         let mut pf = 0usize;
         scan_profiles(&index, &devices, |p| pf += p.findings.len());
     }
+    let (t, c0) = (Instant::now(), cpu_s());
+    let known = |v: &str, p: &str| index.knows(v, p);
+    let n_cand: usize = devices.iter().map(|d| normalise(d, Some(&known)).candidates.len()).sum();
+    println!(
+        "  of which normalising {} devices alone: {:.3} s wall, {:.2} s CPU ({n_cand} CPEs)",
+        devices.len(),
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c0
+    );
     let (t, c0) = (Instant::now(), cpu_s());
     let mut pf = 0usize;
     let p = scan_profiles(&index, &devices, |p| pf += p.findings.len());
