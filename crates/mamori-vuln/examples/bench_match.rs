@@ -455,6 +455,30 @@ fn ledger(n: usize) -> Vec<DeviceFacts> {
     out
 }
 
+/// The synthetic ledger as a device-ledger CSV that `mamori import devices` reads.
+fn write_ledger_csv(path: &Path, devices: &[DeviceFacts]) {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from(
+        "管理番号,機器種別,メーカー,機種・型番,OS,OSバージョン,ソフトウェア,ソフトウェアバージョン,状態,説明\n",
+    );
+    for (i, d) in devices.iter().enumerate() {
+        let names: Vec<&str> = d.software.iter().map(|(n, _)| n.as_str()).collect();
+        let vers: Vec<&str> = d.software.iter().map(|(_, v)| v.as_deref().unwrap_or("")).collect();
+        out.push_str(&format!(
+            "{},,{},{},{},{},{},{},稼働,{}\n",
+            format_args!("D{i:05}"),
+            q(d.maker.as_deref().unwrap_or("")),
+            q(d.model.as_deref().unwrap_or("")),
+            q(d.os.as_deref().unwrap_or("")),
+            q(d.os_version.as_deref().unwrap_or("")),
+            q(&names.join("\n")),
+            q(&vers.join("\n")),
+            if d.at_external_point { "外部接続点（VPN）" } else { "" }
+        ));
+    }
+    std::fs::write(path, out).expect("write the ledger CSV");
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n_cves = args.first().copied().unwrap_or(400_000);
@@ -474,6 +498,16 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let hwm_gen = vm_hwm_mib();
+    // For the store-backed measurement (`mamori vuln import` / `mamori vuln scan`): keep the feed and
+    // write the ledger as a device-ledger CSV.
+    if let Ok(keep) = std::env::var("MAMORI_BENCH_KEEP_FEED") {
+        std::fs::copy(&feed, &keep).expect("copy the feed");
+        println!("feed kept as {keep}");
+    }
+    if let Ok(path) = std::env::var("MAMORI_BENCH_LEDGER_CSV") {
+        write_ledger_csv(Path::new(&path), &ledger(n_dev));
+        println!("ledger written as {path}");
+    }
 
     let (t, c0) = (Instant::now(), cpu_s());
     let file = nvd::read_nvd_file(&feed).expect("import");

@@ -893,8 +893,6 @@ struct Solo<'a> {
     /// Findings of the CVEs this CPE decides alone (every configuration it hits is a plain OR),
     /// by CVE index, ready to hand out.
     decided: Vec<(u32, Arc<ProfileFinding>)>,
-    /// The hits behind `decided`, sorted by CVE (for a profile where another CPE hits the same CVE).
-    decided_hits: Vec<(ERef, Hit<'a>)>,
     /// Hits on CVEs with an AND / negated / platform configuration: evaluated with the whole profile.
     joint: Vec<(ERef, Hit<'a>)>,
     /// Every CVE index this CPE hits, sorted.
@@ -906,7 +904,7 @@ fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
     let mut hits = cpe_hits(scan, d);
     hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
     let matched = [scan.interner.s(&d.fs)];
-    let mut out = Solo { decided: Vec::new(), decided_hits: Vec::new(), joint: Vec::new(), cves: Vec::new() };
+    let mut out = Solo { decided: Vec::new(), joint: Vec::new(), cves: Vec::new() };
     let mut i = 0;
     while i < hits.len() {
         let cve = hits[i].0.cve;
@@ -927,7 +925,6 @@ fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
             let raw =
                 RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit: group[k].1.clone() };
             out.decided.push((cve, Arc::new(share(index, &matched, &raw, &mut scan.interner))));
-            out.decided_hits.extend_from_slice(group);
         } else {
             out.joint.extend_from_slice(group);
         }
@@ -981,11 +978,14 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Arc
             out.extend(s.decided.iter().cloned());
         } else {
             out.extend(s.decided.iter().filter(|(c, _)| overlap.binary_search(c).is_err()).cloned());
+            // The hits behind decided CVEs another CPE also hits: made again (rare; not kept in memory).
+            let decided = |c: &u32| s.decided.binary_search_by_key(c, |(x, _)| *x).is_ok();
+            let again = cpe_hits(scan, &devs[di]);
             hits.extend(
-                s.decided_hits
-                    .iter()
-                    .filter(|(r, _)| overlap.binary_search(&r.cve).is_ok())
-                    .map(|(r, h)| (*r, Hit { dev: di, ..h.clone() })),
+                again
+                    .into_iter()
+                    .filter(|(r, _)| decided(&r.cve) && overlap.binary_search(&r.cve).is_ok())
+                    .map(|(r, h)| (r, Hit { dev: di, ..h })),
             );
         }
         hits.extend(s.joint.iter().map(|(r, h)| (*r, Hit { dev: di, ..h.clone() })));

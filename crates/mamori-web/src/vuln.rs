@@ -44,6 +44,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/vuln/scan", post(scan))
 }
 
+/// Rows the findings page shows (highest priority first); filters and the export reach the rest.
+const PAGE_ROWS: usize = 500;
+
 fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
     if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
 }
@@ -149,6 +152,9 @@ pub(crate) struct FindingsPage {
     pub scanned: bool,
     pub rows: Vec<RowView>,
     pub total: usize,
+    /// More rows than the page shows.
+    pub truncated: bool,
+    pub page_rows: usize,
     pub kev_count: usize,
     pub ransomware_count: usize,
     pub external_count: usize,
@@ -185,7 +191,9 @@ fn filter_of(q: &ListQuery) -> WebResult<FindingFilter> {
             "9" => Some(90),
             "4" => Some(40),
             _ => {
-                return Err(WebError::BadRequest("CVSS の下限は 4, 7, 9 のいずれかです / min CVSS is 4, 7 or 9".into()));
+                return Err(WebError::BadRequest(
+                    "CVSS の下限は 4, 7, 9 のいずれかです / min CVSS is 4, 7 or 9".into(),
+                ));
             }
         },
         ..Default::default()
@@ -279,7 +287,8 @@ pub(crate) async fn findings_page(
         label: t.pick(s.label_ja(), s.label_en()).into(),
         selected: selected == s.as_str(),
     }));
-    let views: Vec<RowView> = rows.iter().map(|r| row_view(t, &r.f, &r.hostname, &r.device)).collect();
+    // The page shows the highest-priority rows; the counts and the export cover them all.
+    let views: Vec<RowView> = rows.iter().take(PAGE_ROWS).map(|r| row_view(t, &r.f, &r.hostname, &r.device)).collect();
     let mut query = Vec::new();
     for (k, v) in [("state", &q.state), ("kev", &q.kev), ("ext", &q.ext), ("min", &q.min)] {
         if !v.is_empty() {
@@ -306,10 +315,12 @@ pub(crate) async fn findings_page(
                 )
             })
             .unwrap_or_default(),
-        total: views.len(),
-        kev_count: views.iter().filter(|r| r.kev).count(),
-        ransomware_count: views.iter().filter(|r| r.ransomware).count(),
-        external_count: views.iter().filter(|r| r.external).count(),
+        total: rows.len(),
+        kev_count: rows.iter().filter(|r| r.f.data.kev).count(),
+        ransomware_count: rows.iter().filter(|r| r.f.data.ransomware).count(),
+        external_count: rows.iter().filter(|r| r.f.data.at_external_point).count(),
+        truncated: rows.len() > PAGE_ROWS,
+        page_rows: PAGE_ROWS,
         rows: views,
         review,
         states,

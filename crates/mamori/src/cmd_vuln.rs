@@ -164,6 +164,15 @@ pub async fn vuln(g: &Global, c: VulnCommand) -> Result<u8> {
                 r.review,
                 r.cves_loaded
             );
+            println!(
+                "  内訳 / split: 脆弱性データの読み込み {} ms、正規化と照合 {} ms、保存ほか {} ms / loading {} ms, matching {} ms, saving and the rest {} ms",
+                r.load_millis,
+                r.match_millis,
+                r.millis.saturating_sub(r.load_millis + r.match_millis),
+                r.load_millis,
+                r.match_millis,
+                r.millis.saturating_sub(r.load_millis + r.match_millis)
+            );
             if r.resolved > 0 {
                 println!(
                     "再診断で該当しなくなり対応済みにした指摘 {} 件 / {} findings no longer match: closed as fixed",
@@ -369,13 +378,13 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
                     if r.f.state != FindingState::Open { format!("[{}]", r.f.state.label_ja()) } else { String::new() },
                 );
                 s.push_str(&format!(
-                    "{marks} {} {} {} CVSS {:.1} {} — {}\n      {}{}\n      key: {}\n",
+                    "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
                     d.asset_no,
                     r.hostname,
                     d.cve_id,
                     d.score10 as f64 / 10.0,
                     app::confidence_label(&d.confidence).0,
-                    d.title_ja.as_deref().unwrap_or(""),
+                    d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
                     d.reason,
                     d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
                     d.key

@@ -593,6 +593,12 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     c.goto(&app.url("/f/1/vuln")).await?;
     click(c, "#filter-kev").await;
     click(c, "#filter-apply").await;
+    let start = Instant::now();
+    while !c.current_url().await?.as_str().contains("kev=1") {
+        assert!(start.elapsed() < Duration::from_secs(10), "the filter form did not submit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    text_of(c, "#findings").await;
     let rows = c.find_all(Locator::Css("#findings tbody tr")).await?;
     assert!(!rows.is_empty());
     for r in &rows {
