@@ -1,13 +1,849 @@
 //! Vulnerability diagnosis over the store: feeds, scans, findings and their lifecycle.
+//!
+//! - [`import_feeds`]: NVD / KEV / JVN files, all validated before anything is written, then one
+//!   transaction; re-import is idempotent and incremental (added / updated / unchanged per file).
+//! - [`scan`]: the facility's devices → CPEs (the normaliser, or a person's override) → only the feed
+//!   records naming those products are loaded → the engine's matcher → findings merged with their
+//!   lifecycle (a "fixed" finding that still matches is reopened, and the report says so).
+//! - [`set_state`], [`set_cpe`]: triage and CPE overrides. [`evidence`]: checklist 2-(7), G-MIS q12.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use chrono::NaiveDate;
 use mamori_model::Facility;
+use mamori_model::ledger::Device;
 use mamori_store::Store;
+use mamori_store::vuln::{
+    CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FeedStatus, FindingData, FindingFilter,
+    FindingState, ScanRow, StoredFinding,
+};
+use mamori_vuln::cpe::canonical_vendor_product;
+use mamori_vuln::{
+    Confidence, Cpe, CveRecord, DeviceFacts, Finding, ImportBatch, JvnRecord, KevEntry, Normalised, PriorityTier,
+    VulnDb, VulnError, VulnIndex,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::Result;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, EvidenceState, EvidenceTarget};
 
-/// Evidence provider (see [`crate::evidence`]). Not yet written: contributes nothing.
-pub async fn evidence(_store: &Store, _facility: &Facility, _today: NaiveDate) -> Result<Vec<Evidence>> {
-    Ok(Vec::new())
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn digest(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn file_sha256(path: &Path) -> std::result::Result<String, VulnError> {
+    let mut f = std::fs::File::open(path).map_err(|e| VulnError::Io { file: path.display().to_string(), source: e })?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| VulnError::Io { file: path.display().to_string(), source: e })?;
+    Ok(hex(&h.finalize()))
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn date_part(s: &str) -> String {
+    s.chars().take(10).collect()
+}
+
+/// Reads and validates one feed file (any kind, recognised by content) into store records.
+pub fn read_feed_file(path: &Path) -> std::result::Result<FeedFile, VulnError> {
+    let batch = mamori_vuln::read_any(path)?;
+    let sha256 = file_sha256(path)?;
+    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(match batch {
+        ImportBatch::Nvd(f) => {
+            let data_as_of = f.records.iter().map(|r| r.last_modified.as_str()).max().map(date_part);
+            let records = f
+                .records
+                .iter()
+                .map(|r| {
+                    let data = json(r);
+                    FeedRecord {
+                        id: r.id.clone(),
+                        stamp: Some(r.last_modified.clone()),
+                        digest: digest(&data),
+                        data,
+                        products: mamori_vuln::cve_products(r),
+                        cves: Vec::new(),
+                    }
+                })
+                .collect();
+            FeedFile { feed: Feed::Nvd, source, sha256, data_as_of, records }
+        }
+        ImportBatch::Kev(cat) => {
+            let data_as_of = cat
+                .date_released
+                .as_deref()
+                .map(date_part)
+                .or_else(|| cat.entries.iter().map(|e| e.date_added.as_str()).max().map(date_part));
+            let records = cat
+                .entries
+                .iter()
+                .map(|e| {
+                    let data = json(e);
+                    FeedRecord {
+                        id: e.cve_id.clone(),
+                        stamp: None,
+                        digest: digest(&data),
+                        data,
+                        products: Vec::new(),
+                        cves: Vec::new(),
+                    }
+                })
+                .collect();
+            FeedFile { feed: Feed::Kev, source, sha256, data_as_of, records }
+        }
+        ImportBatch::Jvn(recs) => {
+            let data_as_of = recs
+                .iter()
+                .filter_map(|r| r.date_last_updated.as_deref().or(r.date_first_published.as_deref()))
+                .max()
+                .map(date_part);
+            let records = recs
+                .iter()
+                .map(|r| {
+                    let data = json(r);
+                    FeedRecord {
+                        id: r.jvndb_id.clone(),
+                        stamp: r.date_last_updated.clone(),
+                        digest: digest(&data),
+                        data,
+                        products: mamori_vuln::jvn_products(r),
+                        cves: r.cve_ids.clone(),
+                    }
+                })
+                .collect();
+            FeedFile { feed: Feed::Jvn, source, sha256, data_as_of, records }
+        }
+    })
+}
+
+/// One imported file, as reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedFileReport {
+    pub file: String,
+    pub feed: Feed,
+    pub records: usize,
+    pub counts: FeedCounts,
+    pub data_as_of: Option<String>,
+}
+
+/// The result of an import: written, or refused with the reason of every bad file (nothing written).
+#[derive(Debug, Serialize)]
+pub enum ImportOutcome {
+    Written(Vec<FeedFileReport>),
+    Refused(Vec<String>),
+}
+
+/// Reads and validates every file first; if any is bad, nothing is written and every problem is
+/// returned. Otherwise all files are written in one transaction.
+pub async fn import_feeds(store: &Store, paths: &[PathBuf], by: &str) -> Result<ImportOutcome> {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for p in paths {
+        match read_feed_file(p) {
+            Ok(f) => files.push(f),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(ImportOutcome::Refused(problems));
+    }
+    let counts = store.vuln_import_feeds(&files, by).await?;
+    Ok(ImportOutcome::Written(
+        files
+            .iter()
+            .zip(counts)
+            .map(|(f, counts)| FeedFileReport {
+                file: f.source.clone(),
+                feed: f.feed,
+                records: f.records.len(),
+                counts,
+                data_as_of: f.data_as_of.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// Days since the data of a feed, if known.
+pub fn feed_age_days(s: &FeedStatus, today: NaiveDate) -> Option<i64> {
+    let d = NaiveDate::parse_from_str(s.data_as_of.as_deref()?, "%Y-%m-%d").ok()?;
+    Some((today - d).num_days())
+}
+
+/// Feed data older than this is flagged as stale on the page and in the evidence.
+pub const STALE_DAYS: i64 = 30;
+
+// ------------------------------------------------------------------------------------------- devices
+
+/// Words in a device's description / model that mark an external connection point (VPN gateway,
+/// internet boundary, regional network, remote maintenance line).
+const EXTERNAL_WORDS: &[&str] =
+    &["vpn", "インターネット", "外部接続", "境界", "リモート", "地域医療連携", "remote", "internet", "gateway"];
+
+/// Whether the ledger shows the device at an external connection point: a global IPv4 address, or
+/// a description saying VPN / internet / boundary / remote maintenance / regional network.
+pub fn at_external_point(d: &Device) -> bool {
+    let public_ip = d
+        .ip_addresses
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace() || c == '、')
+        .filter_map(|s| s.trim().parse::<std::net::Ipv4Addr>().ok())
+        .any(|ip| !(ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()));
+    let text = format!("{} {}", d.description, d.model).to_lowercase();
+    public_ip || EXTERNAL_WORDS.iter().any(|w| text.contains(w))
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(['\n', ';', '；']).map(|x| x.trim().to_string()).collect()
+}
+
+fn opt(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// What the ledger says about a device, for the normaliser.
+pub fn device_facts(d: &Device, overrides: Option<&CpeOverride>) -> DeviceFacts {
+    let names = split_list(&d.software);
+    let versions = split_list(&d.software_version);
+    let software = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(i, n)| (n.clone(), versions.get(i).and_then(|v| opt(v))))
+        .collect();
+    DeviceFacts {
+        device_ref: d.asset_no.clone(),
+        maker: opt(&d.maker),
+        model: opt(&d.model),
+        os: opt(&d.os),
+        os_version: opt(&d.os_version),
+        software,
+        at_external_point: at_external_point(d),
+        cpe_overrides: overrides.map(|o| o.cpes.clone()).unwrap_or_default(),
+    }
+}
+
+/// Devices a scan looks at: every device not retired (廃棄).
+fn scanned(d: &Device) -> bool {
+    d.status.as_deref() != Some("retired")
+}
+
+// ------------------------------------------------------------------------------------------- scan
+
+/// What a scan did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub devices: usize,
+    /// Devices with no CPE at all.
+    pub unmatched: usize,
+    /// Devices on the review list (no CPE, unrecognised text or a note).
+    pub review: usize,
+    pub cves_loaded: usize,
+    pub findings: usize,
+    pub added: usize,
+    /// Findings marked fixed that the rescan still matches: reopened.
+    pub reopened: Vec<String>,
+    /// Open findings the rescan no longer matches: closed as fixed.
+    pub resolved: usize,
+    pub millis: u128,
+    /// Time to load the feed records of the devices' products from the store.
+    pub load_millis: u128,
+    /// Time to normalise and match.
+    pub match_millis: u128,
+}
+
+fn corrupt(e: serde_json::Error) -> crate::AppError {
+    crate::AppError::Store(mamori_store::StoreError::Corrupt(format!("vuln feed record: {e}")))
+}
+
+fn conf_str(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Exact => "exact",
+        Confidence::Range => "range",
+        Confidence::Jvn => "jvn",
+        Confidence::VendorProductOnly => "vendor_product_only",
+        Confidence::PlatformUnknown => "platform_unknown",
+        Confidence::NeedsManualReview => "needs_manual_review",
+    }
+}
+
+/// (Japanese, English) label of a stored confidence.
+pub fn confidence_label(s: &str) -> (&'static str, &'static str) {
+    match s {
+        "exact" => ("版数一致", "exact version"),
+        "range" => ("版数範囲内", "in version range"),
+        "jvn" => ("JVN の版数記述", "JVN version text"),
+        "vendor_product_only" => ("製品名のみ一致", "product only"),
+        "platform_unknown" => ("動作環境不明", "platform unknown"),
+        _ => ("要手動確認", "needs manual review"),
+    }
+}
+
+fn tier_str(t: PriorityTier) -> &'static str {
+    match t {
+        PriorityTier::KevRansomware => "kev_ransomware",
+        PriorityTier::Kev => "kev",
+        PriorityTier::ExternalPoint => "external_point",
+        PriorityTier::Cvss => "cvss",
+    }
+}
+
+/// (Japanese, English) label of a stored priority tier.
+pub fn tier_label(s: &str) -> (&'static str, &'static str) {
+    match s {
+        "kev_ransomware" => ("KEV・ランサムウェア悪用", "KEV, used by ransomware"),
+        "kev" => ("KEV（悪用確認済み）", "KEV (exploited)"),
+        "external_point" => ("外部接続点の機器", "device at an external point"),
+        _ => ("CVSS", "CVSS"),
+    }
+}
+
+/// Whether a stored confidence says the version really is affected (not a guess to review).
+pub fn is_confirmed(confidence: &str) -> bool {
+    matches!(confidence, "exact" | "range" | "jvn")
+}
+
+fn finding_data(f: &Finding) -> FindingData {
+    let detail = serde_json::json!({
+        "cvss_v3": f.cvss_v3.as_deref(),
+        "cvss_v4": f.cvss_v4.as_deref(),
+        "kev": f.kev.as_deref(),
+    });
+    FindingData {
+        key: f.key(),
+        asset_no: f.device_ref.to_string(),
+        cve_id: f.cve_id.to_string(),
+        jvn_id: f.jvn_id.as_deref().map(str::to_string),
+        confidence: conf_str(f.confidence).to_string(),
+        tier: tier_str(f.tier).to_string(),
+        priority: i64::from(f.priority),
+        score10: i64::from(f.priority % 1000),
+        kev: f.kev.is_some(),
+        ransomware: f.kev.as_ref().is_some_and(|k| k.known_ransomware),
+        at_external_point: f.at_external_point,
+        title_ja: f.title_ja.as_deref().map(str::to_string),
+        fixed_version: f.fixed_version.as_deref().map(str::to_string),
+        matched_cpe: f.matched_cpe.to_string(),
+        criterion: f.criterion.to_string(),
+        reason: f.reason.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
+/// Builds the engine's data from the records the store loaded for these products.
+pub async fn load_slice(store: &Store, products: &[(String, String)]) -> Result<VulnDb> {
+    let slice = store.vuln_slice(products).await?;
+    let mut db = VulnDb::new();
+    for c in &slice.cves {
+        let r: CveRecord = serde_json::from_str(c).map_err(corrupt)?;
+        db.cves.insert(r.id.clone(), r);
+    }
+    for k in &slice.kev {
+        let r: KevEntry = serde_json::from_str(k).map_err(corrupt)?;
+        db.kev.insert(r.cve_id.clone(), r);
+    }
+    for j in &slice.jvn {
+        let r: JvnRecord = serde_json::from_str(j).map_err(corrupt)?;
+        db.jvn.insert(r.jvndb_id.clone(), r);
+    }
+    Ok(db)
+}
+
+/// Scans a facility's device ledger against the stored feeds and saves the findings with their lifecycle.
+pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanReport> {
+    let start = Instant::now();
+    let devices: Vec<Device> = store.list::<Device>(facility.id).await?.into_iter().filter(scanned).collect();
+    let overrides: HashMap<String, CpeOverride> =
+        store.vuln_overrides(facility.id).await?.into_iter().map(|o| (o.asset_no.clone(), o)).collect();
+    let known = store.vuln_known_products().await?;
+    let t_norm = Instant::now();
+    let facts: Vec<DeviceFacts> = devices.iter().map(|d| device_facts(d, overrides.get(&d.asset_no))).collect();
+    let known_fn = |v: &str, p: &str| known.contains(&canonical_vendor_product(v, p));
+    let mut normalised: Vec<Normalised> = facts.iter().map(|f| mamori_vuln::normalise(f, Some(&known_fn))).collect();
+    // A person's choice shows who set it and why.
+    for n in &mut normalised {
+        if let Some(o) = overrides.get(&n.device_ref) {
+            for c in &mut n.candidates {
+                c.reason = format!(
+                    "手動指定（{}、{}）: {} / set by hand ({}, {}): {}",
+                    o.set_by, o.set_at, o.reason, o.set_by, o.set_at, o.reason
+                );
+            }
+        }
+    }
+    drop(known);
+    let mut products: Vec<(String, String)> =
+        normalised.iter().flat_map(|n| n.candidates.iter()).filter_map(|c| mamori_vuln::cpe_product(&c.cpe)).collect();
+    products.sort();
+    products.dedup();
+    let norm_ms = t_norm.elapsed().as_millis();
+    let t_load = Instant::now();
+    let db = load_slice(store, &products).await?;
+    let load_millis = t_load.elapsed().as_millis();
+    let t_match = Instant::now();
+    let index = VulnIndex::build(&db);
+    let mut found: Vec<FindingData> = Vec::new();
+    let dev_refs: Vec<std::sync::Arc<str>> =
+        facts.iter().map(|f| std::sync::Arc::from(f.device_ref.as_str())).collect();
+    let diag = mamori_vuln::scan_normalised(&index, &facts, normalised, |p| {
+        for &i in &p.devices {
+            for h in &p.findings {
+                found.push(finding_data(&h.for_device(&dev_refs[i], facts[i].at_external_point)));
+            }
+        }
+    });
+    let match_millis = t_match.elapsed().as_millis() + norm_ms;
+    let review: HashSet<&str> = diag.review.iter().map(|r| r.device_ref.as_str()).collect();
+    let rows: Vec<DeviceCpeRow> = diag
+        .normalised
+        .iter()
+        .zip(&facts)
+        .map(|(n, f)| DeviceCpeRow {
+            asset_no: f.device_ref.clone(),
+            cpes: serde_json::to_string(
+                &n.candidates
+                    .iter()
+                    .map(|c| serde_json::json!({"cpe": c.cpe.to_fs(), "reason": c.reason}))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+            unrecognised: json(&n.unrecognised),
+            notes: json(&n.notes),
+            overridden: !f.cpe_overrides.is_empty(),
+            at_external_point: f.at_external_point,
+            needs_review: review.contains(f.device_ref.as_str()),
+        })
+        .collect();
+    let unmatched = diag.normalised.iter().filter(|n| n.is_unmatched()).count();
+    let cves_loaded = db.cves.len();
+    drop(index);
+    drop(db);
+    let scan_row = ScanRow {
+        devices: devices.len() as i64,
+        unmatched: unmatched as i64,
+        cves_loaded: cves_loaded as i64,
+        millis: start.elapsed().as_millis() as i64,
+        ..Default::default()
+    };
+    let out = store.vuln_save_scan(facility.id, by, &rows, found, scan_row).await?;
+    Ok(ScanReport {
+        devices: devices.len(),
+        unmatched,
+        review: review.len(),
+        cves_loaded,
+        findings: out.findings,
+        added: out.added,
+        reopened: out.reopened,
+        resolved: out.resolved,
+        millis: start.elapsed().as_millis(),
+        load_millis,
+        match_millis,
+    })
+}
+
+// ------------------------------------------------------------------------------------------- triage
+
+/// Why a triage or override was refused (nothing was written).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Refusal {
+    UnknownFinding(String),
+    UnknownDevice(String),
+    NoReason,
+    BadCpe(String),
+    /// "open" cannot be set by hand: a finding is reopened by a scan.
+    BadState(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::UnknownFinding(k) => write!(
+                f,
+                "指摘「{k}」はありません。mamori vuln findings でキーを確認してください / no finding with key \"{k}\": see mamori vuln findings"
+            ),
+            Refusal::UnknownDevice(d) => write!(
+                f,
+                "機器台帳に管理番号「{d}」の機器はありません / no device with asset number \"{d}\" in the device ledger"
+            ),
+            Refusal::NoReason => write!(f, "理由を入力してください / give a reason (--reason)"),
+            Refusal::BadCpe(e) => write!(f, "{e}"),
+            Refusal::BadState(s) => write!(
+                f,
+                "状態「{s}」は指定できません（accepted / fixed / false-positive）/ state \"{s}\" cannot be set (accepted, fixed, false-positive)"
+            ),
+        }
+    }
+}
+
+/// Sets a finding's state (accepted / fixed / false positive) with a reason; recorded with who and when.
+pub async fn set_state(
+    store: &Store,
+    facility: &Facility,
+    key: &str,
+    state: &str,
+    reason: &str,
+    by: &str,
+) -> Result<std::result::Result<FindingState, Refusal>> {
+    let st = match FindingState::parse(state) {
+        Some(s) if s != FindingState::Open => s,
+        _ => return Ok(Err(Refusal::BadState(state.to_string()))),
+    };
+    if reason.trim().is_empty() {
+        return Ok(Err(Refusal::NoReason));
+    }
+    match store.vuln_set_state(facility.id, key, st, reason.trim(), by).await? {
+        Some(_) => Ok(Ok(st)),
+        None => Ok(Err(Refusal::UnknownFinding(key.to_string()))),
+    }
+}
+
+/// Sets a person's CPE choice for a device (empty `cpes`: back to the normaliser's guess). Takes
+/// effect at the next scan.
+pub async fn set_cpe(
+    store: &Store,
+    facility: &Facility,
+    asset_no: &str,
+    cpes: &[String],
+    reason: &str,
+    by: &str,
+) -> Result<std::result::Result<Vec<String>, Refusal>> {
+    let devices: Vec<Device> = store.list::<Device>(facility.id).await?;
+    if !devices.iter().any(|d| d.asset_no == asset_no) {
+        return Ok(Err(Refusal::UnknownDevice(asset_no.to_string())));
+    }
+    let mut out = Vec::new();
+    for c in cpes.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        match Cpe::parse(c) {
+            Ok(cpe) if cpe.vendor_product().is_some() => out.push(cpe.to_fs()),
+            Ok(_) => {
+                return Ok(Err(Refusal::BadCpe(format!(
+                    "CPE「{c}」にベンダー名と製品名がありません / CPE \"{c}\" names no vendor and product"
+                ))));
+            }
+            Err(e) => return Ok(Err(Refusal::BadCpe(e.to_string()))),
+        }
+    }
+    if !out.is_empty() && reason.trim().is_empty() {
+        return Ok(Err(Refusal::NoReason));
+    }
+    store.vuln_set_override(facility.id, asset_no, &out, reason.trim(), by).await?;
+    Ok(Ok(out))
+}
+
+// ------------------------------------------------------------------------------------------- listing
+
+/// A finding with the device it is on, for pages and exports.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    #[serde(flatten)]
+    pub f: StoredFinding,
+    pub hostname: String,
+    pub device: String,
+}
+
+/// Findings of a facility with device names, highest priority first.
+pub async fn findings(store: &Store, facility: &Facility, filter: &FindingFilter) -> Result<Vec<FindingRow>> {
+    let devices: HashMap<String, Device> =
+        store.list::<Device>(facility.id).await?.into_iter().map(|d| (d.asset_no.clone(), d)).collect();
+    Ok(store
+        .vuln_findings(facility.id, filter)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let d = devices.get(&f.data.asset_no);
+            FindingRow {
+                hostname: d.map(|d| d.hostname.clone()).unwrap_or_default(),
+                device: d.map(|d| format!("{} {}", d.maker, d.model).trim().to_string()).unwrap_or_default(),
+                f,
+            }
+        })
+        .collect())
+}
+
+/// Column headers of the findings export (Japanese, as a hospital's report uses them).
+pub const EXPORT_HEADERS: [&str; 17] = [
+    "優先度",
+    "管理番号",
+    "ホスト名",
+    "機器",
+    "CVE",
+    "JVN",
+    "タイトル（JVN）",
+    "KEV",
+    "ランサムウェア悪用",
+    "CVSS",
+    "確度",
+    "修正版",
+    "外部接続点",
+    "状態",
+    "状態の理由",
+    "一致した CPE",
+    "根拠",
+];
+
+/// The findings as table rows for CSV / xlsx.
+pub fn export_rows(rows: &[FindingRow]) -> Vec<Vec<String>> {
+    let yes = |b: bool| if b { "はい" } else { "" }.to_string();
+    rows.iter()
+        .map(|r| {
+            let d = &r.f.data;
+            vec![
+                tier_label(&d.tier).0.to_string(),
+                d.asset_no.clone(),
+                r.hostname.clone(),
+                r.device.clone(),
+                d.cve_id.clone(),
+                d.jvn_id.clone().unwrap_or_default(),
+                d.title_ja.clone().unwrap_or_default(),
+                yes(d.kev),
+                yes(d.ransomware),
+                format!("{:.1}", d.score10 as f64 / 10.0),
+                confidence_label(&d.confidence).0.to_string(),
+                d.fixed_version.clone().unwrap_or_default(),
+                yes(d.at_external_point),
+                r.f.state.label_ja().to_string(),
+                r.f.state_reason.clone(),
+                d.matched_cpe.clone(),
+                d.reason.clone(),
+            ]
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------- evidence
+
+/// Products that are remote-access (VPN) gateways, for the G-MIS remote-gateway question.
+const VPN_PRODUCTS: &[&str] = &[
+    "fortios",
+    "connect_secure",
+    "policy_secure",
+    "pan-os",
+    "netscaler_gateway",
+    "adaptive_security_appliance_software",
+];
+
+/// Evidence provider (see [`crate::evidence`]): checklist 2-(7) (security patches applied) from the open
+/// findings on the devices, KEV first; G-MIS q12 (VPN devices updated per alerts) from the findings on
+/// VPN devices.
+pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> Result<Vec<Evidence>> {
+    let Some(last) = store.vuln_last_scan(facility.id).await? else {
+        return Ok(vec![Evidence {
+            target: EvidenceTarget::Checklist,
+            item: "2-(7)".into(),
+            source: "vuln",
+            state: EvidenceState::Missing,
+            suggests: None,
+            reason_ja: "脆弱性診断（機器台帳と NVD・JVN・KEV の照合）がまだ実施されていません".into(),
+            reason_en: "No vulnerability scan (device ledger against NVD, JVN and KEV) has been run yet".into(),
+            link: Some("vuln".into()),
+            as_of: None,
+        }]);
+    };
+    let as_of = Some(date_part(&last.scanned_at));
+    let unpatched = store
+        .vuln_findings(
+            facility.id,
+            &FindingFilter { states: vec![FindingState::Open, FindingState::Accepted], ..Default::default() },
+        )
+        .await?;
+    let (open, accepted): (Vec<StoredFinding>, Vec<StoredFinding>) =
+        unpatched.into_iter().partition(|f| f.state == FindingState::Open);
+    let accepted_confirmed: Vec<&StoredFinding> =
+        accepted.iter().filter(|f| is_confirmed(&f.data.confidence)).collect();
+    let feeds = store.vuln_feed_status().await?;
+    let nvd_age = feeds.iter().find(|f| f.feed == Feed::Nvd).and_then(|f| feed_age_days(f, today));
+    let stale = nvd_age.is_none_or(|d| d > STALE_DAYS);
+    let (stale_ja, stale_en) = match nvd_age {
+        Some(d) if d > STALE_DAYS => (
+            format!("（ただし NVD データは {d} 日前のものです。最新のデータを取り込んでください）"),
+            format!(" (but the NVD data is {d} days old: import current data)"),
+        ),
+        None => ("（NVD データが取り込まれていません）".into(), " (no NVD data imported)".into()),
+        _ => (String::new(), String::new()),
+    };
+    let confirmed: Vec<&StoredFinding> = open.iter().filter(|f| is_confirmed(&f.data.confidence)).collect();
+    let kev: Vec<&StoredFinding> = confirmed.iter().copied().filter(|f| f.data.kev).collect();
+    let list = |fs: &[&StoredFinding]| -> String {
+        let mut v: Vec<String> = fs.iter().take(5).map(|f| format!("{} {}", f.data.asset_no, f.data.cve_id)).collect();
+        if fs.len() > 5 {
+            v.push(format!("… +{}", fs.len() - 5));
+        }
+        v.join(", ")
+    };
+    let mut out = Vec::new();
+    let (state, suggests, ja, en) = if !kev.is_empty() {
+        (
+            EvidenceState::Contradicts,
+            Some(false),
+            format!(
+                "悪用が確認されている脆弱性（CISA KEV）が未対応です: {} 件（{}）。未対応の指摘は全部で {} 件です{stale_ja}",
+                kev.len(),
+                list(&kev),
+                open.len()
+            ),
+            format!(
+                "{} known-exploited (CISA KEV) vulnerabilities are open ({}); {} open findings in all{stale_en}",
+                kev.len(),
+                list(&kev),
+                open.len()
+            ),
+        )
+    } else if !confirmed.is_empty() {
+        (
+            EvidenceState::Contradicts,
+            Some(false),
+            format!("版数から該当する脆弱性が未対応です: {} 件（{}）{stale_ja}", confirmed.len(), list(&confirmed)),
+            format!(
+                "{} vulnerabilities matching the versions are open ({}){stale_en}",
+                confirmed.len(),
+                list(&confirmed)
+            ),
+        )
+    } else if !accepted_confirmed.is_empty() {
+        (
+            EvidenceState::Partial,
+            None,
+            format!(
+                "未対応の指摘はありませんが、リスク受容として未適用のままの脆弱性が {} 件あります（{}）{stale_ja}",
+                accepted_confirmed.len(),
+                list(&accepted_confirmed)
+            ),
+            format!(
+                "No open finding, but {} vulnerabilities are accepted and left unpatched ({}){stale_en}",
+                accepted_confirmed.len(),
+                list(&accepted_confirmed)
+            ),
+        )
+    } else if !open.is_empty() {
+        (
+            EvidenceState::Partial,
+            None,
+            format!("版数で確定できない指摘が {} 件あり、確認が必要です{stale_ja}", open.len()),
+            format!("{} findings could not be confirmed by version and need review{stale_en}", open.len()),
+        )
+    } else if stale {
+        (
+            EvidenceState::Partial,
+            None,
+            format!("未対応の指摘はありません{stale_ja}"),
+            format!("No open findings{stale_en}"),
+        )
+    } else {
+        (
+            EvidenceState::Supports,
+            Some(true),
+            format!("直近の脆弱性診断（{}）で未対応の指摘はありません", date_part(&last.scanned_at)),
+            format!("The latest scan ({}) shows no open finding", date_part(&last.scanned_at)),
+        )
+    };
+    out.push(Evidence {
+        target: EvidenceTarget::Checklist,
+        item: "2-(7)".into(),
+        source: "vuln",
+        state,
+        suggests,
+        reason_ja: ja,
+        reason_en: en,
+        link: Some("vuln".into()),
+        as_of: as_of.clone(),
+    });
+    // G-MIS q12: VPN devices updated according to the alerts.
+    let devices = store.vuln_device_cpes(facility.id).await?;
+    let vpn: HashSet<String> = devices
+        .iter()
+        .filter(|d| d.at_external_point && VPN_PRODUCTS.iter().any(|p| d.cpes.contains(&format!(":{p}:"))))
+        .map(|d| d.asset_no.clone())
+        .collect();
+    if !vpn.is_empty() {
+        let on_vpn: Vec<&StoredFinding> =
+            confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
+        let accepted_vpn: Vec<&StoredFinding> =
+            accepted_confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
+        let (state, suggests, ja, en) = if on_vpn.is_empty() && !accepted_vpn.is_empty() {
+            (
+                EvidenceState::Partial,
+                None,
+                format!(
+                    "VPN 装置の脆弱性 {} 件がリスク受容のまま未適用です: {}",
+                    accepted_vpn.len(),
+                    list(&accepted_vpn)
+                ),
+                format!(
+                    "{} vulnerabilities on VPN devices are accepted and unpatched: {}",
+                    accepted_vpn.len(),
+                    list(&accepted_vpn)
+                ),
+            )
+        } else if on_vpn.is_empty() {
+            (
+                EvidenceState::Supports,
+                Some(true),
+                format!("VPN 装置 {} 台に未対応の脆弱性はありません{stale_ja}", vpn.len()),
+                format!("No open vulnerability on the {} VPN devices{stale_en}", vpn.len()),
+            )
+        } else {
+            let k = on_vpn.iter().filter(|f| f.data.kev).count();
+            (
+                EvidenceState::Contradicts,
+                Some(false),
+                format!("VPN 装置に未対応の脆弱性が {} 件（うち KEV {k} 件）: {}", on_vpn.len(), list(&on_vpn)),
+                format!("{} open vulnerabilities on VPN devices ({k} in KEV): {}", on_vpn.len(), list(&on_vpn)),
+            )
+        };
+        out.push(Evidence {
+            target: EvidenceTarget::Gmis,
+            item: "q12".into(),
+            source: "vuln",
+            state,
+            suggests,
+            reason_ja: ja,
+            reason_en: en,
+            link: Some("vuln".into()),
+            as_of,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_points_from_the_ledger() {
+        let mut d = Device { description: "保守用リモート接続VPN装置".into(), ..Default::default() };
+        assert!(at_external_point(&d));
+        d.description = "コアスイッチ".into();
+        d.ip_addresses = "10.10.0.254".into();
+        assert!(!at_external_point(&d));
+        d.ip_addresses = "10.10.0.1, 203.0.113.2".into();
+        assert!(at_external_point(&d));
+    }
+
+    #[test]
+    fn software_is_paired_with_versions_by_position() {
+        let d = Device {
+            asset_no: "0001".into(),
+            software: "さくら電子カルテ\nSQL Server 2019".into(),
+            software_version: "5.2\n15.0".into(),
+            ..Default::default()
+        };
+        let f = device_facts(&d, None);
+        assert_eq!(
+            f.software,
+            vec![
+                ("さくら電子カルテ".to_string(), Some("5.2".to_string())),
+                ("SQL Server 2019".into(), Some("15.0".into()))
+            ]
+        );
+    }
 }

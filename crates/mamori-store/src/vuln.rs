@@ -1,4 +1,1200 @@
 //! Persistence of the vuln capability (tables in migration 0006). Methods are `impl Store` blocks here.
+//!
+//! The feeds (NVD, CISA KEV, JVN iPedia) are global and stored record by record as JSON, with an index
+//! (vendor, product) → record written at import, so that a scan loads only the records that name the
+//! products of its facility's devices — never the 400k CVEs. The store knows nothing of the engine's
+//! types: the caller (mamori-app) serialises records, computes digests and canonical product keys.
+//!
+//! Per facility: the CPEs chosen for each device (and a person's override), the findings with a stable
+//! key and their lifecycle (open → accepted / fixed / false positive, with reason, who and when, and its
+//! history), and one row per scan.
 
-#[allow(unused_imports)]
-use crate::Store;
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Backend, Result, Store, StoreError, now_text};
+
+/// Which feed a file belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feed {
+    Nvd,
+    Kev,
+    Jvn,
+}
+
+impl Feed {
+    pub const ALL: [Feed; 3] = [Feed::Nvd, Feed::Kev, Feed::Jvn];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feed::Nvd => "nvd",
+            Feed::Kev => "kev",
+            Feed::Jvn => "jvn",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Feed> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Feed::Nvd => "NVD",
+            Feed::Kev => "CISA KEV",
+            Feed::Jvn => "JVN iPedia",
+        }
+    }
+    fn table(self) -> &'static str {
+        match self {
+            Feed::Nvd => "vuln_cves",
+            Feed::Kev => "vuln_kev",
+            Feed::Jvn => "vuln_jvn",
+        }
+    }
+}
+
+/// One record of a feed, ready to store.
+#[derive(Debug, Clone)]
+pub struct FeedRecord {
+    /// CVE id (NVD, KEV) or JVNDB id.
+    pub id: String,
+    /// NVD lastModified / JVN DateLastUpdated: a record older than the stored one is ignored.
+    pub stamp: Option<String>,
+    /// Digest of `data`: equal digest = unchanged.
+    pub digest: String,
+    /// The record as JSON.
+    pub data: String,
+    /// Canonical (vendor, product) pairs the record names (NVD: vulnerable criteria; JVN: affected CPEs).
+    pub products: Vec<(String, String)>,
+    /// JVN only: the CVE ids of the entry.
+    pub cves: Vec<String>,
+}
+
+/// One feed file, validated, with its records.
+#[derive(Debug, Clone)]
+pub struct FeedFile {
+    pub feed: Feed,
+    /// File name as given.
+    pub source: String,
+    pub sha256: String,
+    /// How fresh the data is (newest lastModified, KEV dateReleased, newest JVN update).
+    pub data_as_of: Option<String>,
+    pub records: Vec<FeedRecord>,
+}
+
+/// What importing one file changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FeedCounts {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub older_ignored: usize,
+}
+
+/// One row of the feed import history.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedImportRow {
+    pub feed: Feed,
+    pub source: String,
+    pub sha256: String,
+    pub records: i64,
+    pub counts: FeedCounts,
+    pub data_as_of: Option<String>,
+    pub imported_by: String,
+    pub imported_at: String,
+}
+
+/// What is held of one feed: record count and its latest import.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedStatus {
+    pub feed: Feed,
+    pub records: i64,
+    pub last: Option<FeedImportRow>,
+    /// Newest data date over all imports of the feed.
+    pub data_as_of: Option<String>,
+}
+
+/// The data a scan needs, loaded for a set of products.
+#[derive(Debug, Clone, Default)]
+pub struct FeedSlice {
+    /// NVD records (JSON).
+    pub cves: Vec<String>,
+    /// KEV entries (JSON) of those CVEs.
+    pub kev: Vec<String>,
+    /// JVN records (JSON) naming the products or those CVEs.
+    pub jvn: Vec<String>,
+}
+
+/// What the last scan chose for one device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceCpeRow {
+    pub asset_no: String,
+    /// JSON `[{"cpe": "...", "reason": "..."}]`.
+    pub cpes: String,
+    /// JSON array of texts no rule recognised.
+    pub unrecognised: String,
+    /// JSON array of notes.
+    pub notes: String,
+    pub overridden: bool,
+    pub at_external_point: bool,
+    pub needs_review: bool,
+}
+
+/// CPEs a person set for a device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CpeOverride {
+    pub asset_no: String,
+    pub cpes: Vec<String>,
+    pub reason: String,
+    pub set_by: String,
+    pub set_at: String,
+}
+
+/// The lifecycle state of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingState {
+    Open,
+    Accepted,
+    Fixed,
+    FalsePositive,
+}
+
+impl FindingState {
+    pub const ALL: [FindingState; 4] =
+        [FindingState::Open, FindingState::Accepted, FindingState::Fixed, FindingState::FalsePositive];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Accepted => "accepted",
+            Self::Fixed => "fixed",
+            Self::FalsePositive => "false_positive",
+        }
+    }
+    /// Accepts the stored names and the CLI's spelling (`false-positive`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.replace('-', "_");
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Self::Open => "未対応",
+            Self::Accepted => "リスク受容",
+            Self::Fixed => "対応済み",
+            Self::FalsePositive => "誤検知",
+        }
+    }
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Accepted => "Accepted",
+            Self::Fixed => "Fixed",
+            Self::FalsePositive => "False positive",
+        }
+    }
+}
+
+/// What a scan found for one device and CVE (the data part of a stored finding).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingData {
+    /// Stable key `asset_no|CVE`.
+    pub key: String,
+    pub asset_no: String,
+    pub cve_id: String,
+    pub jvn_id: Option<String>,
+    pub confidence: String,
+    pub tier: String,
+    pub priority: i64,
+    /// CVSS base score × 10.
+    pub score10: i64,
+    pub kev: bool,
+    pub ransomware: bool,
+    pub at_external_point: bool,
+    pub title_ja: Option<String>,
+    pub fixed_version: Option<String>,
+    pub matched_cpe: String,
+    pub criterion: String,
+    pub reason: String,
+    /// Further detail as JSON (CVSS vectors, KEV action and due date …).
+    pub detail: String,
+}
+
+/// A stored finding: its data and lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredFinding {
+    #[serde(flatten)]
+    pub data: FindingData,
+    pub state: FindingState,
+    /// The last scan still matched it.
+    pub present: bool,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub state_reason: String,
+    pub state_by: String,
+    pub state_at: Option<String>,
+}
+
+/// One change of a finding's state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingHistoryRow {
+    pub key: String,
+    pub from_state: FindingState,
+    pub to_state: FindingState,
+    pub reason: String,
+    pub changed_by: String,
+    pub changed_at: String,
+}
+
+/// What saving a scan did to the lifecycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ScanOutcome {
+    pub findings: usize,
+    pub added: usize,
+    /// "fixed" findings that still match: reopened, with a history entry.
+    pub reopened: Vec<String>,
+    /// open findings the scan no longer matches: closed as fixed, with a history entry.
+    pub resolved: usize,
+}
+
+/// One scan of a facility.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScanRow {
+    pub scanned_by: String,
+    pub scanned_at: String,
+    pub devices: i64,
+    pub unmatched: i64,
+    pub cves_loaded: i64,
+    pub findings: i64,
+    pub added: i64,
+    pub reopened: i64,
+    pub resolved: i64,
+    pub millis: i64,
+}
+
+/// Filters of the findings list.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub asset_no: Option<String>,
+    pub states: Vec<FindingState>,
+    pub kev_only: bool,
+    /// Include findings the last scan no longer matched.
+    pub include_absent: bool,
+    /// Minimum CVSS × 10.
+    pub min_score10: Option<i64>,
+    pub external_only: bool,
+}
+
+/// A value to bind, for statements built with many rows.
+enum V<'a> {
+    S(&'a str),
+    O(Option<&'a str>),
+    I(i64),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    vals: &'q [V<'q>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for v in vals {
+        q = match v {
+            V::S(s) => q.bind(*s),
+            V::O(s) => q.bind(*s),
+            V::I(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// `(?,?),(?,?)` for SQLite (positional: SQLite looks named parameters up linearly), `($1,$2),($3,$4)` for PostgreSQL.
+fn values_sql(backend: Backend, rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 4);
+    for r in 0..rows {
+        if r > 0 {
+            s.push(',');
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push(',');
+            }
+            match backend {
+                Backend::Sqlite => s.push('?'),
+                Backend::Postgres => s.push_str(&format!("${}", r * cols + c + 1)),
+            }
+        }
+        s.push(')');
+    }
+    s
+}
+
+/// `IN (…)` placeholders for `n` values, numbered from 1.
+fn in_list(backend: Backend, n: usize) -> String {
+    let inner = values_sql(backend, 1, n);
+    inner
+}
+
+/// Rows per multi-row statement, under SQLite's and PostgreSQL's parameter limits.
+fn rows_per_stmt(cols: usize) -> usize {
+    (16_000 / cols).max(1)
+}
+
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    head: &str,
+    tail: &str,
+    cols: usize,
+    vals: &[V<'_>],
+) -> Result<()> {
+    if vals.is_empty() {
+        return Ok(());
+    }
+    let per = rows_per_stmt(cols);
+    for chunk in vals.chunks(per * cols) {
+        let sql = format!("{head} VALUES {} {tail}", values_sql(backend, chunk.len() / cols, cols));
+        bind_all(sqlx::query(AssertSqlSafe(sql)), chunk).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+fn state_of(s: &str) -> Result<FindingState> {
+    FindingState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("finding state {s}")))
+}
+
+const FINDING_COLS: &str = "fkey, asset_no, cve_id, jvn_id, confidence, tier, priority, score10, kev, ransomware, \
+     at_external_point, title_ja, fixed_version, matched_cpe, criterion, reason, detail, state, present, first_seen, \
+     last_seen, state_reason, state_by, state_at";
+const FINDING_NCOLS: usize = 24;
+
+fn finding_from_row(r: &AnyRow) -> Result<StoredFinding> {
+    Ok(StoredFinding {
+        data: FindingData {
+            key: r.try_get("fkey")?,
+            asset_no: r.try_get("asset_no")?,
+            cve_id: r.try_get("cve_id")?,
+            jvn_id: r.try_get("jvn_id")?,
+            confidence: r.try_get("confidence")?,
+            tier: r.try_get("tier")?,
+            priority: r.try_get("priority")?,
+            score10: r.try_get("score10")?,
+            kev: r.try_get::<i64, _>("kev")? != 0,
+            ransomware: r.try_get::<i64, _>("ransomware")? != 0,
+            at_external_point: r.try_get::<i64, _>("at_external_point")? != 0,
+            title_ja: r.try_get("title_ja")?,
+            fixed_version: r.try_get("fixed_version")?,
+            matched_cpe: r.try_get("matched_cpe")?,
+            criterion: r.try_get("criterion")?,
+            reason: r.try_get("reason")?,
+            detail: r.try_get("detail")?,
+        },
+        state: state_of(&r.try_get::<String, _>("state")?)?,
+        present: r.try_get::<i64, _>("present")? != 0,
+        first_seen: r.try_get("first_seen")?,
+        last_seen: r.try_get("last_seen")?,
+        state_reason: r.try_get("state_reason")?,
+        state_by: r.try_get("state_by")?,
+        state_at: r.try_get("state_at")?,
+    })
+}
+
+fn push_finding<'a>(vals: &mut Vec<V<'a>>, f: &'a StoredFinding) {
+    let d = &f.data;
+    vals.extend([
+        V::S(&d.key),
+        V::S(&d.asset_no),
+        V::S(&d.cve_id),
+        V::O(d.jvn_id.as_deref()),
+        V::S(&d.confidence),
+        V::S(&d.tier),
+        V::I(d.priority),
+        V::I(d.score10),
+        V::I(flag(d.kev)),
+        V::I(flag(d.ransomware)),
+        V::I(flag(d.at_external_point)),
+        V::O(d.title_ja.as_deref()),
+        V::O(d.fixed_version.as_deref()),
+        V::S(&d.matched_cpe),
+        V::S(&d.criterion),
+        V::S(&d.reason),
+        V::S(&d.detail),
+        V::S(f.state.as_str()),
+        V::I(flag(f.present)),
+        V::S(&f.first_seen),
+        V::S(&f.last_seen),
+        V::S(&f.state_reason),
+        V::S(&f.state_by),
+        V::O(f.state_at.as_deref()),
+    ]);
+}
+
+struct HistoryInsert {
+    key: String,
+    from: FindingState,
+    to: FindingState,
+    reason: String,
+}
+
+impl Store {
+    // ------------------------------------------------------------------------------------------- feeds
+
+    /// Imports validated feed files in ONE transaction: new records are added, changed ones replaced
+    /// (with their product index), identical ones and older ones left alone; each file is recorded in
+    /// the import history. Either every file is written or none is.
+    pub async fn vuln_import_feeds(&self, files: &[FeedFile], by: &str) -> Result<Vec<FeedCounts>> {
+        let backend = self.backend();
+        // (stamp, digest) of what is held, per feed, loaded once.
+        let mut held: HashMap<Feed, HashMap<String, (Option<String>, String)>> = HashMap::new();
+        for feed in files.iter().map(|f| f.feed).collect::<HashSet<_>>() {
+            let (id, stamp) = match feed {
+                Feed::Nvd => ("id", "last_modified"),
+                Feed::Kev => ("cve_id", "CAST(NULL AS TEXT)"),
+                Feed::Jvn => ("id", "last_updated"),
+            };
+            let sql = format!("SELECT {id} AS id, {stamp} AS stamp, digest FROM {}", feed.table());
+            let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+            let mut m = HashMap::with_capacity(rows.len());
+            for r in &rows {
+                m.insert(
+                    r.try_get::<String, _>("id")?,
+                    (r.try_get::<Option<String>, _>("stamp")?, r.try_get("digest")?),
+                );
+            }
+            held.insert(feed, m);
+        }
+        let mut all_counts = Vec::new();
+        let mut tx = self.pool().begin().await?;
+        for file in files {
+            let map = held.entry(file.feed).or_default();
+            let mut counts = FeedCounts::default();
+            let mut write: Vec<&FeedRecord> = Vec::new();
+            let mut replaced: Vec<&str> = Vec::new();
+            // Within one file the last record of an id wins (NVD files do not repeat ids).
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for r in &file.records {
+                match map.get(&r.id) {
+                    None => counts.added += 1,
+                    Some((stamp, digest)) => {
+                        if r.stamp.is_some() && stamp.is_some() && r.stamp < *stamp {
+                            counts.older_ignored += 1;
+                            continue;
+                        } else if *digest == r.digest {
+                            counts.unchanged += 1;
+                            continue;
+                        }
+                        counts.updated += 1;
+                        replaced.push(&r.id);
+                    }
+                }
+                map.insert(r.id.clone(), (r.stamp.clone(), r.digest.clone()));
+                if let Some(&i) = seen.get(r.id.as_str()) {
+                    write[i] = r;
+                } else {
+                    seen.insert(&r.id, write.len());
+                    write.push(r);
+                }
+            }
+            // Replaced records lose their old index rows first.
+            let index_tables: &[(&str, &str)] = match file.feed {
+                Feed::Nvd => &[("vuln_cve_products", "cve_id")],
+                Feed::Kev => &[],
+                Feed::Jvn => &[("vuln_jvn_products", "jvn_id"), ("vuln_jvn_cves", "jvn_id")],
+            };
+            for (table, col) in index_tables {
+                for chunk in replaced.chunks(500) {
+                    let sql = format!("DELETE FROM {table} WHERE {col} IN {}", in_list(backend, chunk.len()));
+                    let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+                    bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).execute(&mut *tx).await?;
+                }
+            }
+            match file.feed {
+                Feed::Nvd => {
+                    let mut vals = Vec::with_capacity(write.len() * 4);
+                    for r in &write {
+                        vals.extend([
+                            V::S(&r.id),
+                            V::S(r.stamp.as_deref().unwrap_or("")),
+                            V::S(&r.digest),
+                            V::S(&r.data),
+                        ]);
+                    }
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_cves (id, last_modified, digest, data)",
+                        "ON CONFLICT (id) DO UPDATE SET last_modified = excluded.last_modified, digest = excluded.digest, data = excluded.data",
+                        4,
+                        &vals,
+                    )
+                    .await?;
+                    let mut pv = Vec::new();
+                    for r in &write {
+                        let uniq: HashSet<&(String, String)> = r.products.iter().collect();
+                        for (v, p) in uniq {
+                            pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
+                        }
+                    }
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_cve_products (vendor, product, cve_id)",
+                        "ON CONFLICT DO NOTHING",
+                        3,
+                        &pv,
+                    )
+                    .await?;
+                }
+                Feed::Kev => {
+                    let mut vals = Vec::with_capacity(write.len() * 3);
+                    for r in &write {
+                        vals.extend([V::S(&r.id), V::S(&r.digest), V::S(&r.data)]);
+                    }
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_kev (cve_id, digest, data)",
+                        "ON CONFLICT (cve_id) DO UPDATE SET digest = excluded.digest, data = excluded.data",
+                        3,
+                        &vals,
+                    )
+                    .await?;
+                }
+                Feed::Jvn => {
+                    let mut vals = Vec::with_capacity(write.len() * 4);
+                    for r in &write {
+                        vals.extend([V::S(&r.id), V::O(r.stamp.as_deref()), V::S(&r.digest), V::S(&r.data)]);
+                    }
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_jvn (id, last_updated, digest, data)",
+                        "ON CONFLICT (id) DO UPDATE SET last_updated = excluded.last_updated, digest = excluded.digest, data = excluded.data",
+                        4,
+                        &vals,
+                    )
+                    .await?;
+                    let mut pv = Vec::new();
+                    let mut cv = Vec::new();
+                    for r in &write {
+                        let uniq: HashSet<&(String, String)> = r.products.iter().collect();
+                        for (v, p) in uniq {
+                            pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
+                        }
+                        let uc: HashSet<&String> = r.cves.iter().collect();
+                        for c in uc {
+                            cv.extend([V::S(c), V::S(&r.id)]);
+                        }
+                    }
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_jvn_products (vendor, product, jvn_id)",
+                        "ON CONFLICT DO NOTHING",
+                        3,
+                        &pv,
+                    )
+                    .await?;
+                    insert_rows(
+                        &mut tx,
+                        backend,
+                        "INSERT INTO vuln_jvn_cves (cve_id, jvn_id)",
+                        "ON CONFLICT DO NOTHING",
+                        2,
+                        &cv,
+                    )
+                    .await?;
+                }
+            }
+            sqlx::query(
+                "INSERT INTO vuln_feed_imports (feed, source, sha256, records, added, updated, unchanged, older_ignored, \
+                 data_as_of, imported_by, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(file.feed.as_str())
+            .bind(&file.source)
+            .bind(&file.sha256)
+            .bind(file.records.len() as i64)
+            .bind(counts.added as i64)
+            .bind(counts.updated as i64)
+            .bind(counts.unchanged as i64)
+            .bind(counts.older_ignored as i64)
+            .bind(file.data_as_of.as_deref())
+            .bind(by)
+            .bind(now_text())
+            .execute(&mut *tx)
+            .await?;
+            all_counts.push(counts);
+        }
+        tx.commit().await?;
+        Ok(all_counts)
+    }
+
+    /// Import history, newest first.
+    pub async fn vuln_feed_imports(&self, limit: i64) -> Result<Vec<FeedImportRow>> {
+        let rows = sqlx::query(
+            "SELECT feed, source, sha256, records, added, updated, unchanged, older_ignored, data_as_of, imported_by, \
+             imported_at FROM vuln_feed_imports ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(import_from_row).collect()
+    }
+
+    /// Per feed: records held, the latest import and the newest data date.
+    pub async fn vuln_feed_status(&self) -> Result<Vec<FeedStatus>> {
+        let mut out = Vec::new();
+        for feed in Feed::ALL {
+            let n: i64 = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) FROM {}", feed.table())))
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?;
+            let last = sqlx::query(
+                "SELECT feed, source, sha256, records, added, updated, unchanged, older_ignored, data_as_of, imported_by, \
+                 imported_at FROM vuln_feed_imports WHERE feed = $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(feed.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+            let as_of: Option<String> =
+                sqlx::query("SELECT MAX(data_as_of) AS d FROM vuln_feed_imports WHERE feed = $1")
+                    .bind(feed.as_str())
+                    .fetch_one(self.pool())
+                    .await?
+                    .try_get("d")?;
+            out.push(FeedStatus {
+                feed,
+                records: n,
+                last: last.as_ref().map(import_from_row).transpose()?,
+                data_as_of: as_of,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every (vendor, product) the feeds name (for the normaliser's dictionary check).
+    pub async fn vuln_known_products(&self) -> Result<HashSet<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT vendor, product FROM vuln_cve_products UNION SELECT DISTINCT vendor, product FROM vuln_jvn_products",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("vendor")?, r.try_get("product")?))).collect()
+    }
+
+    /// The records a scan of devices with these products needs: the CVEs naming them, the JVN entries
+    /// naming them or those CVEs, the CVEs those JVN entries name (NVD decides where it has a
+    /// configuration), and their KEV entries.
+    pub async fn vuln_slice(&self, products: &[(String, String)]) -> Result<FeedSlice> {
+        let backend = self.backend();
+        let mut cve_ids: HashSet<String> = HashSet::new();
+        let mut slice = FeedSlice::default();
+        for (v, p) in products {
+            let rows = sqlx::query(
+                "SELECT c.id, c.data FROM vuln_cve_products x JOIN vuln_cves c ON c.id = x.cve_id \
+                 WHERE x.vendor = $1 AND x.product = $2",
+            )
+            .bind(v)
+            .bind(p)
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                if cve_ids.insert(r.try_get("id")?) {
+                    slice.cves.push(r.try_get("data")?);
+                }
+            }
+        }
+        let mut jvn_ids: HashSet<String> = HashSet::new();
+        for (v, p) in products {
+            let rows = sqlx::query(
+                "SELECT j.id, j.data FROM vuln_jvn_products x JOIN vuln_jvn j ON j.id = x.jvn_id \
+                 WHERE x.vendor = $1 AND x.product = $2",
+            )
+            .bind(v)
+            .bind(p)
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                if jvn_ids.insert(r.try_get("id")?) {
+                    slice.jvn.push(r.try_get("data")?);
+                }
+            }
+        }
+        // JVN entries of the loaded CVEs (Japanese titles).
+        let ids: Vec<String> = cve_ids.iter().cloned().collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT j.id, j.data FROM vuln_jvn_cves x JOIN vuln_jvn j ON j.id = x.jvn_id WHERE x.cve_id IN {}",
+                in_list(backend, chunk.len())
+            );
+            let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+            for r in &bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).fetch_all(self.pool()).await? {
+                if jvn_ids.insert(r.try_get("id")?) {
+                    slice.jvn.push(r.try_get("data")?);
+                }
+            }
+        }
+        // CVEs named by the JVN entries (so NVD decides where it has data).
+        let jids: Vec<String> = jvn_ids.iter().cloned().collect();
+        let mut extra: Vec<String> = Vec::new();
+        for chunk in jids.chunks(500) {
+            let sql = format!("SELECT cve_id FROM vuln_jvn_cves WHERE jvn_id IN {}", in_list(backend, chunk.len()));
+            let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+            for r in &bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).fetch_all(self.pool()).await? {
+                let c: String = r.try_get("cve_id")?;
+                if !cve_ids.contains(&c) {
+                    extra.push(c);
+                }
+            }
+        }
+        extra.sort();
+        extra.dedup();
+        for chunk in extra.chunks(500) {
+            let sql = format!("SELECT id, data FROM vuln_cves WHERE id IN {}", in_list(backend, chunk.len()));
+            let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+            for r in &bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).fetch_all(self.pool()).await? {
+                if cve_ids.insert(r.try_get("id")?) {
+                    slice.cves.push(r.try_get("data")?);
+                }
+            }
+        }
+        let all: Vec<String> = cve_ids.into_iter().collect();
+        for chunk in all.chunks(500) {
+            let sql = format!("SELECT data FROM vuln_kev WHERE cve_id IN {}", in_list(backend, chunk.len()));
+            let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+            for r in &bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).fetch_all(self.pool()).await? {
+                slice.kev.push(r.try_get("data")?);
+            }
+        }
+        Ok(slice)
+    }
+
+    // ------------------------------------------------------------------------------------------- devices
+
+    pub async fn vuln_overrides(&self, facility_id: i64) -> Result<Vec<CpeOverride>> {
+        let rows = sqlx::query(
+            "SELECT asset_no, cpes, reason, set_by, set_at FROM vuln_cpe_overrides WHERE facility_id = $1 ORDER BY asset_no",
+        )
+        .bind(facility_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let cpes: String = r.try_get("cpes")?;
+                Ok(CpeOverride {
+                    asset_no: r.try_get("asset_no")?,
+                    cpes: serde_json::from_str(&cpes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    reason: r.try_get("reason")?,
+                    set_by: r.try_get("set_by")?,
+                    set_at: r.try_get("set_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets (or, with no CPEs, removes) a person's CPE choice for a device.
+    pub async fn vuln_set_override(
+        &self,
+        facility_id: i64,
+        asset_no: &str,
+        cpes: &[String],
+        reason: &str,
+        by: &str,
+    ) -> Result<()> {
+        if cpes.is_empty() {
+            sqlx::query("DELETE FROM vuln_cpe_overrides WHERE facility_id = $1 AND asset_no = $2")
+                .bind(facility_id)
+                .bind(asset_no)
+                .execute(self.pool())
+                .await?;
+            return Ok(());
+        }
+        let json = serde_json::to_string(cpes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO vuln_cpe_overrides (facility_id, asset_no, cpes, reason, set_by, set_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (facility_id, asset_no) DO UPDATE SET cpes = excluded.cpes, reason = excluded.reason, \
+             set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(facility_id)
+        .bind(asset_no)
+        .bind(json)
+        .bind(reason)
+        .bind(by)
+        .bind(now_text())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// What the last scan chose for each device, by asset number.
+    pub async fn vuln_device_cpes(&self, facility_id: i64) -> Result<Vec<DeviceCpeRow>> {
+        let rows = sqlx::query(
+            "SELECT asset_no, cpes, unrecognised, notes, overridden, at_external_point, needs_review \
+             FROM vuln_device_cpes WHERE facility_id = $1 ORDER BY asset_no",
+        )
+        .bind(facility_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeviceCpeRow {
+                    asset_no: r.try_get("asset_no")?,
+                    cpes: r.try_get("cpes")?,
+                    unrecognised: r.try_get("unrecognised")?,
+                    notes: r.try_get("notes")?,
+                    overridden: r.try_get::<i64, _>("overridden")? != 0,
+                    at_external_point: r.try_get::<i64, _>("at_external_point")? != 0,
+                    needs_review: r.try_get::<i64, _>("needs_review")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    // ------------------------------------------------------------------------------------------- scans
+
+    /// Saves a scan in ONE transaction: the devices' CPEs, the findings merged with their lifecycle
+    /// (known findings keep their state; a "fixed" one that still matches is reopened; an open one no
+    /// longer matched is closed as fixed — both with a history entry), and the scan row.
+    pub async fn vuln_save_scan(
+        &self,
+        facility_id: i64,
+        by: &str,
+        devices: &[DeviceCpeRow],
+        found: Vec<FindingData>,
+        mut scan: ScanRow,
+    ) -> Result<ScanOutcome> {
+        let backend = self.backend();
+        let now = now_text();
+        let mut existing: HashMap<String, StoredFinding> = self
+            .vuln_findings(facility_id, &FindingFilter { include_absent: true, ..Default::default() })
+            .await?
+            .into_iter()
+            .map(|f| (f.data.key.clone(), f))
+            .collect();
+        let mut out = ScanOutcome { findings: found.len(), ..Default::default() };
+        let mut merged: Vec<StoredFinding> = Vec::with_capacity(found.len() + existing.len());
+        let mut history: Vec<HistoryInsert> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
+        for d in found {
+            if !seen.insert(d.key.clone()) {
+                continue;
+            }
+            match existing.remove(&d.key) {
+                None => {
+                    out.added += 1;
+                    merged.push(StoredFinding {
+                        data: d,
+                        state: FindingState::Open,
+                        present: true,
+                        first_seen: now.clone(),
+                        last_seen: now.clone(),
+                        state_reason: String::new(),
+                        state_by: String::new(),
+                        state_at: None,
+                    });
+                }
+                Some(old) => {
+                    let mut f = StoredFinding { data: d, present: true, last_seen: now.clone(), ..old };
+                    if f.state == FindingState::Fixed {
+                        let reason =
+                            "再診断でも該当したため再オープン / reopened: the rescan still matches it".to_string();
+                        history.push(HistoryInsert {
+                            key: f.data.key.clone(),
+                            from: FindingState::Fixed,
+                            to: FindingState::Open,
+                            reason: reason.clone(),
+                        });
+                        out.reopened.push(f.data.key.clone());
+                        f.state = FindingState::Open;
+                        f.state_reason = reason;
+                        f.state_by = by.to_string();
+                        f.state_at = Some(now.clone());
+                    }
+                    merged.push(f);
+                }
+            }
+        }
+        for (_, mut f) in existing {
+            if f.present && f.state == FindingState::Open {
+                let reason =
+                    "再診断で該当しなくなったため対応済み / fixed: the rescan no longer matches it".to_string();
+                history.push(HistoryInsert {
+                    key: f.data.key.clone(),
+                    from: FindingState::Open,
+                    to: FindingState::Fixed,
+                    reason: reason.clone(),
+                });
+                f.state = FindingState::Fixed;
+                f.state_reason = reason;
+                f.state_by = by.to_string();
+                f.state_at = Some(now.clone());
+                out.resolved += 1;
+            }
+            f.present = false;
+            merged.push(f);
+        }
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM vuln_device_cpes WHERE facility_id = $1").bind(facility_id).execute(&mut *tx).await?;
+        let mut dv = Vec::with_capacity(devices.len() * 8);
+        for d in devices {
+            dv.extend([
+                V::I(facility_id),
+                V::S(&d.asset_no),
+                V::S(&d.cpes),
+                V::S(&d.unrecognised),
+                V::S(&d.notes),
+                V::I(flag(d.overridden)),
+                V::I(flag(d.at_external_point)),
+                V::I(flag(d.needs_review)),
+            ]);
+        }
+        insert_rows(
+            &mut tx,
+            backend,
+            "INSERT INTO vuln_device_cpes (facility_id, asset_no, cpes, unrecognised, notes, overridden, at_external_point, needs_review)",
+            "",
+            8,
+            &dv,
+        )
+        .await?;
+        sqlx::query("DELETE FROM vuln_findings WHERE facility_id = $1").bind(facility_id).execute(&mut *tx).await?;
+        let mut fv = Vec::with_capacity(merged.len() * (FINDING_NCOLS + 1));
+        let fid_s = facility_id;
+        for f in &merged {
+            fv.push(V::I(fid_s));
+            push_finding(&mut fv, f);
+        }
+        insert_rows(
+            &mut tx,
+            backend,
+            &format!("INSERT INTO vuln_findings (facility_id, {FINDING_COLS})"),
+            "",
+            FINDING_NCOLS + 1,
+            &fv,
+        )
+        .await?;
+        for h in &history {
+            insert_history(&mut tx, facility_id, h, by, &now).await?;
+        }
+        scan.scanned_by = by.to_string();
+        scan.scanned_at = now.clone();
+        scan.findings = out.findings as i64;
+        scan.added = out.added as i64;
+        scan.reopened = out.reopened.len() as i64;
+        scan.resolved = out.resolved as i64;
+        sqlx::query(
+            "INSERT INTO vuln_scans (facility_id, scanned_by, scanned_at, devices, unmatched, cves_loaded, findings, added, \
+             reopened, resolved, millis) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(facility_id)
+        .bind(&scan.scanned_by)
+        .bind(&scan.scanned_at)
+        .bind(scan.devices)
+        .bind(scan.unmatched)
+        .bind(scan.cves_loaded)
+        .bind(scan.findings)
+        .bind(scan.added)
+        .bind(scan.reopened)
+        .bind(scan.resolved)
+        .bind(scan.millis)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn vuln_last_scan(&self, facility_id: i64) -> Result<Option<ScanRow>> {
+        let r = sqlx::query(
+            "SELECT scanned_by, scanned_at, devices, unmatched, cves_loaded, findings, added, reopened, resolved, millis \
+             FROM vuln_scans WHERE facility_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(facility_id)
+        .fetch_optional(self.pool())
+        .await?;
+        r.map(|r| {
+            Ok(ScanRow {
+                scanned_by: r.try_get("scanned_by")?,
+                scanned_at: r.try_get("scanned_at")?,
+                devices: r.try_get("devices")?,
+                unmatched: r.try_get("unmatched")?,
+                cves_loaded: r.try_get("cves_loaded")?,
+                findings: r.try_get("findings")?,
+                added: r.try_get("added")?,
+                reopened: r.try_get("reopened")?,
+                resolved: r.try_get("resolved")?,
+                millis: r.try_get("millis")?,
+            })
+        })
+        .transpose()
+    }
+
+    // ------------------------------------------------------------------------------------------- findings
+
+    /// Findings of a facility, highest priority first (then device, CVE).
+    pub async fn vuln_findings(&self, facility_id: i64, f: &FindingFilter) -> Result<Vec<StoredFinding>> {
+        let mut sql = format!("SELECT {FINDING_COLS} FROM vuln_findings WHERE facility_id = $1");
+        let mut n = 1;
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(a) = &f.asset_no {
+            n += 1;
+            sql.push_str(&format!(" AND asset_no = ${n}"));
+            binds.push(a.clone());
+        }
+        if !f.include_absent {
+            sql.push_str(" AND present = 1");
+        }
+        if f.kev_only {
+            sql.push_str(" AND kev = 1");
+        }
+        if f.external_only {
+            sql.push_str(" AND at_external_point = 1");
+        }
+        if let Some(s) = f.min_score10 {
+            sql.push_str(&format!(" AND score10 >= {}", s.max(0)));
+        }
+        if !f.states.is_empty() {
+            let list: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY priority DESC, asset_no, cve_id");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        q.fetch_all(self.pool()).await?.iter().map(finding_from_row).collect()
+    }
+
+    pub async fn vuln_finding(&self, facility_id: i64, key: &str) -> Result<Option<StoredFinding>> {
+        let r = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FINDING_COLS} FROM vuln_findings WHERE facility_id = $1 AND fkey = $2"
+        )))
+        .bind(facility_id)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        r.as_ref().map(finding_from_row).transpose()
+    }
+
+    /// Sets a finding's state with a reason; the change and its history entry are written together.
+    /// Returns the previous state, or None when the key is unknown.
+    pub async fn vuln_set_state(
+        &self,
+        facility_id: i64,
+        key: &str,
+        state: FindingState,
+        reason: &str,
+        by: &str,
+    ) -> Result<Option<FindingState>> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid("理由を入力してください（誰が見ても分かるように）/ give a reason".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        let r = sqlx::query("SELECT state FROM vuln_findings WHERE facility_id = $1 AND fkey = $2")
+            .bind(facility_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(r) = r else { return Ok(None) };
+        let from = state_of(&r.try_get::<String, _>("state")?)?;
+        let now = now_text();
+        sqlx::query(
+            "UPDATE vuln_findings SET state = $1, state_reason = $2, state_by = $3, state_at = $4 \
+             WHERE facility_id = $5 AND fkey = $6",
+        )
+        .bind(state.as_str())
+        .bind(reason)
+        .bind(by)
+        .bind(&now)
+        .bind(facility_id)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        let h = HistoryInsert { key: key.to_string(), from, to: state, reason: reason.to_string() };
+        insert_history(&mut tx, facility_id, &h, by, &now).await?;
+        tx.commit().await?;
+        Ok(Some(from))
+    }
+
+    /// State changes of a finding (or of every finding with `None`), oldest first.
+    pub async fn vuln_history(&self, facility_id: i64, key: Option<&str>) -> Result<Vec<FindingHistoryRow>> {
+        let rows = match key {
+            Some(k) => {
+                sqlx::query(
+                    "SELECT fkey, from_state, to_state, reason, changed_by, changed_at FROM vuln_finding_history \
+                     WHERE facility_id = $1 AND fkey = $2 ORDER BY id",
+                )
+                .bind(facility_id)
+                .bind(k)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT fkey, from_state, to_state, reason, changed_by, changed_at FROM vuln_finding_history \
+                     WHERE facility_id = $1 ORDER BY id",
+                )
+                .bind(facility_id)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(FindingHistoryRow {
+                    key: r.try_get("fkey")?,
+                    from_state: state_of(&r.try_get::<String, _>("from_state")?)?,
+                    to_state: state_of(&r.try_get::<String, _>("to_state")?)?,
+                    reason: r.try_get("reason")?,
+                    changed_by: r.try_get("changed_by")?,
+                    changed_at: r.try_get("changed_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn import_from_row(r: &AnyRow) -> Result<FeedImportRow> {
+    let feed: String = r.try_get("feed")?;
+    let n = |c: &str| -> Result<usize> { Ok(r.try_get::<i64, _>(c)? as usize) };
+    Ok(FeedImportRow {
+        feed: Feed::parse(&feed).ok_or_else(|| StoreError::Corrupt(format!("feed {feed}")))?,
+        source: r.try_get("source")?,
+        sha256: r.try_get("sha256")?,
+        records: r.try_get("records")?,
+        counts: FeedCounts {
+            added: n("added")?,
+            updated: n("updated")?,
+            unchanged: n("unchanged")?,
+            older_ignored: n("older_ignored")?,
+        },
+        data_as_of: r.try_get("data_as_of")?,
+        imported_by: r.try_get("imported_by")?,
+        imported_at: r.try_get("imported_at")?,
+    })
+}
+
+async fn insert_history(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    facility_id: i64,
+    h: &HistoryInsert,
+    by: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO vuln_finding_history (facility_id, fkey, from_state, to_state, reason, changed_by, changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(facility_id)
+    .bind(&h.key)
+    .bind(h.from.as_str())
+    .bind(h.to.as_str())
+    .bind(&h.reason)
+    .bind(by)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

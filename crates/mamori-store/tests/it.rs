@@ -734,3 +734,233 @@ mod checklist {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------------------------
+// vuln (vulnerability diagnosis): global feeds with a product index, per-facility findings and their lifecycle.
+
+mod vuln {
+    use mamori_store::vuln::{
+        DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FindingData, FindingFilter, FindingState, ScanRow,
+    };
+
+    use super::{hospital, stores};
+
+    fn rec(id: &str, stamp: &str, data: &str, products: &[(&str, &str)], cves: &[&str]) -> FeedRecord {
+        FeedRecord {
+            id: id.into(),
+            stamp: (!stamp.is_empty()).then(|| stamp.to_string()),
+            digest: format!("d-{data}"),
+            data: data.into(),
+            products: products.iter().map(|(v, p)| (v.to_string(), p.to_string())).collect(),
+            cves: cves.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn file(feed: Feed, name: &str, records: Vec<FeedRecord>) -> FeedFile {
+        FeedFile {
+            feed,
+            source: name.into(),
+            sha256: format!("sha-{name}"),
+            data_as_of: Some("2026-08-01".into()),
+            records,
+        }
+    }
+
+    fn found(asset: &str, cve: &str, kev: bool, priority: i64) -> FindingData {
+        FindingData {
+            key: format!("{asset}|{cve}"),
+            asset_no: asset.into(),
+            cve_id: cve.into(),
+            jvn_id: None,
+            confidence: "range".into(),
+            tier: if kev { "kev".into() } else { "cvss".into() },
+            priority,
+            score10: priority % 1000,
+            kev,
+            ransomware: false,
+            at_external_point: false,
+            title_ja: Some("テスト脆弱性".into()),
+            fixed_version: Some("6.0.5".into()),
+            matched_cpe: "cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*".into(),
+            criterion: "cpe:2.3:o:fortinet:fortios:*:*:*:*:*:*:*:*".into(),
+            reason: "範囲内 / in range".into(),
+            detail: "{}".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn feeds_are_incremental_and_scans_load_only_their_products() {
+        let s = stores().await;
+        for store in &s.list {
+            let nvd = || {
+                file(
+                    Feed::Nvd,
+                    "nvd.json",
+                    vec![
+                        rec("CVE-1", "2026-01-01T00:00:00", "one", &[("fortinet", "fortios")], &[]),
+                        rec("CVE-2", "2026-01-01T00:00:00", "two", &[("microsoft", "windows_7")], &[]),
+                    ],
+                )
+            };
+            let c = store.vuln_import_feeds(&[nvd()], "ops").await.unwrap();
+            assert_eq!(c, vec![FeedCounts { added: 2, ..Default::default() }]);
+            // Idempotent.
+            let c = store.vuln_import_feeds(&[nvd()], "ops").await.unwrap();
+            assert_eq!(c, vec![FeedCounts { unchanged: 2, ..Default::default() }]);
+            // Newer record replaces (with its product index); an older one is ignored.
+            let newer = file(
+                Feed::Nvd,
+                "mod.json",
+                vec![
+                    rec("CVE-1", "2026-02-01T00:00:00", "one-v2", &[("ivanti", "connect_secure")], &[]),
+                    rec("CVE-2", "2025-12-01T00:00:00", "two-old", &[("microsoft", "windows_7")], &[]),
+                    rec("CVE-3", "2026-02-01T00:00:00", "three", &[("fortinet", "fortios")], &[]),
+                ],
+            );
+            let c = store.vuln_import_feeds(&[newer], "ops").await.unwrap();
+            assert_eq!(c, vec![FeedCounts { added: 1, updated: 1, unchanged: 0, older_ignored: 1 }]);
+            let kev = file(
+                Feed::Kev,
+                "kev.json",
+                vec![rec("CVE-3", "", "kev3", &[], &[]), rec("CVE-9", "", "kev9", &[], &[])],
+            );
+            let jvn = file(
+                Feed::Jvn,
+                "jvn.rdf",
+                vec![
+                    rec("JVNDB-1", "2026-03-01", "jvn1", &[("fortinet", "fortios")], &["CVE-3"]),
+                    rec("JVNDB-2", "2026-03-01", "jvn2", &[("cybozu", "garoon")], &["CVE-2"]),
+                ],
+            );
+            store.vuln_import_feeds(&[kev, jvn], "ops").await.unwrap();
+
+            // Only the records of the asked products (and what JVN links them to) are loaded.
+            let slice = store.vuln_slice(&[("fortinet".into(), "fortios".into())]).await.unwrap();
+            let mut cves = slice.cves.clone();
+            cves.sort();
+            assert_eq!(cves, ["three"], "CVE-1 moved to ivanti, CVE-2 is windows");
+            assert_eq!(slice.kev, ["kev3"]);
+            assert_eq!(slice.jvn, ["jvn1"]);
+            let slice = store.vuln_slice(&[("cybozu".into(), "garoon".into())]).await.unwrap();
+            assert_eq!(slice.jvn, ["jvn2"]);
+            assert_eq!(slice.cves, ["two"], "the CVE a JVN entry names comes along, so NVD decides");
+            assert!(store.vuln_slice(&[("nobody".into(), "nothing".into())]).await.unwrap().cves.is_empty());
+            let known = store.vuln_known_products().await.unwrap();
+            assert!(known.contains(&("ivanti".to_string(), "connect_secure".to_string())));
+            assert!(known.contains(&("cybozu".to_string(), "garoon".to_string())));
+            assert!(!known.contains(&("nobody".to_string(), "nothing".to_string())));
+
+            let status = store.vuln_feed_status().await.unwrap();
+            let nvd_s = status.iter().find(|s| s.feed == Feed::Nvd).unwrap();
+            assert_eq!(nvd_s.records, 3);
+            assert_eq!(nvd_s.last.as_ref().unwrap().source, "mod.json");
+            assert_eq!(nvd_s.data_as_of.as_deref(), Some("2026-08-01"));
+            assert_eq!(store.vuln_feed_imports(10).await.unwrap().len(), 5);
+        }
+    }
+
+    #[tokio::test]
+    async fn findings_keep_their_lifecycle_across_rescans() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("脆弱性病院")).await.unwrap();
+            let other = store.add_facility(&hospital("別の病院")).await.unwrap();
+            let dev = DeviceCpeRow {
+                asset_no: "0001".into(),
+                cpes: r#"[{"cpe":"cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*","reason":"r"}]"#.into(),
+                unrecognised: "[]".into(),
+                notes: "[]".into(),
+                overridden: false,
+                at_external_point: true,
+                needs_review: false,
+            };
+            let out = store
+                .vuln_save_scan(
+                    f.id,
+                    "ops",
+                    &[dev.clone()],
+                    vec![found("0001", "CVE-A", true, 4098), found("0001", "CVE-B", false, 1075)],
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!((out.findings, out.added), (2, 2));
+            let list = store.vuln_findings(f.id, &FindingFilter::default()).await.unwrap();
+            assert_eq!(
+                list.iter().map(|x| x.data.cve_id.as_str()).collect::<Vec<_>>(),
+                ["CVE-A", "CVE-B"],
+                "priority order"
+            );
+            assert!(list.iter().all(|x| x.state == FindingState::Open && x.present));
+            assert!(store.vuln_findings(other.id, &FindingFilter::default()).await.unwrap().is_empty());
+
+            // Triage needs a reason; unknown keys change nothing.
+            assert!(store.vuln_set_state(f.id, "0001|CVE-A", FindingState::Fixed, " ", "ops").await.is_err());
+            assert_eq!(store.vuln_set_state(f.id, "0001|CVE-X", FindingState::Fixed, "r", "ops").await.unwrap(), None);
+            assert_eq!(
+                store.vuln_set_state(other.id, "0001|CVE-A", FindingState::Fixed, "r", "ops").await.unwrap(),
+                None
+            );
+            let prev =
+                store.vuln_set_state(f.id, "0001|CVE-A", FindingState::Fixed, "6.0.18 に更新", "ops").await.unwrap();
+            assert_eq!(prev, Some(FindingState::Open));
+            store.vuln_set_state(f.id, "0001|CVE-B", FindingState::Accepted, "閉域網のみ", "mgr").await.unwrap();
+
+            // Rescan: A still matches → reopened; B gone → kept accepted, not present; C new.
+            let out = store
+                .vuln_save_scan(
+                    f.id,
+                    "ops",
+                    &[dev.clone()],
+                    vec![found("0001", "CVE-A", true, 4098), found("0001", "CVE-C", false, 1050)],
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.reopened, ["0001|CVE-A"]);
+            assert_eq!((out.added, out.resolved), (1, 0));
+            let a = store.vuln_finding(f.id, "0001|CVE-A").await.unwrap().unwrap();
+            assert_eq!(a.state, FindingState::Open);
+            assert!(a.state_reason.contains("再オープン"));
+            let b = store.vuln_finding(f.id, "0001|CVE-B").await.unwrap().unwrap();
+            assert_eq!((b.state, b.present, b.state_by.as_str()), (FindingState::Accepted, false, "mgr"));
+            let shown = store.vuln_findings(f.id, &FindingFilter::default()).await.unwrap();
+            assert_eq!(shown.len(), 2, "a finding the scan no longer matches is not listed by default");
+            let kev = store.vuln_findings(f.id, &FindingFilter { kev_only: true, ..Default::default() }).await.unwrap();
+            assert_eq!(kev.len(), 1);
+
+            // Rescan without C: the open C is closed as fixed by the scan.
+            let out = store
+                .vuln_save_scan(
+                    f.id,
+                    "ops",
+                    &[dev.clone()],
+                    vec![found("0001", "CVE-A", true, 4098)],
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.resolved, 1);
+            let c = store.vuln_finding(f.id, "0001|CVE-C").await.unwrap().unwrap();
+            assert_eq!((c.state, c.present), (FindingState::Fixed, false));
+
+            let h = store.vuln_history(f.id, Some("0001|CVE-A")).await.unwrap();
+            let steps: Vec<(FindingState, FindingState)> = h.iter().map(|x| (x.from_state, x.to_state)).collect();
+            assert_eq!(steps, [(FindingState::Open, FindingState::Fixed), (FindingState::Fixed, FindingState::Open)]);
+            assert_eq!(h[0].reason, "6.0.18 に更新");
+            assert_eq!(store.vuln_history(f.id, None).await.unwrap().len(), 4);
+            let scan = store.vuln_last_scan(f.id).await.unwrap().unwrap();
+            assert_eq!((scan.findings, scan.resolved), (1, 1));
+
+            // Device CPEs and overrides.
+            assert_eq!(store.vuln_device_cpes(f.id).await.unwrap(), [dev.clone()]);
+            let cpe = vec!["cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*".to_string()];
+            store.vuln_set_override(f.id, "0001", &cpe, "台帳の表記揺れ", "ops").await.unwrap();
+            let o = store.vuln_overrides(f.id).await.unwrap();
+            assert_eq!((o.len(), o[0].cpes.clone(), o[0].set_by.as_str()), (1, cpe, "ops"));
+            assert!(store.vuln_overrides(other.id).await.unwrap().is_empty());
+            store.vuln_set_override(f.id, "0001", &[], "", "ops").await.unwrap();
+            assert!(store.vuln_overrides(f.id).await.unwrap().is_empty());
+        }
+    }
+}

@@ -17,10 +17,14 @@
 //! weaknesses and references so that parsing cost is realistic.
 
 use std::io::{BufRead, BufWriter, Write};
+
+/// The allocator of the `mamori` binary, so the figures are those of the product.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, nvd, scan_devices, scan_profiles};
+use mamori_vuln::{DeviceFacts, ImportBatch, VulnDb, VulnIndex, diagnose, normalise, nvd, scan_devices, scan_profiles};
 
 struct Rng(u64);
 impl Rng {
@@ -451,6 +455,30 @@ fn ledger(n: usize) -> Vec<DeviceFacts> {
     out
 }
 
+/// The synthetic ledger as a device-ledger CSV that `mamori import devices` reads.
+fn write_ledger_csv(path: &Path, devices: &[DeviceFacts]) {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from(
+        "管理番号,機器種別,メーカー,機種・型番,OS,OSバージョン,ソフトウェア,ソフトウェアバージョン,状態,説明\n",
+    );
+    for (i, d) in devices.iter().enumerate() {
+        let names: Vec<&str> = d.software.iter().map(|(n, _)| n.as_str()).collect();
+        let vers: Vec<&str> = d.software.iter().map(|(_, v)| v.as_deref().unwrap_or("")).collect();
+        out.push_str(&format!(
+            "{},,{},{},{},{},{},{},稼働,{}\n",
+            format_args!("D{i:05}"),
+            q(d.maker.as_deref().unwrap_or("")),
+            q(d.model.as_deref().unwrap_or("")),
+            q(d.os.as_deref().unwrap_or("")),
+            q(d.os_version.as_deref().unwrap_or("")),
+            q(&names.join("\n")),
+            q(&vers.join("\n")),
+            if d.at_external_point { "外部接続点（VPN）" } else { "" }
+        ));
+    }
+    std::fs::write(path, out).expect("write the ledger CSV");
+}
+
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n_cves = args.first().copied().unwrap_or(400_000);
@@ -470,6 +498,16 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let hwm_gen = vm_hwm_mib();
+    // For the store-backed measurement (`mamori vuln import` / `mamori vuln scan`): keep the feed and
+    // write the ledger as a device-ledger CSV.
+    if let Ok(keep) = std::env::var("MAMORI_BENCH_KEEP_FEED") {
+        std::fs::copy(&feed, &keep).expect("copy the feed");
+        println!("feed kept as {keep}");
+    }
+    if let Ok(path) = std::env::var("MAMORI_BENCH_LEDGER_CSV") {
+        write_ledger_csv(Path::new(&path), &ledger(n_dev));
+        println!("ledger written as {path}");
+    }
 
     let (t, c0) = (Instant::now(), cpu_s());
     let file = nvd::read_nvd_file(&feed).expect("import");
@@ -533,6 +571,21 @@ fn main() {
     );
 
     let devices = ledger(n_dev);
+    // For profiling the matcher alone: MAMORI_BENCH_REPEAT=N runs the ledger scan N extra times first.
+    let repeat: usize = std::env::var("MAMORI_BENCH_REPEAT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    for _ in 0..repeat {
+        let mut pf = 0usize;
+        scan_profiles(&index, &devices, |p| pf += p.findings.len());
+    }
+    let (t, c0) = (Instant::now(), cpu_s());
+    let known = |v: &str, p: &str| index.knows(v, p);
+    let n_cand: usize = devices.iter().map(|d| normalise(d, Some(&known)).candidates.len()).sum();
+    println!(
+        "  of which normalising {} devices alone: {:.3} s wall, {:.2} s CPU ({n_cand} CPEs)",
+        devices.len(),
+        t.elapsed().as_secs_f64(),
+        cpu_s() - c0
+    );
     let (t, c0) = (Instant::now(), cpu_s());
     let mut pf = 0usize;
     let p = scan_profiles(&index, &devices, |p| pf += p.findings.len());
@@ -566,6 +619,10 @@ fn main() {
     println!("  findings by confidence: {by_conf:?}");
     println!("  peak memory so far (VmHWM): {:.0} MiB", vm_hwm_mib());
 
+    if std::env::args().any(|a| a == "noquery") {
+        println!("peak memory (VmHWM): {:.0} MiB (after feed generation: {:.0} MiB)", vm_hwm_mib(), hwm_gen);
+        return;
+    }
     let queries: Vec<DeviceFacts> = std::fs::read_to_string(data_dir().join("cpe/cpes.txt"))
         .unwrap()
         .lines()

@@ -20,8 +20,8 @@ pub use cpe::{Av, Cpe};
 pub use db::{ApplyReport, ImportBatch, VulnDb, read_any};
 pub use error::VulnError;
 pub use matcher::{
-    Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, diagnose,
-    match_devices, scan_devices, scan_profiles,
+    Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, cpe_product,
+    cve_products, diagnose, jvn_products, match_devices, scan_devices, scan_normalised, scan_profiles,
 };
 pub use model::*;
 pub use normalise::{CpeCandidate, DeviceFacts, Normalised, normalise};

@@ -255,6 +255,39 @@ impl<'a> VulnIndex<'a> {
     }
 }
 
+/// The canonical (vendor, product) keys under which [`VulnIndex`] files a CVE: those of its
+/// vulnerable criteria (sorted, distinct). A store indexes records by these at import.
+pub fn cve_products(c: &CveRecord) -> Vec<Key> {
+    let mut v: Vec<Key> = c
+        .configurations
+        .iter()
+        .flat_map(|cfg| cfg.nodes.iter())
+        .flat_map(|n| n.cpe_match.iter())
+        .filter(|m| m.vulnerable)
+        .filter_map(|m| Cpe::parse(&m.criteria).ok().as_ref().and_then(vp_key))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The canonical (vendor, product) keys of a JVN entry's affected products (sorted, distinct).
+pub fn jvn_products(j: &JvnRecord) -> Vec<Key> {
+    let mut v: Vec<Key> = j
+        .affected
+        .iter()
+        .filter_map(|a| a.cpe.as_deref().and_then(|c| Cpe::parse(c).ok()).as_ref().and_then(vp_key))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The canonical (vendor, product) key of a device CPE, if it names both.
+pub fn cpe_product(c: &Cpe) -> Option<Key> {
+    vp_key(c)
+}
+
 /// The version a device CPE carries, prepared for its family.
 #[derive(Clone, Debug)]
 enum DevVer {
@@ -423,11 +456,18 @@ struct Scan<'a, 'i> {
     index: &'i VulnIndex<'a>,
     key_ids: FxMap<Key, KeyId>,
     crit_cache: FxMap<&'a str, Option<Rc<CritInfo>>>,
+    /// The same, by the address of the (interned, shared) criteria string: no hashing of its text.
+    crit_by_ptr: FxMap<usize, Option<Rc<CritInfo>>>,
     ver_cache: FxMap<(Family, &'a str), Option<Rc<Version>>>,
     compiled: Vec<Option<Box<[CConfig<'a>]>>>,
     by_kid: FxMap<KeyId, Rc<KeyEntries>>,
+    /// The criteria hits of one device CPE (by its formatted string) are the same in every profile
+    /// that has it: evaluated once per scan (the hits' `dev` is set per profile).
+    cpe_hits: FxMap<String, Rc<Solo<'a>>>,
+    interner: Interner<'a>,
     reasons: Reasons,
     compiled_entries: usize,
+    cached_hits: usize,
 }
 
 /// Where one criterion sits in a compiled CVE.
@@ -437,6 +477,9 @@ struct ERef {
     cfg: u32,
     node: u32,
     entry: u32,
+    /// The configuration is a plain OR of vulnerable criteria (no AND, negation or platform):
+    /// its best hit decides it without looking at the rest of the tree.
+    plain: bool,
 }
 
 /// The vulnerable criteria of one vendor:product: exact versions by canonical text, the rest in a list.
@@ -454,11 +497,15 @@ impl<'a, 'i> Scan<'a, 'i> {
             index,
             key_ids: FxMap::default(),
             crit_cache: FxMap::default(),
+            crit_by_ptr: FxMap::default(),
             ver_cache: FxMap::default(),
             compiled,
             by_kid: FxMap::default(),
+            cpe_hits: FxMap::default(),
+            interner: Interner::default(),
             reasons: Reasons::default(),
             compiled_entries: 0,
+            cached_hits: 0,
         }
     }
 
@@ -472,8 +519,14 @@ impl<'a, 'i> Scan<'a, 'i> {
     }
 
     fn crit(&mut self, s: &'a str) -> Option<Rc<CritInfo>> {
-        if let Some(c) = self.crit_cache.get(s) {
+        let ptr = s.as_ptr() as usize;
+        if let Some(c) = self.crit_by_ptr.get(&ptr) {
             return c.clone();
+        }
+        if let Some(c) = self.crit_cache.get(s) {
+            let c = c.clone();
+            self.crit_by_ptr.insert(ptr, c.clone());
+            return c;
         }
         let info = Cpe::parse(s).ok().and_then(|cpe| {
             let key = vp_key(&cpe)?;
@@ -507,6 +560,7 @@ impl<'a, 'i> Scan<'a, 'i> {
             Some(Rc::new(CritInfo { part, update: cpe.update, rest, kid, family, update_folded, listed }))
         });
         self.crit_cache.insert(s, info.clone());
+        self.crit_by_ptr.insert(ptr, info.clone());
         info
     }
 
@@ -528,10 +582,13 @@ impl<'a, 'i> Scan<'a, 'i> {
             self.compile(i as usize);
             let Some(configs) = self.compiled[i as usize].as_deref() else { continue };
             for (ci, cfg) in configs.iter().enumerate() {
+                let plain = !cfg.negate
+                    && cfg.operator == Operator::Or
+                    && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
                 for (ni, node) in cfg.nodes.iter().enumerate() {
                     for (ei, e) in node.entries.iter().enumerate() {
                         let Some(info) = e.info.as_ref().filter(|c| e.m.vulnerable && c.kid == kid) else { continue };
-                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32 };
+                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32, plain };
                         match (&e.bounds, &info.listed) {
                             (Bounds::None, Listed::Value { parsed: Some(v), .. }) => {
                                 ke.exact.entry(v.canonical()).or_default().push(r)
@@ -831,15 +888,188 @@ struct RawHit<'a> {
     hit: Hit<'a>,
 }
 
-fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<RawHit<'a>> {
+/// What one device CPE gives on its own, made once per scan and shared by every profile that has it.
+struct Solo<'a> {
+    /// Findings of the CVEs this CPE decides alone (every configuration it hits is a plain OR),
+    /// by CVE index, ready to hand out.
+    decided: Vec<(u32, Arc<ProfileFinding>)>,
+    /// Hits on CVEs with an AND / negated / platform configuration: evaluated with the whole profile.
+    joint: Vec<(ERef, Hit<'a>)>,
+    /// Every CVE index this CPE hits, sorted.
+    cves: Vec<u32>,
+}
+
+fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
     let index = scan.index;
-    // 1. Only the criteria naming one of the device's vendor:products, exact versions by hash.
-    let mut hits: Vec<(ERef, Hit<'a>)> = Vec::new();
+    let mut hits = cpe_hits(scan, d);
+    hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
+    let matched = [scan.interner.s(&d.fs)];
+    let mut out = Solo { decided: Vec::new(), joint: Vec::new(), cves: Vec::new() };
+    let mut i = 0;
+    while i < hits.len() {
+        let cve = hits[i].0.cve;
+        let mut j = i;
+        while j < hits.len() && hits[j].0.cve == cve {
+            j += 1;
+        }
+        out.cves.push(cve);
+        let group = &hits[i..j];
+        if group.iter().all(|(r, _)| r.plain) {
+            // The strongest hit, the first one on ties (as the per-configuration rule keeps).
+            let mut k = 0;
+            for x in 1..group.len() {
+                if group[x].1.conf > group[k].1.conf {
+                    k = x;
+                }
+            }
+            let raw =
+                RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit: group[k].1.clone() };
+            out.decided.push((cve, Arc::new(share(index, &matched, &raw, &mut scan.interner))));
+        } else {
+            out.joint.extend_from_slice(group);
+        }
+        i = j;
+    }
+    out
+}
+
+/// The findings of one profile: each CPE's own findings as made once, and a joint evaluation where
+/// the profile's CPEs meet (AND configurations, platforms, or two CPEs hitting one CVE).
+fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Arc<ProfileFinding>> {
+    let index = scan.index;
     for d in devs.iter_mut() {
         d.kid = scan.kid(&d.key);
     }
-    for (di, d) in devs.iter().enumerate() {
-        let Some(ke) = scan.key_entries(&d.key, d.kid) else { continue };
+    let mut solos: Vec<Rc<Solo<'a>>> = Vec::with_capacity(devs.len());
+    for d in devs.iter() {
+        let cached = scan.cpe_hits.get(d.fs.as_str()).cloned();
+        let s = match cached {
+            Some(s) => s,
+            None => {
+                let s = Rc::new(solo(scan, d));
+                STATS.with(|st| {
+                    let mut st = st.borrow_mut();
+                    st[0] += 1;
+                    st[1] += s.decided.len();
+                    st[2] += s.joint.len();
+                });
+                scan.cached_hits += s.decided.len() * 2 + s.joint.len() + 1;
+                scan.cpe_hits.insert(d.fs.clone(), s.clone());
+                s
+            }
+        };
+        solos.push(s);
+    }
+    // CVEs hit by more than one of the profile's CPEs are decided jointly.
+    let mut overlap: Vec<u32> = Vec::new();
+    if solos.len() > 1 {
+        let mut all: Vec<u32> = solos.iter().flat_map(|s| s.cves.iter().copied()).collect();
+        all.sort_unstable();
+        for w in all.windows(2) {
+            if w[0] == w[1] && overlap.last() != Some(&w[0]) {
+                overlap.push(w[0]);
+            }
+        }
+    }
+    let mut out: Vec<(u32, Arc<ProfileFinding>)> = Vec::new();
+    let mut hits: Vec<(ERef, Hit<'a>)> = Vec::new();
+    for (di, s) in solos.iter().enumerate() {
+        if overlap.is_empty() {
+            out.extend(s.decided.iter().cloned());
+        } else {
+            out.extend(s.decided.iter().filter(|(c, _)| overlap.binary_search(c).is_err()).cloned());
+            // The hits behind decided CVEs another CPE also hits: made again (rare; not kept in memory).
+            let decided = |c: &u32| s.decided.binary_search_by_key(c, |(x, _)| *x).is_ok();
+            let again = cpe_hits(scan, &devs[di]);
+            hits.extend(
+                again
+                    .into_iter()
+                    .filter(|(r, _)| decided(&r.cve) && overlap.binary_search(&r.cve).is_ok())
+                    .map(|(r, h)| (r, Hit { dev: di, ..h })),
+            );
+        }
+        hits.extend(s.joint.iter().map(|(r, h)| (*r, Hit { dev: di, ..h.clone() })));
+    }
+    let mut raws: Vec<RawHit<'a>> = Vec::new();
+    if !hits.is_empty() {
+        // Per configuration: plain OR configurations take the best hit; anything with AND,
+        // negation or platforms is evaluated as a whole tree.
+        hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
+        let mut i = 0;
+        while i < hits.len() {
+            let cve = hits[i].0.cve;
+            let mut best: Option<Hit<'a>> = None;
+            while i < hits.len() && hits[i].0.cve == cve {
+                let cfg_i = hits[i].0.cfg;
+                let mut j = i;
+                while j < hits.len() && hits[j].0.cve == cve && hits[j].0.cfg == cfg_i {
+                    j += 1;
+                }
+                let h = if hits[i].0.plain {
+                    let mut k = i;
+                    for x in i + 1..j {
+                        if hits[x].1.conf > hits[k].1.conf {
+                            k = x;
+                        }
+                    }
+                    Some(hits[k].1.clone())
+                } else {
+                    match scan.compiled[cve as usize].as_deref() {
+                        Some(configs) => eval_config(&configs[cfg_i as usize], devs, &scan.reasons),
+                        None => None,
+                    }
+                };
+                best = better(best, h);
+                i = j;
+            }
+            if let Some(hit) = best {
+                raws.push(RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit });
+            }
+        }
+    }
+    let n_nvd = raws.len();
+    // JVN entries, for CVEs NVD does not decide (a CVE with an NVD configuration never comes from JVN).
+    if devs.iter().any(|d| index.jvn_by_vp.contains_key(&d.key)) {
+        jvn_hits(index, devs, &mut raws);
+    }
+    let matched: Vec<Arc<str>> = devs.iter().map(|c| scan.interner.s(&c.fs)).collect();
+    let mut shared: Vec<(u32, Arc<ProfileFinding>)> = Vec::with_capacity(raws.len());
+    for (n, r) in raws.iter().enumerate() {
+        let pf = Arc::new(share(index, &matched, r, &mut scan.interner));
+        // NVD findings keep CVE order; JVN ones come after them.
+        let key = if n < n_nvd { index_of(index, &r.cve) } else { u32::MAX };
+        shared.push((key, pf));
+    }
+    out.extend(shared);
+    out.sort_by_key(|(c, _)| *c);
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+struct StatsPrint;
+impl Drop for StatsPrint {
+    fn drop(&mut self) {
+        if std::env::var("MAMORI_MATCH_STATS").is_ok() {
+            STATS.with(|st| {
+                eprintln!("solo computed, decided, joint hits, resets, profiles, profile findings: {:?}", st.take())
+            });
+        }
+    }
+}
+
+thread_local! {
+    static STATS: std::cell::RefCell<[usize; 6]> = const { std::cell::RefCell::new([0; 6]) };
+}
+
+fn index_of(index: &VulnIndex, id: &str) -> u32 {
+    index.cves.binary_search_by(|c| c.id.as_str().cmp(id)).map(|i| i as u32).unwrap_or(u32::MAX)
+}
+
+/// The hits of one device CPE on the criteria naming its vendor:product (`dev` 0), in index order.
+fn cpe_hits<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
+    let mut hits = Vec::new();
+    let di = 0;
+    {
+        let Some(ke) = scan.key_entries(&d.key, d.kid) else { return hits };
         let mut refs: Vec<ERef> = Vec::new();
         match &d.ver {
             DevVer::Parsed(base, combined) => {
@@ -871,45 +1101,11 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
             }
         }
     }
-    // 2. Per configuration that got a hit: plain OR configurations take the best hit; anything
-    //    with AND, negation or platforms is evaluated as a whole tree.
-    hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
-    let mut out: Vec<RawHit<'a>> = Vec::new();
-    let mut i = 0;
-    while i < hits.len() {
-        let cve = hits[i].0.cve;
-        let mut best: Option<Hit<'a>> = None;
-        while i < hits.len() && hits[i].0.cve == cve {
-            let cfg_i = hits[i].0.cfg;
-            let mut j = i;
-            while j < hits.len() && hits[j].0.cve == cve && hits[j].0.cfg == cfg_i {
-                j += 1;
-            }
-            let Some(configs) = scan.compiled[cve as usize].as_deref() else { break };
-            let cfg = &configs[cfg_i as usize];
-            let plain = !cfg.negate
-                && cfg.operator == Operator::Or
-                && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
-            let h = if plain {
-                // The strongest hit (the first one on ties, as `better` keeps), cloned once.
-                let mut k = i;
-                for x in i + 1..j {
-                    if hits[x].1.conf > hits[k].1.conf {
-                        k = x;
-                    }
-                }
-                Some(hits[k].1.clone())
-            } else {
-                eval_config(cfg, devs, &scan.reasons)
-            };
-            best = better(best, h);
-            i = j;
-        }
-        if let Some(hit) = best {
-            out.push(RawHit { cve: Cow::Borrowed(index.cves[cve as usize].id.as_str()), jvn: None, hit });
-        }
-    }
-    // JVN entries for products the device shows, for CVEs NVD does not already decide.
+    hits
+}
+
+/// JVN entries for products the profile shows, for CVEs NVD does not already decide.
+fn jvn_hits<'a>(index: &VulnIndex<'a>, devs: &[DevCpe], out: &mut Vec<RawHit<'a>>) {
     let mut seen_jvn: Vec<&str> = Vec::new();
     for (di, d) in devs.iter().enumerate() {
         let Some(list) = index.jvn_by_vp.get(&d.key) else { continue };
@@ -933,7 +1129,6 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Raw
             }
         }
     }
-    out
 }
 
 fn eval_jvn<'a>(j: &'a JvnRecord, d: &DevCpe, di: usize) -> Option<Hit<'a>> {
@@ -1056,7 +1251,8 @@ pub struct Profile {
     pub cpes: Vec<String>,
     /// Indexes into the `devices` slice given to the scan.
     pub devices: Vec<usize>,
-    pub findings: Vec<ProfileFinding>,
+    /// Shared with every other profile that has the same CPE (an `Arc` per finding, not a copy).
+    pub findings: Vec<Arc<ProfileFinding>>,
 }
 
 /// Shares identical strings (criteria, reasons, CVSS) across all findings of a scan.
@@ -1181,12 +1377,24 @@ const MAX_COMPILED_ENTRIES: usize = 600_000;
 /// `sink` sees profiles is not defined); caches are emptied when they grow past a bound, so
 /// memory stays flat. This is the cheapest way to store results: per profile, plus the
 /// device → profile map. Returns normalisation results (device order), review list, profile count.
-pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], mut sink: impl FnMut(Profile)) -> Diagnosis {
+pub fn scan_profiles(index: &VulnIndex, devices: &[DeviceFacts], sink: impl FnMut(Profile)) -> Diagnosis {
     let known = |v: &str, p: &str| index.knows(v, p);
+    let normalised = devices.iter().map(|dev| normalise(dev, Some(&known))).collect();
+    scan_normalised(index, devices, normalised, sink)
+}
+
+/// Like [`scan_profiles`], with the devices already normalised (`normalised[i]` belongs to
+/// `devices[i]`): for a caller whose index holds only part of the data (a store-backed scan loads
+/// only the records of its devices' products) and who checks guesses against the full dictionary.
+pub fn scan_normalised(
+    index: &VulnIndex,
+    devices: &[DeviceFacts],
+    normalised: Vec<Normalised>,
+    mut sink: impl FnMut(Profile),
+) -> Diagnosis {
     let mut d = Diagnosis::default();
     let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
-    for (i, dev) in devices.iter().enumerate() {
-        let n = normalise(dev, Some(&known));
+    for (i, (dev, n)) in devices.iter().zip(normalised).enumerate() {
         let cpes = device_cpes(&n);
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem {
@@ -1233,26 +1441,25 @@ type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
 
 fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, mut max_entries: usize, sink: &mut dyn FnMut(Profile)) {
     let mut scan = Scan::new(index);
-    let mut interner = Interner::default();
     let mut since_reset = 0usize;
+    let _guard = StatsPrint;
     for (key, (mut cpes, members)) in order {
-        let findings = if cpes.is_empty() {
-            Vec::new()
-        } else {
-            let raws = evaluate_profile(&mut scan, &mut cpes);
-            let matched: Vec<Arc<str>> = cpes.iter().map(|c| interner.s(&c.fs)).collect();
-            raws.iter().map(|r| share(index, &matched, r, &mut interner)).collect()
-        };
+        let findings = if cpes.is_empty() { Vec::new() } else { evaluate_profile(&mut scan, &mut cpes) };
+        STATS.with(|st| {
+            let mut st = st.borrow_mut();
+            st[4] += 1;
+            st[5] += findings.len();
+        });
         sink(Profile { cpes: key, devices: members, findings });
         since_reset += 1;
-        if scan.compiled_entries > max_entries {
+        if scan.compiled_entries + scan.cached_hits > max_entries {
             // A working set larger than the bound would be recompiled for every profile: grow
             // the bound instead of thrashing.
             if since_reset < 32 {
                 max_entries *= 2;
             } else {
+                STATS.with(|st| st.borrow_mut()[3] += 1);
                 scan = Scan::new(index);
-                interner = Interner::default();
                 since_reset = 0;
             }
         }

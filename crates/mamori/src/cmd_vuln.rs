@@ -1,21 +1,488 @@
 //! `mamori vuln …`: feeds, scans and findings.
+//!
+//! Exit codes as the other commands: 0 done, 1 runtime error, 3 input refused (nothing written),
+//! 4 `findings --fail-on …` found open findings at or above the threshold.
 
-use anyhow::Result;
-use clap::Subcommand;
+use std::path::PathBuf;
 
-use crate::Global;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use mamori_app::vuln::{self as app, ImportOutcome};
+use mamori_store::vuln::{FindingFilter, FindingState};
+use mamori_tabular::CsvFlavor;
+
+use crate::cmd_ledger::{open, write_atomically};
+use crate::{Global, exit};
 
 #[derive(Subcommand, Debug)]
 pub enum VulnCommand {
-    /// 脆弱性の指摘を表示する / list the findings
-    Show,
+    /// NVD（JSON / .json.gz）・CISA KEV（JSON / CSV）・JVN iPedia（XML）を取り込む（全ファイル正常なときだけ書き込む）
+    /// / import NVD, KEV and JVN files (all or nothing)
+    Import(ImportArgs),
+    /// 機器台帳を脆弱性データと照合し、指摘を保存する / match the device ledger against the feeds and save the findings
+    Scan(ByArgs),
+    /// 指摘の一覧（優先度順）/ list the findings, highest priority first
+    Findings(FindingsArgs),
+    /// 取り込んだ脆弱性データの鮮度 / freshness of the imported feeds
+    Feeds,
+    /// 機器ごとの CPE（自動判定・手動指定）と要確認の機器 / the CPEs of each device and the devices to review
+    #[command(subcommand)]
+    Cpe(CpeCommand),
+    /// 指摘の状態を変える（accepted / fixed / false-positive、理由必須）/ set a finding's state, with a reason
+    Triage(TriageArgs),
+    /// 指摘の状態の変更履歴 / history of the findings' states
+    History(HistoryArgs),
 }
 
-pub async fn vuln(_g: &Global, _c: VulnCommand) -> Result<u8> {
-    anyhow::bail!("未実装です / not implemented yet")
+#[derive(Args, Debug)]
+pub struct ByArgs {
+    /// 実行した人（記録用）/ who runs it (recorded)
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub by: String,
 }
 
-/// Demo data of this capability (called by `mamori demo` after the ledgers are in). Nothing yet.
-pub async fn seed_demo(_store: &mamori_store::Store, _facility: &mamori_model::Facility) -> Result<()> {
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub by: ByArgs,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsFormat {
+    Text,
+    Csv,
+    Xlsx,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// CISA KEV に載っている指摘 / a finding in CISA KEV
+    Kev,
+    /// CVSS 9.0 以上または KEV / CVSS ≥ 9.0 or KEV
+    Critical,
+    /// CVSS 7.0 以上または KEV / CVSS ≥ 7.0 or KEV
+    High,
+    /// 未対応の指摘すべて / any open finding
+    Any,
+}
+
+#[derive(Args, Debug)]
+pub struct FindingsArgs {
+    #[arg(long, default_value = "text")]
+    pub format: FindingsFormat,
+    /// 出力先（既定: 標準出力、xlsx は必須）/ output file (default stdout; required for xlsx)
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// この機器（管理番号）だけ / only this device (asset number)
+    #[arg(long)]
+    pub device: Option<String>,
+    /// KEV のものだけ / KEV only
+    #[arg(long)]
+    pub kev: bool,
+    /// 対応済み・受容・誤検知と、再診断で該当しなくなったものも含める / include closed and no longer matched findings
+    #[arg(long)]
+    pub all: bool,
+    /// 未対応の指摘がこの水準以上なら終了コード 4 / exit 4 when open findings at or above this level exist
+    #[arg(long)]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CpeCommand {
+    /// 機器の CPE を手動で指定する（自動判定より優先、次の scan から有効）/ set a device's CPEs by hand
+    Set {
+        /// 管理番号 / asset number
+        device: String,
+        #[arg(required = true)]
+        cpes: Vec<String>,
+        /// 理由 / reason
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        by: ByArgs,
+    },
+    /// 手動指定をやめて自動判定に戻す / back to the normaliser's guess
+    Clear {
+        device: String,
+        #[command(flatten)]
+        by: ByArgs,
+    },
+    /// 機器ごとの CPE（直近の scan）/ the CPEs chosen by the last scan
+    List {
+        /// 要確認の機器だけ / only devices to review
+        #[arg(long)]
+        review: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TriageArgs {
+    /// 指摘のキー（管理番号|CVE）/ finding key (asset|CVE)
+    pub key: String,
+    /// accepted | fixed | false-positive
+    pub state: String,
+    /// 理由 / reason
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    #[command(flatten)]
+    pub by: ByArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// 指摘のキー（省略時はすべて）/ finding key (all when omitted)
+    pub key: Option<String>,
+}
+
+pub async fn vuln(g: &Global, c: VulnCommand) -> Result<u8> {
+    let store = open(g).await?;
+    match c {
+        VulnCommand::Import(a) => {
+            let code = import(&store, &a.files, &a.by.by).await?;
+            Ok(code)
+        }
+        VulnCommand::Scan(a) => {
+            let facility = store.resolve_facility(g.facility.as_deref()).await?;
+            let r = app::scan(&store, &facility, &a.by).await?;
+            println!(
+                "{}: 機器 {} 台を照合 — 指摘 {} 件（新規 {} 件）、CPE 未判定 {} 台、要確認 {} 台、読み込んだ CVE {} 件、{} ms / scanned {} devices: {} findings ({} new), {} unmatched, {} to review, {} CVEs loaded",
+                facility.data.name,
+                r.devices,
+                r.findings,
+                r.added,
+                r.unmatched,
+                r.review,
+                r.cves_loaded,
+                r.millis,
+                r.devices,
+                r.findings,
+                r.added,
+                r.unmatched,
+                r.review,
+                r.cves_loaded
+            );
+            println!(
+                "  内訳 / split: 脆弱性データの読み込み {} ms、正規化と照合 {} ms、保存ほか {} ms / loading {} ms, matching {} ms, saving and the rest {} ms",
+                r.load_millis,
+                r.match_millis,
+                r.millis.saturating_sub(r.load_millis + r.match_millis),
+                r.load_millis,
+                r.match_millis,
+                r.millis.saturating_sub(r.load_millis + r.match_millis)
+            );
+            if r.resolved > 0 {
+                println!(
+                    "再診断で該当しなくなり対応済みにした指摘 {} 件 / {} findings no longer match: closed as fixed",
+                    r.resolved, r.resolved
+                );
+            }
+            for k in &r.reopened {
+                println!(
+                    "再オープン: {k}（対応済みでしたが、まだ該当します）/ reopened: {k} was marked fixed but still matches"
+                );
+            }
+            Ok(exit::OK)
+        }
+        VulnCommand::Findings(a) => findings(g, &store, a).await,
+        VulnCommand::Feeds => {
+            let today = chrono::Local::now().date_naive();
+            for s in store.vuln_feed_status().await? {
+                let age = app::feed_age_days(&s, today);
+                let when = s
+                    .last
+                    .as_ref()
+                    .map(|l| format!("{}（{}）", l.imported_at, l.source))
+                    .unwrap_or_else(|| "未取込 / never".into());
+                let stale = match age {
+                    Some(d) if d > app::STALE_DAYS => {
+                        format!(" — {d} 日前のデータです。更新してください / {d} days old: update it")
+                    }
+                    Some(d) => format!(" — {d} 日前 / {d} days old"),
+                    None => String::new(),
+                };
+                println!(
+                    "{}: {} 件、データ時点 {}、最終取込 {}{stale}",
+                    s.feed.label(),
+                    s.records,
+                    s.data_as_of.as_deref().unwrap_or("-"),
+                    when
+                );
+            }
+            Ok(exit::OK)
+        }
+        VulnCommand::Cpe(c) => {
+            let facility = store.resolve_facility(g.facility.as_deref()).await?;
+            match c {
+                CpeCommand::Set { device, cpes, reason, by } => {
+                    match app::set_cpe(&store, &facility, &device, &cpes, &reason, &by.by).await? {
+                        Ok(set) => {
+                            println!(
+                                "{device}: CPE を設定しました（次の scan から有効）/ CPE set (takes effect at the next scan): {}",
+                                set.join(" ")
+                            );
+                            Ok(exit::OK)
+                        }
+                        Err(r) => {
+                            eprintln!("{r}");
+                            Ok(exit::INVALID_INPUT)
+                        }
+                    }
+                }
+                CpeCommand::Clear { device, by } => {
+                    match app::set_cpe(&store, &facility, &device, &[], "", &by.by).await? {
+                        Ok(_) => {
+                            println!("{device}: 手動指定を解除しました / override removed");
+                            Ok(exit::OK)
+                        }
+                        Err(r) => {
+                            eprintln!("{r}");
+                            Ok(exit::INVALID_INPUT)
+                        }
+                    }
+                }
+                CpeCommand::List { review } => {
+                    for d in store.vuln_device_cpes(facility.id).await? {
+                        if review && !d.needs_review {
+                            continue;
+                        }
+                        let cpes: Vec<serde_json::Value> = serde_json::from_str(&d.cpes).unwrap_or_default();
+                        let list: Vec<&str> = cpes.iter().filter_map(|c| c["cpe"].as_str()).collect();
+                        let unrec: Vec<String> = serde_json::from_str(&d.unrecognised).unwrap_or_default();
+                        println!(
+                            "{}{}{}: {}{}",
+                            d.asset_no,
+                            if d.overridden { " [手動 / override]" } else { "" },
+                            if d.at_external_point { " [外部接続点 / external point]" } else { "" },
+                            if list.is_empty() { "（CPE なし / no CPE）".to_string() } else { list.join(" ") },
+                            if unrec.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" — 未判定 / unrecognised: {}", unrec.join("、"))
+                            }
+                        );
+                    }
+                    Ok(exit::OK)
+                }
+            }
+        }
+        VulnCommand::Triage(a) => {
+            let facility = store.resolve_facility(g.facility.as_deref()).await?;
+            match app::set_state(&store, &facility, &a.key, &a.state, &a.reason, &a.by.by).await? {
+                Ok(s) => {
+                    println!("{}: {} / {}（理由 / reason: {}）", a.key, s.label_ja(), s.label_en(), a.reason.trim());
+                    Ok(exit::OK)
+                }
+                Err(r) => {
+                    eprintln!("{r}");
+                    Ok(exit::INVALID_INPUT)
+                }
+            }
+        }
+        VulnCommand::History(a) => {
+            let facility = store.resolve_facility(g.facility.as_deref()).await?;
+            for h in store.vuln_history(facility.id, a.key.as_deref()).await? {
+                println!(
+                    "{} {} {} → {} ({}): {}",
+                    h.changed_at,
+                    h.key,
+                    h.from_state.label_ja(),
+                    h.to_state.label_ja(),
+                    h.changed_by,
+                    h.reason
+                );
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn import(store: &mamori_store::Store, files: &[PathBuf], by: &str) -> Result<u8> {
+    match app::import_feeds(store, files, by).await? {
+        ImportOutcome::Refused(problems) => {
+            for p in &problems {
+                eprintln!("{p}");
+            }
+            eprintln!("何も書き込んでいません / nothing was written");
+            Ok(exit::INVALID_INPUT)
+        }
+        ImportOutcome::Written(reports) => {
+            for r in reports {
+                println!(
+                    "{} ({}): {} 件 — 新規 {} 件、更新 {} 件、変更なし {} 件、古いため無視 {} 件、データ時点 {} / {} records: {} added, {} updated, {} unchanged, {} older ignored",
+                    r.file,
+                    r.feed.as_str(),
+                    r.records,
+                    r.counts.added,
+                    r.counts.updated,
+                    r.counts.unchanged,
+                    r.counts.older_ignored,
+                    r.data_as_of.as_deref().unwrap_or("-"),
+                    r.records,
+                    r.counts.added,
+                    r.counts.updated,
+                    r.counts.unchanged,
+                    r.counts.older_ignored
+                );
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> Result<u8> {
+    let facility = store.resolve_facility(g.facility.as_deref()).await?;
+    if a.format == FindingsFormat::Xlsx && a.output.is_none() {
+        anyhow::bail!("xlsx は --output でファイルを指定してください / give --output for xlsx");
+    }
+    let filter = FindingFilter {
+        asset_no: a.device.clone(),
+        states: if a.all { vec![] } else { vec![FindingState::Open] },
+        kev_only: a.kev,
+        include_absent: a.all,
+        ..Default::default()
+    };
+    let rows = app::findings(store, &facility, &filter).await?;
+    let bytes: Vec<u8> = match a.format {
+        FindingsFormat::Json => serde_json::to_vec_pretty(&rows)?,
+        FindingsFormat::Csv => {
+            mamori_tabular::write_csv(&app::EXPORT_HEADERS, &app::export_rows(&rows), CsvFlavor::Utf8Bom)?
+        }
+        FindingsFormat::Xlsx => {
+            mamori_tabular::write_xlsx("脆弱性診断結果", &app::EXPORT_HEADERS, &app::export_rows(&rows))?
+        }
+        FindingsFormat::Text => {
+            let mut s = String::new();
+            let scan = store.vuln_last_scan(facility.id).await?;
+            s.push_str(&format!(
+                "{} — 脆弱性の指摘 {} 件 / {} findings（直近の診断 / last scan: {}）\n",
+                facility.data.name,
+                rows.len(),
+                rows.len(),
+                scan.map(|s| s.scanned_at).unwrap_or_else(|| "未実施 / never".into())
+            ));
+            for r in &rows {
+                let d = &r.f.data;
+                let marks = format!(
+                    "{}{}{}",
+                    if d.ransomware {
+                        "[KEV・ランサムウェア]"
+                    } else if d.kev {
+                        "[KEV]"
+                    } else {
+                        ""
+                    },
+                    if d.at_external_point { "[外部接続点]" } else { "" },
+                    if r.f.state != FindingState::Open { format!("[{}]", r.f.state.label_ja()) } else { String::new() },
+                );
+                s.push_str(&format!(
+                    "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
+                    d.asset_no,
+                    r.hostname,
+                    d.cve_id,
+                    d.score10 as f64 / 10.0,
+                    app::confidence_label(&d.confidence).0,
+                    d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
+                    d.reason,
+                    d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
+                    d.key
+                ));
+            }
+            s.into_bytes()
+        }
+    };
+    match &a.output {
+        Some(p) => write_atomically(p, &bytes)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes).context("stdout")?;
+        }
+    }
+    if let Some(level) = a.fail_on {
+        let open: Vec<_> = rows.iter().filter(|r| r.f.state == FindingState::Open && r.f.present).collect();
+        let hit = open.iter().any(|r| match level {
+            FailOn::Kev => r.f.data.kev,
+            FailOn::Critical => r.f.data.kev || r.f.data.score10 >= 90,
+            FailOn::High => r.f.data.kev || r.f.data.score10 >= 70,
+            FailOn::Any => true,
+        });
+        if hit {
+            return Ok(exit::FINDINGS);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The real sample records shipped with the engine's tests (30 NVD records of the hospital incidents,
+/// the matching CISA KEV entries, JVN iPedia documents), embedded for the demo hospital.
+const DEMO_FEEDS: &[(&str, &[u8])] = &[
+    ("CVE-2017-0144.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2017-0144.json")),
+    ("CVE-2018-0171.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2018-0171.json")),
+    ("CVE-2018-13379.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2018-13379.json")),
+    ("CVE-2018-13382.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2018-13382.json")),
+    ("CVE-2018-13383.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2018-13383.json")),
+    ("CVE-2019-0708.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2019-0708.json")),
+    ("CVE-2019-11510.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2019-11510.json")),
+    ("CVE-2019-1653.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2019-1653.json")),
+    ("CVE-2019-19781.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2019-19781.json")),
+    ("CVE-2019-5591.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2019-5591.json")),
+    ("CVE-2020-12812.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2020-12812.json")),
+    ("CVE-2020-1472.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2020-1472.json")),
+    ("CVE-2020-5902.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2020-5902.json")),
+    ("CVE-2021-20016.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2021-20016.json")),
+    ("CVE-2021-26855.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2021-26855.json")),
+    ("CVE-2021-34527.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2021-34527.json")),
+    ("CVE-2021-44228.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2021-44228.json")),
+    ("CVE-2022-1388.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2022-1388.json")),
+    ("CVE-2022-26134.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2022-26134.json")),
+    ("CVE-2022-40684.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2022-40684.json")),
+    ("CVE-2022-42475.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2022-42475.json")),
+    ("CVE-2023-20198.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2023-20198.json")),
+    ("CVE-2023-27997.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2023-27997.json")),
+    ("CVE-2023-3519.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2023-3519.json")),
+    ("CVE-2023-46805.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2023-46805.json")),
+    ("CVE-2023-4966.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2023-4966.json")),
+    ("CVE-2024-21762.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2024-21762.json")),
+    ("CVE-2024-21887.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2024-21887.json")),
+    ("CVE-2024-3400.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2024-3400.json")),
+    ("CVE-2024-55591.json", include_bytes!("../../mamori-vuln/tests/fixtures/nvd/records/CVE-2024-55591.json")),
+    ("kev_subset.json", include_bytes!("../../mamori-vuln/tests/fixtures/kev/kev_subset.json")),
+    ("jvndb_detail_2021.rdf", include_bytes!("../../mamori-vuln/tests/fixtures/jvn/jvndb_detail_2021.rdf")),
+    ("jvndb_detail_2022.rdf", include_bytes!("../../mamori-vuln/tests/fixtures/jvn/jvndb_detail_2022.rdf")),
+    ("jvndb_detail_2023.rdf", include_bytes!("../../mamori-vuln/tests/fixtures/jvn/jvndb_detail_2023.rdf")),
+    (
+        "dataFeed_jvndb_detail_hnd.xml",
+        include_bytes!("../../mamori-vuln/tests/fixtures/jvn/dataFeed_jvndb_detail_hnd.xml"),
+    ),
+    (
+        "getVulnDetailInfo_hnd_JVNDB-2021-002774.xml",
+        include_bytes!("../../mamori-vuln/tests/fixtures/jvn/getVulnDetailInfo_hnd_JVNDB-2021-002774.xml"),
+    ),
+    (
+        "getVulnDetailInfo_hnd_JVNDB-2022-000097.xml",
+        include_bytes!("../../mamori-vuln/tests/fixtures/jvn/getVulnDetailInfo_hnd_JVNDB-2022-000097.xml"),
+    ),
+];
+
+/// Demo data of this capability (called by `mamori demo` after the ledgers are in): imports the real
+/// sample records and scans, so the demo hospital's FortiGate 60E (FortiOS 6.0.4) VPN gateway, its Pulse
+/// Connect Secure 9.0R3.3 and its old Windows servers show their findings.
+pub async fn seed_demo(store: &mamori_store::Store, facility: &mamori_model::Facility) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("mamori-demo-feeds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut paths = Vec::new();
+    for (name, bytes) in DEMO_FEEDS {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes)?;
+        paths.push(p);
+    }
+    let outcome = app::import_feeds(store, &paths, "demo").await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if let ImportOutcome::Refused(p) = outcome? {
+        anyhow::bail!("demo feeds did not import: {}", p.join("\n"));
+    }
+    app::scan(store, facility, "demo").await?;
     Ok(())
 }

@@ -346,3 +346,34 @@ fn large_ledgers_split_across_workers_give_the_same_findings() {
     assert!(all.contains(&"FG-6.0.4|CVE-2018-13379".to_string()));
     assert!(!all.contains(&"FG-6.0.5|CVE-2018-13379".to_string()));
 }
+
+#[test]
+fn two_cpes_of_one_device_hitting_one_cve_give_one_finding() {
+    // Both FortiOS trains are in CVE-2024-21762's ranges: one finding, the profile's CPEs evaluated together.
+    let d = DeviceFacts {
+        cpe_overrides: vec![
+            "cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*".into(),
+            "cpe:2.3:o:fortinet:fortios:7.0.1:*:*:*:*:*:*:*".into(),
+        ],
+        ..device("dual")
+    };
+    let f = findings(d);
+    let ids: Vec<&str> = f.iter().map(|f| &*f.cve_id).collect();
+    let mut uniq = ids.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(ids.len(), uniq.len(), "no CVE twice: {ids:?}");
+    assert_eq!(conf(&f, "CVE-2024-21762"), Some(Confidence::Range));
+    assert_eq!(conf(&f, "CVE-2018-13379"), Some(Confidence::Range), "only 6.0.4 has it");
+    assert_eq!(conf(&f, "CVE-2022-40684"), Some(Confidence::Range), "only 7.0.1 has it");
+    // The same CPEs as two devices give the same CVEs as the dual device.
+    let single = |c: &str| DeviceFacts { cpe_overrides: vec![c.into()], ..device("one") };
+    let mut both: Vec<String> = findings(single("cpe:2.3:o:fortinet:fortios:6.0.4:*:*:*:*:*:*:*"))
+        .into_iter()
+        .chain(findings(single("cpe:2.3:o:fortinet:fortios:7.0.1:*:*:*:*:*:*:*")))
+        .map(|f| f.cve_id.to_string())
+        .collect();
+    both.sort();
+    both.dedup();
+    assert_eq!(both, uniq);
+}
