@@ -599,6 +599,16 @@ pub async fn dispatch(g: &crate::Global, c: BackupCommand) -> Result<u8> {
             };
             record(&ctx, NewBackupRun { ok: true, detail: serde_json::to_string(&r)?, finished_at: now_text(), ..run })
                 .await?;
+            // The listing the pages show must not keep forgotten generations.
+            if ctx.is_some()
+                && target.is_some()
+                && let Ok(pw) = password(PASSWORD_ENV)
+            {
+                let repo2 = repo.clone();
+                if let Ok(Ok(gens)) = blocking("世代の確認 / listing", move || generations(&repo2, &pw)).await {
+                    remember(&ctx, &target, &gens).await;
+                }
+            }
             print(&a.repo.format, &r, || {
                 println!(
                     "残した世代 {} / 削除した世代 {} / kept {}, removed {}",

@@ -741,4 +741,15 @@ fn a_dump_command_is_backed_up_and_a_failing_one_is_recorded() {
     assert!(alerts.contains("電子カルテ: 最後のバックアップ") && alerts.contains("失敗しました"), "{alerts}");
     let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
     assert!(gens.contains("PACS: 1 世代") && gens.contains("電子カルテ: 0 世代"), "{gens}");
+    // Forget with the admin key keeps the newest three; the listing the pages show (no password) follows.
+    for _ in 0..3 {
+        e.ok(&["backup", "run", "--system", "PACS"], Some(PW));
+    }
+    e.ok(&["backup", "forget", "--keep", "3"], Some(PW));
+    let (_, st) = e.status_json(None);
+    let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
+    assert!(gens.contains("PACS: 3 世代"), "{gens}");
+    let runs = e.ok(&["backup", "report", "report", "--format", "pdf", "-o", &e.p("r.pdf")], None);
+    assert!(runs.contains("r.pdf"));
+    assert!(pdf_text(&e.p("r.pdf")).contains("世代整理"), "the forget is in the report");
 }
