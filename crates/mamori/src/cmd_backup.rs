@@ -834,7 +834,7 @@ fn print_status(st: &BackupStatus) {
     println!("  ※ {}", st.generations_note);
     println!("保管先 / targets:");
     for t in &st.targets {
-        let (sja, sen) = app::state_label(t.probe.state);
+        let (sja, sen) = app::target_state_label(t.probe.state, t.target.data.is_primary);
         println!(
             "  {} [{}] {} — {sja} / {sen}{}",
             t.target.data.name,
