@@ -88,6 +88,15 @@ pub fn point_label(id: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// The state of a target as people read it; the primary repository is never "detached", it is missing.
+pub fn target_state_label(state: OfflineState, primary: bool) -> (&'static str, &'static str) {
+    if primary && state == OfflineState::Detached {
+        ("リポジトリが見つかりません", "repository not found")
+    } else {
+        state_label(state)
+    }
+}
+
 pub fn state_label(state: OfflineState) -> (&'static str, &'static str) {
     match state {
         OfflineState::Detached => ("取り外し済み", "detached"),
@@ -475,7 +484,10 @@ pub fn evaluate_status(i: &StatusInputs, password: Option<&Password>, now: DateT
                 Some(t) => match &t.last_detach {
                     Some(d) => (
                         Some(d.generations.clone()),
-                        format!("取り外し時（{}）の記録 / as recorded at detach", d.at.format("%Y-%m-%d %H:%M")),
+                        format!(
+                            "取り外し時（{}）の記録 / as recorded at detach",
+                            jst(&d.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        ),
                     ),
                     None => (None, String::new()),
                 },

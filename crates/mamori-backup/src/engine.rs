@@ -67,16 +67,17 @@ pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenSt
         return Err(BackupError::NoRepository { repo: repo.to_path_buf() });
     }
     let be = backends(repo)?;
-    Repository::new(&repo_options(), &be)
-        .map_err(BackupError::repo("open", repo))?
-        .open(&Credentials::password(password.expose()))
-        .map_err(|e| {
-            if e.is_incorrect_password() {
-                BackupError::WrongPassword { repo: repo.to_path_buf() }
-            } else {
-                BackupError::repo("open", repo)(e)
-            }
-        })
+    let r = match crate::progress::current() {
+        Some(bars) => Repository::new_with_progress(&repo_options(), &be, bars),
+        None => Repository::new(&repo_options(), &be),
+    };
+    r.map_err(BackupError::repo("open", repo))?.open(&Credentials::password(password.expose())).map_err(|e| {
+        if e.is_incorrect_password() {
+            BackupError::WrongPassword { repo: repo.to_path_buf() }
+        } else {
+            BackupError::repo("open", repo)(e)
+        }
+    })
 }
 
 /// The key user name (`username` in the restic key file) of the key that opened the repository.

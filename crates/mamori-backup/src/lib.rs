@@ -7,6 +7,7 @@
 mod engine;
 mod error;
 pub mod policy;
+pub mod progress;
 pub mod sys;
 mod targets;
 mod types;

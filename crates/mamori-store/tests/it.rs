@@ -535,15 +535,24 @@ mod backup {
             store.add_backup_target(f.id, &target("T1b", "online", "local_dir", true), "admin").await.unwrap();
             let ts = store.backup_targets(f.id).await.unwrap();
             assert_eq!(ts.len(), 3);
-            assert_eq!(ts.iter().filter(|t| t.data.is_primary).map(|t| t.data.name.as_str()).collect::<Vec<_>>(), ["T1b"]);
+            assert_eq!(
+                ts.iter().filter(|t| t.data.is_primary).map(|t| t.data.name.as_str()).collect::<Vec<_>>(),
+                ["T1b"]
+            );
             assert_eq!(ts.iter().find(|t| t.data.name == "RDX").unwrap().data.media_ids, ["RDX-01", "RDX-02"]);
             assert!(store.backup_targets(other.id).await.unwrap().is_empty(), "targets stay with their facility");
 
             for (bad, why) in [
                 (target("T1", "online", "local_dir", false), "duplicate name"),
                 (target("X", "cloud", "local_dir", false), "unknown tier"),
-                (NewBackupTarget { path: "relative/path".into(), ..target("Y", "online", "local_dir", false) }, "relative"),
-                (NewBackupTarget { media_ids: vec![], ..target("Z", "offline", "removable_media", false) }, "no media id"),
+                (
+                    NewBackupTarget { path: "relative/path".into(), ..target("Y", "online", "local_dir", false) },
+                    "relative",
+                ),
+                (
+                    NewBackupTarget { media_ids: vec![], ..target("Z", "offline", "removable_media", false) },
+                    "no media id",
+                ),
                 (target("P", "offsite", "local_dir", true), "primary off-site"),
             ] {
                 let e = store.add_backup_target(f.id, &bad, "admin").await.expect_err(why);
@@ -578,7 +587,11 @@ mod backup {
             assert!(store.add_backup_set(f.id, &set, "admin").await.is_err(), "same system and dump type twice");
             assert!(
                 store
-                    .add_backup_set(f.id, &NewBackupSet { source: "dump".into(), system: "X".into(), ..set.clone() }, "a")
+                    .add_backup_set(
+                        f.id,
+                        &NewBackupSet { source: "dump".into(), system: "X".into(), ..set.clone() },
+                        "a"
+                    )
                     .await
                     .is_err(),
                 "relative landing folder"
@@ -624,11 +637,18 @@ mod backup {
             store
                 .record_media_event(
                     f.id,
-                    &NewMediaEvent { event: "attach".into(), at: "2026-11-21T08:00:00Z".into(), still_mounted: None, ..ev.clone() },
+                    &NewMediaEvent {
+                        event: "attach".into(),
+                        at: "2026-11-21T08:00:00Z".into(),
+                        still_mounted: None,
+                        ..ev.clone()
+                    },
                 )
                 .await
                 .unwrap();
-            assert!(store.record_media_event(f.id, &NewMediaEvent { media_id: " ".into(), ..ev.clone() }).await.is_err());
+            assert!(
+                store.record_media_event(f.id, &NewMediaEvent { media_id: " ".into(), ..ev.clone() }).await.is_err()
+            );
             let evs = store.media_events(f.id, 10).await.unwrap();
             assert_eq!(evs.iter().map(|e| e.data.event.as_str()).collect::<Vec<_>>(), ["attach", "detach"]);
             assert_eq!(evs[1].data, ev);

@@ -190,7 +190,7 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
                 kind: pick(t, app::kind_label(&d.kind)),
                 path: d.path.clone(),
                 media_ids: d.media_ids.join("、"),
-                state: pick(t, app::state_label(v.probe.state)),
+                state: pick(t, app::target_state_label(v.probe.state, d.is_primary)),
                 offline: v.probe.state != mamori_app::backup::engine::OfflineState::Online,
                 generations: match &v.generations {
                     Some(g) => format!("{}（{}）", g.len(), v.generations_source),

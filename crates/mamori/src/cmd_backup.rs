@@ -21,6 +21,7 @@ use mamori_app::backup::{
     self as app, BackupStatus, DocFormat, NewBackupRun, NewBackupSet, NewBackupTarget, NewMediaEvent, engine_target,
     evaluate_status, status_inputs,
 };
+use mamori_backup::progress::{ProgressHandle, ProgressKind, ProgressSink, set_progress_sink};
 use mamori_backup::{
     CommandSource, DirSource, Password, ReadData, SnapshotRef, Target, TargetKind, Tier, backup_command,
     backup_directory, check, copy_to_target, detach_media, forget_prune, generations, init_repository, make_immutable,
@@ -301,19 +302,64 @@ fn now_text() -> String {
     mamori_store::now_text()
 }
 
-/// Runs blocking engine work off the async workers, with a spinner on a terminal.
-async fn blocking<T: Send + 'static>(label: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let spinner = std::io::stderr().is_terminal().then(|| {
-        let s = indicatif::ProgressBar::new_spinner();
-        s.set_message(format!("{label}…"));
-        s.enable_steady_tick(Duration::from_millis(120));
-        s
-    });
-    let r = tokio::task::spawn_blocking(f).await?;
-    if let Some(s) = spinner {
-        s.finish_and_clear();
+/// Bars only on a terminal (none in logs, cron and tests): the engine's phases (bytes backed up, packs
+/// checked, files restored), one after the other.
+fn bars() -> Option<()> {
+    std::io::stderr().is_terminal().then_some(())
+}
+
+/// The engine's progress as indicatif bars.
+#[derive(Debug)]
+struct TerminalProgress;
+
+#[derive(Debug)]
+struct Bar(indicatif::ProgressBar);
+
+impl ProgressHandle for Bar {
+    fn set_length(&self, len: u64) {
+        self.0.set_length(len);
     }
-    Ok(r)
+    fn set_title(&self, title: &str) {
+        self.0.set_prefix(title.to_string());
+    }
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl ProgressSink for TerminalProgress {
+    fn start(&self, kind: ProgressKind, title: &str) -> Box<dyn ProgressHandle> {
+        let (bar, template) = match kind {
+            ProgressKind::Spinner => (indicatif::ProgressBar::new_spinner(), "{spinner} {prefix} {elapsed}"),
+            ProgressKind::Counter => {
+                (indicatif::ProgressBar::new(0), "{prefix} [{bar:30}] {pos}/{len} (残り / eta {eta})")
+            }
+            ProgressKind::Bytes => (
+                indicatif::ProgressBar::new(0),
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} (残り / eta {eta})",
+            ),
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(title.to_string());
+        if kind == ProgressKind::Spinner {
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        Box::new(Bar(bar))
+    }
+}
+
+/// Runs blocking engine work off the async workers; on a terminal it says what runs (the engine's bars then
+/// show the bytes and packs).
+async fn blocking<T: Send + 'static>(label: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    if bars().is_some() {
+        eprintln!("{label}…");
+    }
+    Ok(tokio::task::spawn_blocking(f).await?)
 }
 
 /// The store and facility, when there is a database to record in. With `--repo` and no database,
@@ -398,6 +444,9 @@ async fn remember(
 
 /// Entry from `main`.
 pub async fn dispatch(g: &crate::Global, c: BackupCommand) -> Result<u8> {
+    if bars().is_some() {
+        set_progress_sink(std::sync::Arc::new(TerminalProgress));
+    }
     match c {
         BackupCommand::Init(a) => {
             let ctx = context(g, a.repo.is_none()).await?;
@@ -550,6 +599,16 @@ pub async fn dispatch(g: &crate::Global, c: BackupCommand) -> Result<u8> {
             };
             record(&ctx, NewBackupRun { ok: true, detail: serde_json::to_string(&r)?, finished_at: now_text(), ..run })
                 .await?;
+            // The listing the pages show must not keep forgotten generations.
+            if ctx.is_some()
+                && target.is_some()
+                && let Ok(pw) = password(PASSWORD_ENV)
+            {
+                let repo2 = repo.clone();
+                if let Ok(Ok(gens)) = blocking("世代の確認 / listing", move || generations(&repo2, &pw)).await {
+                    remember(&ctx, &target, &gens).await;
+                }
+            }
             print(&a.repo.format, &r, || {
                 println!(
                     "残した世代 {} / 削除した世代 {} / kept {}, removed {}",
@@ -620,7 +679,8 @@ async fn run_backups(g: &crate::Global, a: RunArgs) -> Result<u8> {
         }
     };
     let pw = password(PASSWORD_ENV)?;
-    let mut progress = Progress::new("バックアップ / backup", sets.len());
+    // Lines in logs; on a terminal the engine's bars show the bytes instead.
+    let mut progress = bars().is_none().then(|| Progress::new("バックアップ / backup", sets.len()));
     let mut failures = 0;
     let mut results = Vec::new();
     for (n, s) in sets.iter().enumerate() {
@@ -629,32 +689,37 @@ async fn run_backups(g: &crate::Global, a: RunArgs) -> Result<u8> {
         run.system = s.system.clone();
         let r = {
             let (repo, pw, s) = (repo.clone(), pw.clone(), s.clone());
-            blocking(&format!("{} バックアップ中 / backing up", s.system), move || {
-                if s.source_kind == "command" {
-                    let mut parts = s.source.split_whitespace().map(String::from);
-                    let program = PathBuf::from(parts.next().unwrap_or_default());
-                    let src = CommandSource {
-                        system: s.system.clone(),
-                        dump_type: s.dump_type.clone(),
-                        program,
-                        args: parts.collect(),
-                        file_name: format!("{}.dump", s.dump_type),
-                        work_dir: PathBuf::from(&s.work_dir),
-                    };
-                    backup_command(&repo, &pw, &src)
-                } else {
-                    let src = DirSource {
-                        system: s.system.clone(),
-                        dump_type: s.dump_type.clone(),
-                        landing: PathBuf::from(&s.source),
-                        work_dir: PathBuf::from(&s.work_dir),
-                    };
-                    backup_directory(&repo, &pw, &src)
-                }
-            })
+            blocking(
+                &format!("{} バックアップ中 / backing up ({}/{})", s.system, n + 1, sets.len()),
+                move || {
+                    if s.source_kind == "command" {
+                        let mut parts = s.source.split_whitespace().map(String::from);
+                        let program = PathBuf::from(parts.next().unwrap_or_default());
+                        let src = CommandSource {
+                            system: s.system.clone(),
+                            dump_type: s.dump_type.clone(),
+                            program,
+                            args: parts.collect(),
+                            file_name: format!("{}.dump", s.dump_type),
+                            work_dir: PathBuf::from(&s.work_dir),
+                        };
+                        backup_command(&repo, &pw, &src)
+                    } else {
+                        let src = DirSource {
+                            system: s.system.clone(),
+                            dump_type: s.dump_type.clone(),
+                            landing: PathBuf::from(&s.source),
+                            work_dir: PathBuf::from(&s.work_dir),
+                        };
+                        backup_directory(&repo, &pw, &src)
+                    }
+                },
+            )
             .await?
         };
-        progress.set(n + 1, sets.len());
+        if let Some(p) = progress.as_mut() {
+            p.set(n + 1, sets.len());
+        }
         match r {
             Ok(r) => {
                 record(
@@ -688,13 +753,17 @@ async fn run_backups(g: &crate::Global, a: RunArgs) -> Result<u8> {
                     e,
                     mamori_backup::BackupError::WrongPassword { .. } | mamori_backup::BackupError::NoRepository { .. }
                 ) {
-                    progress.finish();
+                    if let Some(p) = progress {
+                        p.finish();
+                    }
                     return Err(e.into());
                 }
             }
         }
     }
-    progress.finish();
+    if let Some(p) = progress {
+        p.finish();
+    }
     if ctx.is_some() && target.is_some() {
         let pw2 = pw.clone();
         let repo2 = repo.clone();
@@ -765,7 +834,7 @@ fn print_status(st: &BackupStatus) {
     println!("  ※ {}", st.generations_note);
     println!("保管先 / targets:");
     for t in &st.targets {
-        let (sja, sen) = app::state_label(t.probe.state);
+        let (sja, sen) = app::target_state_label(t.probe.state, t.target.data.is_primary);
         println!(
             "  {} [{}] {} — {sja} / {sen}{}",
             t.target.data.name,

@@ -33,14 +33,23 @@ fn sigkill_during_backup_leaves_a_valid_repository() {
     let mut killed_before_end = 0;
     for trial in 0..20u64 {
         f.write_dumps(2000 + trial, 3 * 1024 * 1024);
-        let delay = Duration::from_micros(rng.next() % (full.as_micros() as u64).max(1));
-        let mut child = spawn();
-        std::thread::sleep(delay);
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let status = child.wait().unwrap();
-        if !status.success() {
-            killed_before_end += 1;
+        let mut delay = Duration::from_micros(rng.next() % (full.as_micros() as u64).max(1));
+        // On a loaded machine a run can end before the kill: then the trial is repeated with half the delay
+        // (at most 4 times), so the kills land mid-run however the load changes.
+        for _attempt in 0..5 {
+            let mut child = spawn();
+            std::thread::sleep(delay);
+            if child.try_wait().unwrap().is_some() {
+                delay /= 2;
+                continue;
+            }
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            let status = child.wait().unwrap();
+            if !status.success() {
+                killed_before_end += 1;
+            }
+            break;
         }
         let c = check(&f.repo, &backup_pw(), ReadData::None).unwrap();
         assert!(c.ok, "trial {trial} (killed after {delay:?}): {:?}", c.errors);

@@ -340,6 +340,7 @@ mod web {
                 ("backup-mgr", "manager", vec!["--facility", "1"]),
                 ("tokyo-pref", "inspector", vec!["--prefecture", "東京都"]),
                 ("osaka-pref", "inspector", vec!["--prefecture", "大阪府"]),
+                ("bk-vendor", "vendor", vec!["--facility", "1", "--vendor", "みなとネットワークサービス株式会社"]),
             ] {
                 let mut args = vec!["user", "add", login, "--name", "試験 利用者", "--role", role, "--password-stdin"];
                 args.extend(extra);
@@ -477,6 +478,9 @@ mod web {
         let (insp, insp_csrf) = login(p, "tokyo-pref");
         let (osaka, _) = login(p, "osaka-pref");
         let (mgr, mgr_csrf) = login(p, "backup-mgr");
+        let (vendor, _) = login(p, "bk-vendor");
+        assert_eq!(http(p, "GET", "/f/1/backup", &vendor, None).status, 403, "a vendor has no backup view");
+        assert_eq!(http(p, "GET", "/f/1/backup/report?format=pdf", &vendor, None).status, 403);
         assert_eq!(http(p, "GET", "/f/1/backup", "", None).status, 303, "no session: to the login page");
         let page = http(p, "GET", "/f/1/backup", &insp, None);
         assert_eq!(page.status, 200);
@@ -707,4 +711,45 @@ fn the_demo_makes_a_real_repository_only_with_the_passwords() {
     }
     // A reset replaces the demo's own files and starts again.
     assert!(demo(true).contains("3世代"));
+}
+
+/// A dump taken from a command's standard output (e.g. pg_dump) is a backup set like a landing folder; a failing
+/// command keeps no snapshot and is recorded as a failed run.
+#[test]
+fn a_dump_command_is_backed_up_and_a_failing_one_is_recorded() {
+    let e = Env::new();
+    std::fs::write(e.p("dump.sql"), "CREATE TABLE pacs (id int);\n".repeat(1000)).unwrap();
+    e.ok(&["backup", "target", "add", "--name", "T1", "--tier", "online", "--path", &e.p("t1"), "--primary"], None);
+    let cmd = format!("/bin/cat {}", e.p("dump.sql"));
+    e.ok(
+        &["backup", "set", "add", "--system", "PACS", "--command", &cmd, "--dump-type", "sql", "--work-dir", &e.p("w")],
+        None,
+    );
+    e.ok(&["backup", "init"], Some(PW));
+    let out = e.ok(&["backup", "run", "--format", "json"], Some(PW));
+    let runs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(runs[0]["system"], "PACS");
+    assert!(runs[0]["bytes"].as_u64().unwrap() >= 28_000, "the whole dump is stored: {runs}");
+    let out = e.ok(&["backup", "drill", "--system", "PACS", "--scratch", &e.p("scratch")], Some(PW));
+    assert!(out.contains("不一致 0 件"), "{out}");
+    // The same set with a command that fails: exit 1, the failure recorded with its reason.
+    e.ok(&["backup", "set", "add", "--system", "電子カルテ", "--command", "/bin/false", "--work-dir", &e.p("w")], None);
+    let out = e.run(&["backup", "run", "--system", "電子カルテ"], Some(PW));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (_, st) = e.status_json(Some(PW));
+    let alerts = st["alerts"].to_string();
+    assert!(alerts.contains("電子カルテ: 最後のバックアップ") && alerts.contains("失敗しました"), "{alerts}");
+    let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
+    assert!(gens.contains("PACS: 1 世代") && gens.contains("電子カルテ: 0 世代"), "{gens}");
+    // Forget with the admin key keeps the newest three; the listing the pages show (no password) follows.
+    for _ in 0..3 {
+        e.ok(&["backup", "run", "--system", "PACS"], Some(PW));
+    }
+    e.ok(&["backup", "forget", "--keep", "3"], Some(PW));
+    let (_, st) = e.status_json(None);
+    let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
+    assert!(gens.contains("PACS: 3 世代"), "{gens}");
+    let runs = e.ok(&["backup", "report", "report", "--format", "pdf", "-o", &e.p("r.pdf")], None);
+    assert!(runs.contains("r.pdf"));
+    assert!(pdf_text(&e.p("r.pdf")).contains("世代整理"), "the forget is in the report");
 }
