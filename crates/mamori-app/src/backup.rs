@@ -538,6 +538,8 @@ pub struct BackupTableRow {
     pub schedule: String,
     pub responsible: String,
     pub recovery_priority: Option<i64>,
+    /// The restore procedure recorded for the set (復旧方法).
+    pub restore_procedure: String,
 }
 
 /// The backup table of the BCP, one row per backup set, in recovery-priority order.
@@ -590,6 +592,7 @@ pub async fn backup_table(store: &Store, facility: &Facility) -> Result<Vec<Back
             schedule: d.schedule.clone(),
             responsible: d.responsible.clone(),
             recovery_priority: d.recovery_priority,
+            restore_procedure: d.restore_procedure.clone(),
         });
     }
     Ok(rows)

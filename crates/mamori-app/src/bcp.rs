@@ -887,36 +887,6 @@ pub fn parse_answer(s: &str) -> Option<Option<bool>> {
 
 // ============================================================================================ BCP document
 
-/// One row of the backup table (2.2.4), read from the backup capability's tables when they exist.
-#[derive(Debug, Clone, PartialEq)]
-struct BackupRow {
-    system: String,
-    frequency: String,
-    method: String,
-    restore: String,
-    last_ok: String,
-}
-
-/// The backup table per system from the store's backup data, if that capability has stored any.
-async fn backup_rows(store: &Store, facility_id: i64) -> Vec<BackupRow> {
-    store
-        .backup_table_rows(facility_id)
-        .await
-        .into_iter()
-        .map(|r| BackupRow {
-            system: r.system,
-            frequency: r.schedule,
-            method: format!(
-                "{}（{}）",
-                r.dump_type,
-                if r.source_kind == "command" { "コマンドで取得" } else { "出力先から取得" }
-            ),
-            restore: r.restore_procedure,
-            last_ok: r.last_ok,
-        })
-        .collect()
-}
-
 fn or_missing(s: &str) -> String {
     if s.trim().is_empty() { MISSING_MARK.to_string() } else { s.to_string() }
 }
@@ -974,7 +944,7 @@ struct BcpData {
     devices: Vec<Device>,
     vendors: Vec<Vendor>,
     trainings: Vec<Training>,
-    backups: Vec<BackupRow>,
+    backups: Vec<crate::backup::BackupTableRow>,
     findings: usize,
 }
 
@@ -989,7 +959,7 @@ pub async fn bcp_doc(store: &Store, facility: &Facility, today: NaiveDate) -> Re
         devices: store.list(facility.id).await?,
         vendors: store.list(facility.id).await?,
         trainings: store.trainings(facility.id).await?,
-        backups: backup_rows(store, facility.id).await,
+        backups: crate::backup::backup_table(store, facility).await?,
         findings: crate::ledger_findings(store, facility.id, &mamori_model::findings::FindingOptions::new(today))
             .await?
             .len(),
@@ -1276,19 +1246,34 @@ fn section_blocks(b: &mut Vec<Block>, s: &TemplateSection, d: &BcpData, facility
                     "バックアップの記録がありません（mamori のバックアップ機能で対象システムを登録すると、この表はその記録から作成されます）。",
                 );
             } else {
+                // The template's four columns (システム / 頻度 / 作成方法 / 復旧方法) and what mamori knows
+                // besides: where the generations are kept, the last success and the last restore drill.
+                let date = |s: &str| s.chars().take(10).collect::<String>();
                 let rows = d
                     .backups
                     .iter()
                     .map(|r| {
+                        let mut kept = or_missing(&r.where_kept);
+                        if let Some(n) = r.generations {
+                            kept.push_str(&format!("\n{n}世代"));
+                        }
+                        kept.push_str(if r.offline {
+                            "\nオフライン保管あり"
+                        } else {
+                            "\nオフライン保管なし"
+                        });
+                        kept.push_str(if r.offsite { "\n遠隔地保管あり" } else { "\n遠隔地保管なし" });
                         vec![
                             r.system.clone(),
-                            or_missing(&r.frequency),
-                            r.method.clone(),
-                            or_missing(&r.restore),
-                            if r.last_ok.is_empty() {
-                                "記録なし".into()
-                            } else {
-                                r.last_ok.chars().take(10).collect()
+                            or_missing(&r.schedule),
+                            r.what.clone(),
+                            or_missing(&r.restore_procedure),
+                            kept,
+                            r.last_run.as_deref().map(date).unwrap_or_else(|| "記録なし".into()),
+                            match &r.last_drill {
+                                Some((at, true)) => format!("{}（一致）", date(at)),
+                                Some((at, false)) => format!("{}（不一致・失敗）", date(at)),
+                                None => "記録なし".into(),
                             },
                         ]
                     })
@@ -1299,7 +1284,9 @@ fn section_blocks(b: &mut Vec<Block>, s: &TemplateSection, d: &BcpData, facility
                         "頻度".into(),
                         "作成方法".into(),
                         "復旧方法".into(),
+                        "保管先・世代".into(),
                         "最終成功".into(),
+                        "最終復元訓練".into(),
                     ],
                     rows,
                 });

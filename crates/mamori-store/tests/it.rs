@@ -406,8 +406,6 @@ mod bcp {
             let a = store.add_facility(&hospital("みなと病院")).await.unwrap();
             let b = store.add_facility(&hospital("やまて病院")).await.unwrap();
             assert!(store.contacts_updated_at(a.id).await.unwrap().is_none());
-            // No backup data (or no backup tables at all): the BCP's backup table is empty, not an error.
-            assert!(store.backup_table_rows(a.id).await.is_empty());
             let list = vec![
                 contact("x-mhlw", ContactKind::External, "厚生労働省", Some(5)),
                 contact("v-ehr", ContactKind::Vendor, "電子カルテ保守", None),

@@ -303,7 +303,9 @@ fn the_demo_hospital_gets_its_own_bcp_with_what_is_missing_marked() {
             assert!(txt.contains(want), "{want:?} missing from the .docx");
         }
     } else if std::env::var_os("MAMORI_REQUIRE_OFFICE").is_some() {
-        panic!("LibreOffice (soffice) is required here to read the .docx back: apt-get install libreoffice-writer-nogui");
+        panic!(
+            "LibreOffice (soffice) is required here to read the .docx back: apt-get install libreoffice-writer-nogui"
+        );
     } else {
         eprintln!("note: LibreOffice not installed: the .docx was not read back");
     }
