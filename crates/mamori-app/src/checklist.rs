@@ -442,6 +442,7 @@ pub async fn answer(
     let f = ed.form(form.kind).expect("checked by check_form");
     let mut rows: BTreeMap<String, ChecklistAnswer> =
         store.checklist_answers(facility.id, &form.key()).await?.into_iter().map(|a| (a.item_id.clone(), a)).collect();
+    let based_on: Vec<ChecklistAnswer> = rows.values().cloned().collect();
     let mut problems = Vec::new();
     let mut touched: BTreeSet<String> = BTreeSet::new();
     for input in inputs {
@@ -505,7 +506,7 @@ pub async fn answer(
         return Ok(Err(problems));
     }
     let changed: Vec<ChecklistAnswer> = rows.into_values().filter(|r| touched.contains(&r.item_id)).collect();
-    Ok(Ok(store.save_checklist_answers(facility.id, &form.key(), &changed, by).await?))
+    Ok(Ok(store.save_checklist_answers_if_unchanged(facility.id, &form.key(), &changed, &based_on, by).await?))
 }
 
 /// Reads a bulk answer file (CSV, UTF-8 with or without BOM): columns item, round, answer (はい/いいえ/yes/no/empty),
