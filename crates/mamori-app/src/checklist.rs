@@ -1654,6 +1654,7 @@ pub async fn gmis_answer(
     let mut answers: gmis::Answers =
         store.gmis_answers(facility.id, &s.id).await?.into_iter().map(|a| (a.question, a.answer)).collect();
     let before = answers.clone();
+    let based_on: Vec<(String, String)> = before.iter().map(|(q, a)| (q.clone(), a.clone())).collect();
     let mut problems = Vec::new();
     let mut given = Vec::new();
     for (q, a) in inputs {
@@ -1719,7 +1720,7 @@ pub async fn gmis_answer(
             changes.push((q.id.clone(), a.cloned().unwrap_or_default()));
         }
     }
-    Ok(Ok(store.save_gmis_answers(facility.id, &s.id, &changes, by).await?))
+    Ok(Ok(store.save_gmis_answers_if_unchanged(facility.id, &s.id, &changes, &based_on, by).await?))
 }
 
 /// The survey's answers with the evidence behind each, as .xlsx (official-looking sheet) or CSV.

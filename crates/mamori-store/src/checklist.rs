@@ -361,8 +361,50 @@ impl Store {
         answers: &[(String, String)],
         by: &str,
     ) -> Result<usize> {
+        self.write_gmis_answers(facility_id, survey, answers, None, by).await
+    }
+
+    /// [`Store::save_gmis_answers`], refused with nothing written when the survey's stored answers are no longer
+    /// `based_on` (all (question, answer) pairs as the caller read them): the skip rules depend on every answer,
+    /// so a change made on a stale read could leave answers the rules skip.
+    pub async fn save_gmis_answers_if_unchanged(
+        &self,
+        facility_id: i64,
+        survey: &str,
+        answers: &[(String, String)],
+        based_on: &[(String, String)],
+        by: &str,
+    ) -> Result<usize> {
+        self.write_gmis_answers(facility_id, survey, answers, Some(based_on), by).await
+    }
+
+    async fn write_gmis_answers(
+        &self,
+        facility_id: i64,
+        survey: &str,
+        answers: &[(String, String)],
+        based_on: Option<&[(String, String)]>,
+        by: &str,
+    ) -> Result<usize> {
         let now = now_text();
         let mut tx = self.pool().begin().await?;
+        if let Some(based_on) = based_on {
+            let rows = sqlx::query("SELECT question, answer FROM gmis_answers WHERE facility_id = $1 AND survey = $2")
+                .bind(facility_id)
+                .bind(survey)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut stored: Vec<(String, String)> =
+                rows.iter().map(|r| Ok((r.try_get("question")?, r.try_get("answer")?))).collect::<Result<_>>()?;
+            let mut expected = based_on.to_vec();
+            stored.sort();
+            expected.sort();
+            if stored != expected {
+                return Err(StoreError::Invalid(
+                    "G-MIS調査の回答は他の利用者が先に更新しました。画面を読み込み直してからやり直してください / the survey's answers were changed by someone else meanwhile; reload and try again".into(),
+                ));
+            }
+        }
         let mut changed = 0;
         for (q, a) in answers {
             let a = a.trim();

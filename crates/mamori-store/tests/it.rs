@@ -498,6 +498,20 @@ mod checklist {
                 (got[0].question.as_str(), got[0].answer.as_str(), got[0].updated_by.as_str()),
                 ("q5", "いいえ", "v")
             );
+            // Based on a stale read (q5 was はい): refused, nothing written.
+            let stale = [a("q5", "はい")];
+            let e = store
+                .save_gmis_answers_if_unchanged(f.id, "backup-vpn-2022", &[a("q8", "はい")], &stale, "w")
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("G-MIS"), "{e}");
+            assert_eq!(store.gmis_answers(f.id, "backup-vpn-2022").await.unwrap().len(), 1);
+            let fresh = [a("q5", "いいえ")];
+            store
+                .save_gmis_answers_if_unchanged(f.id, "backup-vpn-2022", &[a("q10", "はい")], &fresh, "w")
+                .await
+                .unwrap();
+            assert_eq!(store.gmis_answers(f.id, "backup-vpn-2022").await.unwrap().len(), 2);
         }
     }
 }
