@@ -43,15 +43,33 @@ pub fn catalog_source() -> CatalogSource {
     }
 }
 
+/// The embedded editions, parsed once per process (they cannot change while it runs).
+static EMBEDDED: std::sync::OnceLock<std::result::Result<Vec<ChecklistEdition>, String>> = std::sync::OnceLock::new();
+
+fn overlaid() -> bool {
+    std::env::var_os("MAMORI_CATALOG_DIR").is_some_and(|d| !d.is_empty())
+}
+
 /// Every checklist edition in the catalog, oldest first.
 pub fn editions() -> Result<Vec<ChecklistEdition>> {
-    Ok(cat::load_all(&catalog_source())?)
+    if overlaid() {
+        return Ok(cat::load_all(&catalog_source())?);
+    }
+    EMBEDDED
+        .get_or_init(|| cat::load_all(&CatalogSource::embedded()).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| AppError::Catalog(mamori_catalog::CatalogError::Invalid { file: cat::DIR.into(), reason: e }))
 }
 
 /// One edition by id, or the newest official edition when `id` is `None`.
 pub fn edition(id: Option<&str>) -> Result<ChecklistEdition> {
     match id {
-        Some(id) => Ok(cat::load(&catalog_source(), id)?),
+        Some(id) if overlaid() => Ok(cat::load(&catalog_source(), id)?),
+        Some(id) => match editions()?.into_iter().find(|e| e.id == id) {
+            Some(e) => Ok(e),
+            // Not embedded: let the catalog say why (unknown id, bad id) with its own message.
+            None => Ok(cat::load(&CatalogSource::embedded(), id)?),
+        },
         None => editions()?.into_iter().rev().find(|e| e.status == EditionStatus::Official).ok_or_else(|| {
             invalid("公表版のチェックリストがカタログにありません / no official checklist edition in the catalog")
         }),
@@ -424,6 +442,7 @@ pub async fn answer(
     let f = ed.form(form.kind).expect("checked by check_form");
     let mut rows: BTreeMap<String, ChecklistAnswer> =
         store.checklist_answers(facility.id, &form.key()).await?.into_iter().map(|a| (a.item_id.clone(), a)).collect();
+    let based_on: Vec<ChecklistAnswer> = rows.values().cloned().collect();
     let mut problems = Vec::new();
     let mut touched: BTreeSet<String> = BTreeSet::new();
     for input in inputs {
@@ -487,7 +506,7 @@ pub async fn answer(
         return Ok(Err(problems));
     }
     let changed: Vec<ChecklistAnswer> = rows.into_values().filter(|r| touched.contains(&r.item_id)).collect();
-    Ok(Ok(store.save_checklist_answers(facility.id, &form.key(), &changed, by).await?))
+    Ok(Ok(store.save_checklist_answers_if_unchanged(facility.id, &form.key(), &changed, &based_on, by).await?))
 }
 
 /// Reads a bulk answer file (CSV, UTF-8 with or without BOM): columns item, round, answer (はい/いいえ/yes/no/empty),
@@ -786,15 +805,26 @@ pub async fn readiness_of(
     edition_id: Option<&str>,
     today: NaiveDate,
 ) -> Result<Readiness> {
+    let evidence = crate::evidence::collect(store, facility, today).await?;
+    readiness_with(store, facility, edition_id, &evidence, today).await
+}
+
+/// [`readiness_of`] with evidence already collected (a page that shows both saves collecting it twice).
+pub async fn readiness_with(
+    store: &Store,
+    facility: &Facility,
+    edition_id: Option<&str>,
+    evidence: &[Evidence],
+    today: NaiveDate,
+) -> Result<Readiness> {
     let ed = edition(edition_id)?;
     let facts = facts(store, facility).await?;
-    let evidence = crate::evidence::collect(store, facility, today).await?;
     let mut forms = Vec::new();
     let (mut missing, mut overdue) = (Vec::new(), Vec::new());
     let mut disagreements = 0;
     let mut last_checked: Option<NaiveDate> = None;
     for form in required_forms(&ed, &facts) {
-        let v = form_view(store, facility, &form, &evidence, today).await?;
+        let v = form_view(store, facility, &form, evidence, today).await?;
         let applicable = v.items.iter().filter(|i| i.not_applicable.is_none()).count();
         let answered = v.items.iter().filter(|i| i.not_applicable.is_none() && !i.missing()).count();
         forms.push((form.clone(), v.form_title.clone(), answered, applicable));
@@ -1624,6 +1654,7 @@ pub async fn gmis_answer(
     let mut answers: gmis::Answers =
         store.gmis_answers(facility.id, &s.id).await?.into_iter().map(|a| (a.question, a.answer)).collect();
     let before = answers.clone();
+    let based_on: Vec<(String, String)> = before.iter().map(|(q, a)| (q.clone(), a.clone())).collect();
     let mut problems = Vec::new();
     let mut given = Vec::new();
     for (q, a) in inputs {
@@ -1689,7 +1720,7 @@ pub async fn gmis_answer(
             changes.push((q.id.clone(), a.cloned().unwrap_or_default()));
         }
     }
-    Ok(Ok(store.save_gmis_answers(facility.id, &s.id, &changes, by).await?))
+    Ok(Ok(store.save_gmis_answers_if_unchanged(facility.id, &s.id, &changes, &based_on, by).await?))
 }
 
 /// The survey's answers with the evidence behind each, as .xlsx (official-looking sheet) or CSV.

@@ -159,6 +159,31 @@ impl Store {
         rows: &[ChecklistAnswer],
         by: &str,
     ) -> Result<usize> {
+        self.write_checklist_answers(facility_id, key, rows, None, by).await
+    }
+
+    /// [`Store::save_checklist_answers`], refused with nothing written when a row is no longer what the caller
+    /// based its change on (`based_on`: the rows as the caller read them; a row missing there must not exist):
+    /// two people answering the same item at once never silently lose one answer.
+    pub async fn save_checklist_answers_if_unchanged(
+        &self,
+        facility_id: i64,
+        key: &FormKey,
+        rows: &[ChecklistAnswer],
+        based_on: &[ChecklistAnswer],
+        by: &str,
+    ) -> Result<usize> {
+        self.write_checklist_answers(facility_id, key, rows, Some(based_on), by).await
+    }
+
+    async fn write_checklist_answers(
+        &self,
+        facility_id: i64,
+        key: &FormKey,
+        rows: &[ChecklistAnswer],
+        based_on: Option<&[ChecklistAnswer]>,
+        by: &str,
+    ) -> Result<usize> {
         let now = now_text();
         let mut tx = self.pool().begin().await?;
         let mut changed = 0;
@@ -178,6 +203,20 @@ impl Store {
             .map(|r| answer_from_row(&r))
             .transpose()?;
             let before_json = before.as_ref().map(ChecklistAnswer::content).unwrap_or(serde_json::Value::Null);
+            if let Some(based_on) = based_on {
+                let expected = based_on
+                    .iter()
+                    .find(|b| b.item_id == row.item_id)
+                    .map(ChecklistAnswer::content)
+                    .unwrap_or(serde_json::Value::Null);
+                if expected != before_json {
+                    // Dropping the transaction rolls back what was written so far.
+                    return Err(StoreError::Invalid(format!(
+                        "項目 {} は他の利用者が先に更新しました。画面を読み込み直してからやり直してください / item {} was changed by someone else meanwhile; reload and try again",
+                        row.item_id, row.item_id
+                    )));
+                }
+            }
             let after_json = if row.is_empty() { serde_json::Value::Null } else { row.content() };
             if before_json == after_json {
                 continue;
@@ -322,8 +361,50 @@ impl Store {
         answers: &[(String, String)],
         by: &str,
     ) -> Result<usize> {
+        self.write_gmis_answers(facility_id, survey, answers, None, by).await
+    }
+
+    /// [`Store::save_gmis_answers`], refused with nothing written when the survey's stored answers are no longer
+    /// `based_on` (all (question, answer) pairs as the caller read them): the skip rules depend on every answer,
+    /// so a change made on a stale read could leave answers the rules skip.
+    pub async fn save_gmis_answers_if_unchanged(
+        &self,
+        facility_id: i64,
+        survey: &str,
+        answers: &[(String, String)],
+        based_on: &[(String, String)],
+        by: &str,
+    ) -> Result<usize> {
+        self.write_gmis_answers(facility_id, survey, answers, Some(based_on), by).await
+    }
+
+    async fn write_gmis_answers(
+        &self,
+        facility_id: i64,
+        survey: &str,
+        answers: &[(String, String)],
+        based_on: Option<&[(String, String)]>,
+        by: &str,
+    ) -> Result<usize> {
         let now = now_text();
         let mut tx = self.pool().begin().await?;
+        if let Some(based_on) = based_on {
+            let rows = sqlx::query("SELECT question, answer FROM gmis_answers WHERE facility_id = $1 AND survey = $2")
+                .bind(facility_id)
+                .bind(survey)
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut stored: Vec<(String, String)> =
+                rows.iter().map(|r| Ok((r.try_get("question")?, r.try_get("answer")?))).collect::<Result<_>>()?;
+            let mut expected = based_on.to_vec();
+            stored.sort();
+            expected.sort();
+            if stored != expected {
+                return Err(StoreError::Invalid(
+                    "G-MIS調査の回答は他の利用者が先に更新しました。画面を読み込み直してからやり直してください / the survey's answers were changed by someone else meanwhile; reload and try again".into(),
+                ));
+            }
+        }
         let mut changed = 0;
         for (q, a) in answers {
             let a = a.trim();

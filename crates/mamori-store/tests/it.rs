@@ -730,6 +730,36 @@ mod checklist {
         }
     }
 
+    /// An answer based on what was read before someone else's change is refused, and nothing of it is written.
+    #[tokio::test]
+    async fn a_change_based_on_a_stale_read_is_refused() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("同時病院")).await.unwrap();
+            let d = NaiveDate::from_ymd_opt(2024, 6, 10);
+            let a = |item: &str, r1: bool| ChecklistAnswer {
+                item_id: item.into(),
+                r1: Some(r1),
+                r1_date: d,
+                ..Default::default()
+            };
+            store.save_checklist_answers(f.id, &key(""), &[a("h-2-1", true)], "a").await.unwrap();
+            let read = store.checklist_answers(f.id, &key("")).await.unwrap();
+            // Someone else changes 2-(1) meanwhile.
+            store.save_checklist_answers(f.id, &key(""), &[a("h-2-1", false)], "b").await.unwrap();
+            let stale = [a("h-1-1", true), ChecklistAnswer { remarks: "確認済み".into(), ..read[0].clone() }];
+            let e = store.save_checklist_answers_if_unchanged(f.id, &key(""), &stale, &read, "a").await.unwrap_err();
+            assert!(e.to_string().contains("h-2-1"), "{e}");
+            let now = store.checklist_answers(f.id, &key("")).await.unwrap();
+            assert_eq!(now.len(), 1, "1-(1) of the refused batch is not written");
+            assert_eq!((now[0].r1, now[0].remarks.as_str()), (Some(false), ""));
+            // Based on a fresh read it goes through.
+            let fresh = store.checklist_answers(f.id, &key("")).await.unwrap();
+            let ok = [a("h-1-1", true), ChecklistAnswer { remarks: "確認済み".into(), ..fresh[0].clone() }];
+            assert_eq!(store.save_checklist_answers_if_unchanged(f.id, &key(""), &ok, &fresh, "a").await.unwrap(), 2);
+        }
+    }
+
     #[tokio::test]
     async fn gmis_answers_with_history() {
         let s = stores().await;
@@ -749,6 +779,20 @@ mod checklist {
                 (got[0].question.as_str(), got[0].answer.as_str(), got[0].updated_by.as_str()),
                 ("q5", "いいえ", "v")
             );
+            // Based on a stale read (q5 was はい): refused, nothing written.
+            let stale = [a("q5", "はい")];
+            let e = store
+                .save_gmis_answers_if_unchanged(f.id, "backup-vpn-2022", &[a("q8", "はい")], &stale, "w")
+                .await
+                .unwrap_err();
+            assert!(e.to_string().contains("G-MIS"), "{e}");
+            assert_eq!(store.gmis_answers(f.id, "backup-vpn-2022").await.unwrap().len(), 1);
+            let fresh = [a("q5", "いいえ")];
+            store
+                .save_gmis_answers_if_unchanged(f.id, "backup-vpn-2022", &[a("q10", "はい")], &fresh, "w")
+                .await
+                .unwrap();
+            assert_eq!(store.gmis_answers(f.id, "backup-vpn-2022").await.unwrap().len(), 2);
         }
     }
 }

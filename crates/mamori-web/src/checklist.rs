@@ -458,17 +458,14 @@ async fn form_page(
     let day = today();
     let vendor = is_vendor(&ctx);
     // Evidence comes from the hospital's own data: never shown on a vendor's form or to a vendor.
-    let evidence = if vendor || form.kind == FormKind::Vendor {
-        Vec::new()
-    } else {
-        mamori_app::evidence::collect(&st.store, &f, day).await?
-    };
-    let v = cl::form_view(&st.store, &f, &form, &evidence, day).await?;
+    let all_evidence = if vendor { Vec::new() } else { mamori_app::evidence::collect(&st.store, &f, day).await? };
+    let evidence: &[Evidence] = if form.kind == FormKind::Vendor { &[] } else { &all_evidence };
+    let v = cl::form_view(&st.store, &f, &form, evidence, day).await?;
     let ed = cl::edition(Some(&form.edition))?;
     let (readiness, forms) = if vendor {
         (None, Vec::new())
     } else {
-        let r = cl::readiness_of(&st.store, &f, Some(&form.edition), day).await?;
+        let r = cl::readiness_with(&st.store, &f, Some(&form.edition), &all_evidence, day).await?;
         let links = r
             .forms
             .iter()

@@ -347,7 +347,9 @@ fn exports_in_the_official_layout_with_every_item_and_answer() {
 
     // PDF: the text holds every item number and the answers.
     if Path::new("/usr/bin/pdftotext").exists() {
-        let o = Command::new("pdftotext").arg(d.path("checklist.pdf")).arg("-").output().unwrap();
+        // -raw: a number broken after its hyphen at a line end, as the official sheet breaks "(2-" / "(1))", keeps
+        // the hyphen (the default mode removes it as if it were a hyphenated word).
+        let o = Command::new("pdftotext").arg("-raw").arg(d.path("checklist.pdf")).arg("-").output().unwrap();
         let text = String::from_utf8_lossy(&o.stdout).replace(char::is_whitespace, "");
         for n in [
             "(1-(1))", "(2-(1))", "(2-(2))", "(2-(3))", "(2-(4))", "(2-(5))", "(2-(6))", "(2-(7))", "(2-(8))",
