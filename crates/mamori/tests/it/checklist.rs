@@ -112,7 +112,12 @@ fn cli_answers_by_the_manuals_rules_and_refuses_the_rest() {
     assert_eq!(i25["answer"]["r1"], true);
     assert_eq!(i25["disagreement"], true);
     assert_eq!(i25["evidence"][0]["suggests"], false);
-    assert_eq!(item(&v, "h-3-2")["awaiting"], serde_json::json!(["backup"]));
+    // 3-(2) gets the backup capability's evidence through the one interface; the capabilities not yet built
+    // (access-log review, network) are named as awaited.
+    assert_eq!(item(&v, "h-3-2")["awaiting"], serde_json::json!([]));
+    assert!(item(&v, "h-3-2")["evidence"].as_array().unwrap().iter().any(|e| e["source"] == "backup"));
+    assert_eq!(item(&v, "h-2-6-server")["awaiting"], serde_json::json!(["logs"]));
+    assert_eq!(item(&v, "h-2-8-network")["awaiting"], serde_json::json!(["network"]));
     // The ledger evidence of the demo hospital, item by item.
     let ev = |id: &str| {
         item(&v, id)["evidence"].as_array().unwrap().iter().find(|e| e["source"] == "ledger").cloned().unwrap()
