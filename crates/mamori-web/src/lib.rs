@@ -12,6 +12,7 @@ mod checklist;
 mod i18n;
 mod pages;
 mod session;
+mod summary;
 mod views;
 mod vuln;
 
@@ -192,6 +193,7 @@ pub fn router(state: AppState) -> Router {
         .merge(bcp::routes())
         .merge(vuln::routes())
         .merge(backup::routes())
+        .merge(summary::routes())
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)

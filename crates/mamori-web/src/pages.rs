@@ -53,7 +53,7 @@ pub(crate) fn enc(s: &str) -> String {
     out
 }
 
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
+pub(crate) fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
     if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
 }
 
@@ -288,12 +288,24 @@ pub(crate) async fn dashboard(
             })
             .collect();
     }
+    // The capability blocks the role may see; each loads itself after the page (see `summary`).
+    let p = &ctx.principal;
+    let blocks = [
+        ("checklist/readiness", "readiness", p.can(Action::ViewChecklist) && p.role != Role::Vendor),
+        ("summary/bcp", "summary-bcp", p.can(Action::ViewBcp)),
+        ("summary/backup", "summary-backup", p.can(Action::ViewBackup)),
+    ]
+    .into_iter()
+    .filter(|b| b.2)
+    .map(|(path, id, _)| (path, id))
+    .collect();
     Ok(DashboardPage {
         chrome: st.chrome(&ctx, &format!("/f/{fid}"), Some(&f)).await?,
         counts,
         severities,
         overdue,
         overdue_more: more,
+        blocks,
     }
     .into_response())
 }

@@ -149,6 +149,8 @@ pub(crate) struct DashboardPage {
     pub severities: Vec<(String, String, usize)>,
     pub overdue: Vec<OverdueItem>,
     pub overdue_more: usize,
+    /// Capability blocks loaded after the page: (path under /f/{id}/, element id).
+    pub blocks: Vec<(&'static str, &'static str)>,
 }
 
 /// One column of a list.

@@ -507,6 +507,41 @@ async fn the_administrator_reissues_a_password_and_assigns_a_surveyor_on_the_use
 }
 
 #[tokio::test]
+async fn the_dashboard_loads_the_blocks_each_role_may_see() {
+    let app = App::start();
+    let p = app.port;
+    let (admin, _) = first_run_admin(&app);
+    app.add_user("mgr", "manager", &["--facility", "1"]);
+    app.add_user("minato", "vendor", &["--facility", "1", "--vendor", VENDOR]);
+    app.add_user("tokyo-pref", "inspector", &["--prefecture", "東京都"]);
+    app.add_user("osaka-pref", "inspector", &["--prefecture", "大阪府"]);
+    let (mgr, _) = login(p, "mgr", &user_pw("mgr"));
+    let (vendor, _) = login(p, "minato", &user_pw("minato"));
+    let (tokyo, _) = login(p, "tokyo-pref", &user_pw("tokyo-pref"));
+    let (osaka, _) = login(p, "osaka-pref", &user_pw("osaka-pref"));
+    let blocks = ["/f/1/checklist/readiness", "/f/1/summary/bcp", "/f/1/summary/backup"];
+    for c in [&admin, &mgr, &tokyo] {
+        let dash = http(p, "GET", "/f/1", c, None).text();
+        for b in blocks {
+            assert!(dash.contains(&format!("hx-get=\"{b}\"")), "{b} on the dashboard");
+            assert_eq!(http(p, "GET", b, c, None).status, 200, "{b}");
+        }
+    }
+    // The demo hospital: contacts and a training are there, the backup policy is not (no repository yet).
+    let bcp = http(p, "GET", "/f/1/summary/bcp", &mgr, None).text();
+    assert!(bcp.contains("id=\"summary-bcp\"") && bcp.contains("連絡先"), "{bcp}");
+    let backup = http(p, "GET", "/f/1/summary/backup", &mgr, None).text();
+    assert!(backup.contains("満たしている方針"), "{backup}");
+    // A vendor gets none of them, not even by direct URL; another prefecture's inspector neither.
+    let dash = http(p, "GET", "/f/1", &vendor, None).text();
+    for b in blocks {
+        assert!(!dash.contains(b), "{b} shown to a vendor");
+        assert_eq!(http(p, "GET", b, &vendor, None).status, 403, "{b}");
+        assert_eq!(http(p, "GET", b, &osaka, None).status, 403, "{b}");
+    }
+}
+
+#[tokio::test]
 async fn users_from_the_command_line_follow_the_password_policy() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("u.db").to_string_lossy().into_owned();
