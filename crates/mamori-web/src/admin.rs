@@ -12,13 +12,10 @@ use mamori_store::{NewUser, Store};
 use serde::Deserialize;
 
 use crate::pages::attachment;
+use crate::pages::require;
 use crate::session::{Ctx, hash_password};
 use crate::views::{AuditPage, AuditRow, UserRow, UsersPage};
 use crate::{AppState, WebError, WebResult};
-
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
-    if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
-}
 
 /// Time of an entry as the manual's example shows it (2023/5/16 8:30:00), in Japan time.
 pub(crate) fn jst(at: &str) -> String {

@@ -26,6 +26,7 @@ use serde::Deserialize;
 
 use crate::i18n::Tr;
 use crate::pages::attachment;
+use crate::pages::require;
 use crate::session::Ctx;
 use crate::views::Chrome;
 use crate::{AppState, WebError, WebResult};
@@ -38,10 +39,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/backup/report", get(report_download))
         .route("/f/{fid}/backup/targets", post(add_target))
         .route("/f/{fid}/backup/media", post(media_event))
-}
-
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
-    if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
 }
 
 pub(crate) struct PointView {

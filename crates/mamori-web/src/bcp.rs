@@ -24,6 +24,7 @@ use mamori_model::auth::Action;
 use mamori_store::bcp::{Contact, ContactKind, Training};
 
 use crate::i18n::Tr;
+use crate::pages::require;
 use crate::pages::{attachment, enc};
 use crate::session::Ctx;
 use crate::views::Chrome;
@@ -48,10 +49,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/bcp/export", get(bcp_export))
         .route("/f/{fid}/bcp/training", get(trainings).post(add_training))
         .route("/f/{fid}/bcp/training/{id}/delete", post(delete_training))
-}
-
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
-    if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
 }
 
 /// Session, permission and facility of a request, in that order.

@@ -25,6 +25,7 @@ use mamori_model::audit::AuditCategory;
 use mamori_model::auth::{Action, Role};
 
 use crate::i18n::Tr;
+use crate::pages::require;
 use crate::pages::{attachment, enc};
 use crate::session::Ctx;
 use crate::views::Chrome;
@@ -42,10 +43,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/gmis", get(gmis_page))
         .route("/f/{fid}/gmis/answer", post(gmis_answer))
         .route("/f/{fid}/gmis/export", get(gmis_export))
-}
-
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
-    if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
 }
 
 fn is_vendor(ctx: &Ctx) -> bool {
