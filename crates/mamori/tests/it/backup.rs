@@ -267,41 +267,18 @@ fn a_facility_backs_up_rotates_media_and_proves_its_policy() {
 // ---------------------------------------------------------------- the status page: roles, forged posts, browser
 
 mod web {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::io::Write;
 
-    use fantoccini::{Client, ClientBuilder, Locator};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    use fantoccini::{Client, Locator};
 
     use super::BIN;
-
-    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-    const CHROMIUM: &str = "/usr/bin/chromium";
+    use crate::harness::*;
 
     fn pw(login: &str) -> String {
         format!("haru natsu aki fuyu {}", login.len())
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-    }
-
-    fn wait_port(port: u16) {
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(20), "port {port} did not open");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    struct Proc(Child);
-    impl Drop for Proc {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
     }
 
     /// The demo hospital (facility 1, 東京都, with the demo's backup configuration) plus a second facility.
@@ -359,83 +336,6 @@ mod web {
         fn url(&self, path: &str) -> String {
             format!("http://127.0.0.1:{}{path}", self.port)
         }
-    }
-
-    struct Resp {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    }
-
-    impl Resp {
-        fn text(&self) -> String {
-            String::from_utf8_lossy(&self.body).into_owned()
-        }
-        fn cookie(&self, name: &str) -> Option<String> {
-            self.headers
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-                .filter_map(|(_, v)| {
-                    v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-                })
-                .next()
-        }
-    }
-
-    /// A plain HTTP/1.1 request with `Connection: close` (bodies read to the end; chunked decoded).
-    fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Resp {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let body = form.unwrap_or("");
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-        if !cookie.is_empty() {
-            req.push_str(&format!("Cookie: {cookie}\r\n"));
-        }
-        if form.is_some() {
-            req.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        s.write_all(req.as_bytes()).unwrap();
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).unwrap();
-        let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = head.split("\r\n");
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-            .collect();
-        let mut body = raw[split + 4..].to_vec();
-        if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
-            let mut out = Vec::new();
-            let mut rest = &body[..];
-            loop {
-                let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-                let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap();
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-                rest = &rest[nl + 2 + n + 2..];
-            }
-            body = out;
-        }
-        Resp { status, headers, body }
-    }
-
-    fn enc(s: &str) -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
     }
 
     /// Session cookie and CSRF token of a user, logged in over plain HTTP.
@@ -540,61 +440,6 @@ mod web {
         assert!(log.iter().any(|l| l.contains("バックアップ媒体の取り外しを記録")), "{log:?}");
         assert!(log.iter().any(|l| l.contains("バックアップ計画書を書き出し")), "{log:?}");
         assert!(!log.iter().any(|l| l.contains("侵入") || l.contains("偽造")));
-    }
-
-    fn browser_available() -> bool {
-        if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
-            return true;
-        }
-        if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing");
-        }
-        eprintln!("skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM} (Debian: chromium chromium-driver)");
-        false
-    }
-
-    fn screenshots_dir() -> PathBuf {
-        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
-    async fn browser() -> (Client, Proc) {
-        let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let driver = Proc(driver);
-        wait_port(port);
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": CHROMIUM,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-component-update", "--no-first-run", "--window-size=1280,1600", "--lang=ja"]
-            }),
-        );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .expect("chromedriver session");
-        (client, driver)
-    }
-
-    async fn text_of(c: &Client, css: &str) -> String {
-        c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
-    }
-
-    async fn fill(c: &Client, css: &str, value: &str) {
-        let e = c.find(Locator::Css(css)).await.unwrap();
-        e.clear().await.unwrap();
-        e.send_keys(value).await.unwrap();
     }
 
     /// A manager of the demo hospital in Chromium: sees what is late (no run yet), adds an off-site target,

@@ -7,14 +7,15 @@
 //! * the web over plain HTTP: a vendor reaches and answers only its own form (direct URLs, forged posts);
 //! * the browser: a manager answers a round inline and exports; the vendor answers its own form.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
+
+use crate::harness::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mamori");
 const VENDOR: &str = "あおば画像システム株式会社";
@@ -459,27 +460,6 @@ fn gmis_follows_the_skip_rules_and_exports_with_evidence() {
 
 // ---------------------------------------------------------------- web: server, HTTP, browser
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_port(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "port {port} did not open");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 const PW: &str = "haru natsu aki fuyu checklist";
 
 /// The demo hospital served on a free port, with a manager, an operator, an inspector and two vendor users.
@@ -517,81 +497,6 @@ impl App {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
-}
-
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| {
-                v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-            })
-            .next()
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Resp {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let body = form.unwrap_or("");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if !cookie.is_empty() {
-        req.push_str(&format!("Cookie: {cookie}\r\n"));
-    }
-    if form.is_some() {
-        req.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-            rest = &rest[nl + 2 + n + 2..];
-        }
-        body = out;
-    }
-    Resp { status, headers, body }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn login(port: u16, user: &str) -> (String, String) {
@@ -703,59 +608,6 @@ fn a_vendor_reaches_and_answers_only_its_own_form() {
 }
 
 // ---------------------------------------------------------------- the browser
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn browser_available() -> bool {
-    if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
-        return true;
-    }
-    if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
-        panic!("MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing");
-    }
-    eprintln!("skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM}");
-    false
-}
-
-async fn browser() -> (Client, Proc) {
-    let port = free_port();
-    let driver = Proc(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_port(port);
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--no-first-run", "--window-size=1280,800", "--lang=ja"]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("chromedriver");
-    (client, driver)
-}
-
-async fn shot(c: &Client, name: &str) {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
-}
-
-async fn text_of(c: &Client, css: &str) -> String {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
-}
 
 async fn browser_login(c: &Client, app: &App, user: &str) -> Result<(), fantoccini::error::CmdError> {
     c.goto(&app.url("/login")).await?;

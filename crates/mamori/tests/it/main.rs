@@ -4,5 +4,6 @@ mod backup;
 mod bcp;
 mod checklist;
 mod cli;
+mod harness;
 mod vuln;
 mod web;
