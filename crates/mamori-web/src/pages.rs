@@ -293,6 +293,7 @@ pub(crate) async fn dashboard(
     let blocks = [
         ("checklist/readiness", "readiness", p.can(Action::ViewChecklist) && p.role != Role::Vendor),
         ("summary/bcp", "summary-bcp", p.can(Action::ViewBcp)),
+        ("summary/vuln", "summary-vuln", p.can(Action::ViewVuln)),
         ("summary/backup", "summary-backup", p.can(Action::ViewBackup)),
     ]
     .into_iter()

@@ -19,7 +19,10 @@ use crate::pages::require;
 use crate::{AppState, WebError, WebResult};
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/f/{fid}/summary/bcp", get(bcp)).route("/f/{fid}/summary/backup", get(backup))
+    Router::new()
+        .route("/f/{fid}/summary/bcp", get(bcp))
+        .route("/f/{fid}/summary/backup", get(backup))
+        .route("/f/{fid}/summary/vuln", get(vuln))
 }
 
 /// One line of a block: a label, a value, and whether it needs attention.
@@ -120,6 +123,55 @@ async fn backup(
         notes,
         link: format!("/f/{fid}/backup"),
         link_label: t.s("nav.backup").into(),
+    }
+    .into_response())
+}
+
+/// Open vulnerability findings (known-exploited first), the last scan and the age of the NVD data.
+async fn vuln(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(fid): Path<i64>,
+) -> WebResult<Response> {
+    use mamori_store::vuln::{Feed, FindingFilter, FindingState};
+    let ctx = st.ctx(&headers, &addr).await?;
+    require(&ctx, Action::ViewVuln)?;
+    let f = st.facility_for(&ctx, fid).await?;
+    let t = ctx.tr;
+    let today = mamori_app::checklist::today_jst();
+    let open =
+        st.store.vuln_findings(f.id, &FindingFilter { states: vec![FindingState::Open], ..Default::default() }).await?;
+    let confirmed: Vec<_> = open.iter().filter(|x| mamori_app::vuln::is_confirmed(&x.data.confidence)).collect();
+    let kev = confirmed.iter().filter(|x| x.data.kev).count();
+    let last = st.store.vuln_last_scan(f.id).await?;
+    let feeds = st.store.vuln_feed_status().await?;
+    let nvd_age = feeds.iter().find(|x| x.feed == Feed::Nvd).and_then(|x| mamori_app::vuln::feed_age_days(x, today));
+    let mut notes = Vec::new();
+    if last.is_none() {
+        notes.push((true, t.s("summary.no_scan").to_string()));
+    }
+    match nvd_age {
+        None => notes.push((true, t.s("summary.no_nvd").to_string())),
+        Some(d) if d > 90 => notes.push((true, format!("{} ({d})", t.s("summary.nvd_old")))),
+        _ => {}
+    }
+    let lines = vec![
+        line(t.s("summary.kev_open"), kev, kev > 0),
+        line(t.s("summary.open_findings"), confirmed.len(), !confirmed.is_empty()),
+        line(
+            t.s("summary.last_scan"),
+            last.map(|l| l.scanned_at.chars().take(10).collect::<String>()).unwrap_or_else(|| "—".into()),
+            false,
+        ),
+    ];
+    Ok(Block {
+        id: "summary-vuln",
+        title: t.s("summary.vuln").into(),
+        lines,
+        notes,
+        link: format!("/f/{fid}/vuln"),
+        link_label: t.s("nav.vuln").into(),
     }
     .into_response())
 }

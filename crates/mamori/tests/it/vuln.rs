@@ -3,17 +3,14 @@
 //! same story on PostgreSQL; the pages by role (direct URLs, forged posts) and a browser story
 //! (screenshots in target/screenshots/vuln_*.png).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mamori");
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
+use crate::harness::*;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../mamori-vuln/tests/fixtures")
@@ -236,27 +233,6 @@ async fn cli_story_on_postgresql() {
 
 // ---------------------------------------------------------------- the web: roles by direct URL and forged posts
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_port(port: u16) {
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "port {port} did not open");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The demo hospital (facility 1, with its feeds imported and scanned) plus facility 2, served.
 struct App {
     db: String,
@@ -310,78 +286,6 @@ impl App {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
-}
-
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, v)| {
-                v.split(';').next()?.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string())
-            })
-            .next()
-    }
-}
-
-fn http(port: u16, method: &str, path: &str, cookie: &str, form: Option<&str>) -> Resp {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let body = form.unwrap_or("");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if !cookie.is_empty() {
-        req.push_str(&format!("Cookie: {cookie}\r\n"));
-    }
-    if form.is_some() {
-        req.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap();
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&rest[nl + 2..nl + 2 + n]);
-            rest = &rest[nl + 2 + n + 2..];
-        }
-        body = out;
-    }
-    Resp { status, headers, body }
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn login(port: u16, user: &str) -> (String, String) {
@@ -451,7 +355,7 @@ async fn pages_by_role_direct_urls_and_forged_posts() {
     assert_eq!(http(p, "POST", "/f/1/vuln/triage", &ops, Some(&triage(""))).status, 403);
     assert_eq!(http(p, "POST", "/f/1/vuln/triage", &ops, Some(&triage(&surveyor_csrf))).status, 403);
     assert_eq!(
-        http(p, "POST", "/f/1/vuln/triage", "", Some(&triage(&ops_csrf))).header_location(),
+        http(p, "POST", "/f/1/vuln/triage", "", Some(&triage(&ops_csrf))).header("location").map(str::to_string),
         Some("/login".into())
     );
     assert_eq!(http(p, "POST", "/f/2/vuln/triage", &ops, Some(&triage(&ops_csrf))).status, 403);
@@ -471,84 +375,7 @@ async fn pages_by_role_direct_urls_and_forged_posts() {
     );
 }
 
-trait Loc {
-    fn header_location(&self) -> Option<String>;
-}
-
-impl Loc for Resp {
-    fn header_location(&self) -> Option<String> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.clone())
-    }
-}
-
 // ---------------------------------------------------------------- the browser
-
-fn browser_available() -> bool {
-    if Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists() {
-        return true;
-    }
-    if std::env::var("MAMORI_REQUIRE_BROWSER").as_deref() == Ok("1") {
-        panic!(
-            "MAMORI_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing (Debian: chromium chromium-driver)"
-        );
-    }
-    eprintln!("skipped: browser tests need {CHROMEDRIVER} and {CHROMIUM} (Debian: chromium chromium-driver)");
-    false
-}
-
-async fn browser() -> (Client, Proc) {
-    let port = free_port();
-    let driver = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let driver = Proc(driver);
-    wait_port(port);
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--no-first-run", "--window-size=1280,800", "--lang=ja"]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let client = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("chromedriver session");
-    let dims = client
-        .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![])
-        .await
-        .unwrap();
-    let extra = |i: usize| dims.get(i).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-    client.set_window_size(1280 + extra(0), 800 + extra(1)).await.unwrap();
-    (client, driver)
-}
-
-async fn shot(c: &Client, name: &str) {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join(format!("{name}.png")), c.screenshot().await.unwrap()).unwrap();
-}
-
-async fn text_of(c: &Client, css: &str) -> String {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
-}
-
-async fn fill(c: &Client, css: &str, value: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
-}
 
 async fn browser_login(c: &Client, app: &App, user: &str) -> Result<(), fantoccini::error::CmdError> {
     c.goto(&app.url("/login")).await?;

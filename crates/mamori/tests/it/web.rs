@@ -412,14 +412,19 @@ async fn the_dashboard_loads_the_blocks_each_role_may_see() {
     let (vendor, _) = login(p, "minato", &user_pw("minato"));
     let (tokyo, _) = login(p, "tokyo-pref", &user_pw("tokyo-pref"));
     let (osaka, _) = login(p, "osaka-pref", &user_pw("osaka-pref"));
-    let blocks = ["/f/1/checklist/readiness", "/f/1/summary/bcp", "/f/1/summary/backup"];
+    let blocks = ["/f/1/checklist/readiness", "/f/1/summary/bcp", "/f/1/summary/backup", "/f/1/summary/vuln"];
     for c in [&admin, &mgr, &tokyo] {
         let dash = http(p, "GET", "/f/1", c, None).text();
         for b in blocks {
-            assert!(dash.contains(&format!("hx-get=\"{b}\"")), "{b} on the dashboard");
-            assert_eq!(http(p, "GET", b, c, None).status, 200, "{b}");
+            // The inspector does not see vulnerability findings (least privilege), so not their block either.
+            let expected = !(c == &tokyo && b.ends_with("vuln"));
+            assert_eq!(dash.contains(&format!("hx-get=\"{b}\"")), expected, "{b} on the dashboard");
+            assert_eq!(http(p, "GET", b, c, None).status, if expected { 200 } else { 403 }, "{b}");
         }
     }
+    // The demo's scan found known-exploited vulnerabilities on its VPN gateway.
+    let vuln = http(p, "GET", "/f/1/summary/vuln", &mgr, None).text();
+    assert!(vuln.contains("id=\"summary-vuln\"") && vuln.contains("KEV"), "{vuln}");
     // The demo hospital: contacts and a training are there, the backup policy is not (no repository yet).
     let bcp = http(p, "GET", "/f/1/summary/bcp", &mgr, None).text();
     assert!(bcp.contains("id=\"summary-bcp\"") && bcp.contains("連絡先"), "{bcp}");
