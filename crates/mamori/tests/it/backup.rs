@@ -469,7 +469,7 @@ mod web {
         sign_in(c, app, "backup-mgr").await?;
         c.find(Locator::Css("#nav-backup")).await?.click().await?;
         // The demo configured targets and the EHR set but nothing ran: the page says so, as failing.
-        assert!(text_of(c, "#overall").await.contains("満たしていない"));
+        expect_text(c, "#overall", "満たしていない").await;
         let alerts = text_of(c, "#alerts").await;
         assert!(alerts.contains("成功したバックアップがありません"), "{alerts}");
         assert_eq!(
@@ -481,7 +481,7 @@ mod web {
             c.find(Locator::Css("#point-restore_drill")).await?.attr("data-state").await?.as_deref(),
             Some("ng")
         );
-        assert!(text_of(c, "#targets").await.contains("取り外し済み"), "the demo paths do not exist: detached");
+        expect_text(c, "#targets", "取り外し済み").await;
         let png = c.screenshot().await?;
         std::fs::write(screenshots_dir().join("backup_01_status.png"), png).unwrap();
         // Add a target.
@@ -489,12 +489,12 @@ mod web {
         c.find(Locator::Css("#t-tier option[value=offsite]")).await?.click().await?;
         fill(c, "#t-path", "/srv/offsite/ehr").await;
         c.find(Locator::Css("#t-submit")).await?.click().await?;
-        assert!(text_of(c, "#message").await.contains("保管先を登録しました"));
-        assert!(text_of(c, "#targets").await.contains("T3b 予備"));
+        expect_text(c, "#message", "保管先を登録しました").await;
+        expect_text(c, "#targets", "T3b 予備").await;
         // Record a detach of a registered medium.
         fill(c, "#m-media", "RDX-B").await;
         c.find(Locator::Css("#m-submit")).await?.click().await?;
-        assert!(text_of(c, "#message").await.contains("媒体の記録を保存しました"));
+        expect_text(c, "#message", "媒体の記録を保存しました").await;
         let media = text_of(c, "#media").await;
         assert!(media.contains("RDX-B") && media.contains("取り外し") && media.contains("backup-mgr"), "{media}");
         let png = c.screenshot().await?;
@@ -504,7 +504,7 @@ mod web {
         c.delete_all_cookies().await?;
         sign_in(c, app, "tokyo-pref").await?;
         c.goto(&app.url("/f/1/backup")).await?;
-        assert!(text_of(c, "#media").await.contains("RDX-B"));
+        expect_text(c, "#media", "RDX-B").await;
         assert!(c.find(Locator::Css("#target-form")).await.is_err(), "no form for the inspector");
         assert!(c.find(Locator::Css("#media-form")).await.is_err());
         let png = c.screenshot().await?;

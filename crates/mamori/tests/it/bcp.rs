@@ -606,7 +606,7 @@ mod web {
     async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError> {
         sign_in(c, app, "mgr").await;
         c.goto(&app.url("/f/1/contacts")).await?;
-        assert!(text_of(c, "main").await.contains("医療情報システム安全管理責任者"));
+        expect_text(c, "main", "医療情報システム安全管理責任者").await;
         shot(c, "bcp_01_contacts").await;
         // A new vendor contact: a bad e-mail first, shown at its field.
         click(c, "#contact-new").await;
@@ -618,11 +618,11 @@ mod web {
         fill(c, "#f-email", "cloud at example").await;
         c.find(Locator::Css("#f-contacted_by")).await?.select_by_value("manager").await?;
         click(c, "#save").await;
-        assert!(text_of(c, "#err-email").await.contains("メールアドレス"));
+        expect_text(c, "#err-email", "メールアドレス").await;
         shot(c, "bcp_02_contact_error").await;
         fill(c, "#f-email", "cloud@test-kumo.example").await;
         click(c, "#save").await;
-        assert!(text_of(c, "#contacts-message").await.contains("保存しました"));
+        expect_text(c, "#contacts-message", "保存しました").await;
         // The chart shows it, once.
         click(c, "#chart-link").await;
         let chart = text_of(c, "#chart").await;
@@ -645,7 +645,7 @@ mod web {
         }
         // The table: answer a check; the evidence is shown beside it.
         c.goto(&app.url("/f/1/bcp")).await?;
-        assert!(text_of(c, "#item-1-2").await.contains("連絡体制図があります"));
+        expect_text(c, "#item-1-2", "連絡体制図があります").await;
         c.find(Locator::Css("#answer-1-1-4")).await?.select_by_value("いいえ").await?;
         fill(c, "#note-1-1-4", "適用基準を策定中").await;
         click(c, "#save-1-1-4").await;
@@ -657,7 +657,7 @@ mod web {
         fill(c, "#t-scenario", "VPN装置の侵害を想定した訓練").await;
         fill(c, "#t-findings", "遮断手順が未整備").await;
         click(c, "#training-save").await;
-        assert!(text_of(c, "#trainings").await.contains("VPN装置の侵害を想定した訓練"));
+        expect_text(c, "#trainings", "VPN装置の侵害を想定した訓練").await;
         shot(c, "bcp_05_training").await;
         // An import with a mistake shows what and where, and changes nothing.
         let bad = screenshots_dir().join("連絡先_誤り.csv");
@@ -667,7 +667,7 @@ mod web {
         click(c, "#contacts-import").await;
         let issues = text_of(c, "#contacts-issues").await;
         assert!(issues.contains("2行目 / 連絡先ID top: 報告先ID「ghost」"), "{issues}");
-        assert!(text_of(c, "main").await.contains("株式会社テスト雲"), "the list is unchanged");
+        expect_text(c, "main", "株式会社テスト雲").await;
         shot(c, "bcp_05b_import_refused").await;
 
         // The inspector reads the same, without any form.
@@ -678,9 +678,9 @@ mod web {
         assert!(c.find(Locator::Css("#save-1-1-4")).await.is_err(), "no form for the inspector");
         shot(c, "bcp_06_inspector_table").await;
         c.goto(&app.url("/f/1/contacts/chart")).await?;
-        assert!(text_of(c, "#chart").await.contains("株式会社テスト雲"));
+        expect_text(c, "#chart", "株式会社テスト雲").await;
         c.goto(&app.url("/f/1/contacts/new")).await?;
-        assert!(text_of(c, "body").await.contains("権限"));
+        expect_text(c, "body", "権限").await;
         Ok(())
     }
 }

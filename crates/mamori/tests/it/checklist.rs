@@ -657,11 +657,11 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     let day = day.to_string();
     browser_login(c, app, "kanri").await?;
     c.goto(&app.url("/f/1/checklist")).await?;
-    assert!(text_of(c, "#form-title").await.contains("医療機関確認用"));
-    assert!(text_of(c, "#readiness-state").await.contains("対応が必要"));
+    expect_text(c, "#form-title", "医療機関確認用").await;
+    expect_text(c, "#readiness-state", "対応が必要").await;
     assert_eq!(text_of(c, "#readiness-overdue .tile-value").await, "1");
     // The disagreement of 2-(5) with the ledger is highlighted.
-    assert!(text_of(c, "#disagree-h-2-5-server").await.contains("一致しません"));
+    expect_text(c, "#disagree-h-2-5-server", "一致しません").await;
     shot(c, "checklist_01_hospital_form").await;
     // 1st round いいえ without a target date: the rule is shown in place, nothing saved.
     answer_inline(c, "h-2-9-server", "1", "いいえ", &day, "").await?;
@@ -677,7 +677,7 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
         .at_most(Duration::from_secs(10))
         .for_element(Locator::XPath(&format!("//td[@id='target-h-2-9-server' and contains(., '{end}')]")))
         .await?;
-    assert!(text_of(c, "#r1-h-2-9-server").await.contains("いいえ"));
+    expect_text(c, "#r1-h-2-9-server", "いいえ").await;
     // Who changed what is kept and shown.
     c.find(Locator::Css("#history-h-2-9-server summary")).await?.click().await?;
     let h = text_of(c, "#history-h-2-9-server").await;
@@ -705,14 +705,14 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     assert_eq!(item(&v, "h-2-7-server")["answer"]["r2"], true);
     // The G-MIS page shows the guidance, the skips and the suggestions.
     c.goto(&app.url("/f/1/gmis")).await?;
-    assert!(text_of(c, "#suggest-q10").await.contains("はい"));
+    expect_text(c, "#suggest-q10", "はい").await;
     shot(c, "checklist_04_gmis").await;
     c.find(Locator::Css("#logout")).await?.click().await?;
 
     // The vendor: its own form, answered in place; the hospital's form is refused.
     browser_login(c, app, "aoba").await?;
     c.goto(&app.url("/f/1/checklist")).await?;
-    assert!(text_of(c, "#form-title").await.contains(VENDOR));
+    expect_text(c, "#form-title", VENDOR).await;
     answer_inline(c, "v-2-8-network", "1", "はい", &day, "").await?;
     c.wait()
         .at_most(Duration::from_secs(10))

@@ -219,6 +219,23 @@ pub(crate) async fn text_of(c: &Client, css: &str) -> String {
     .await
 }
 
+/// Waits until the element's text contains `want` (a page that is still loading, or an htmx swap still on its
+/// way, shows the old text for a moment); fails with the last text seen after 10 seconds.
+pub(crate) async fn expect_text(c: &Client, css: &str, want: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let now = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if now.contains(want) {
+            return now;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{css} never showed {want:?}; last text: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub(crate) async fn fill(c: &Client, css: &str, value: &str) {
     settled(css, || async {
         let e = c.find(Locator::Css(css)).await?;

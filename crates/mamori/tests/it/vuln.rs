@@ -404,13 +404,13 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     c.goto(&app.url("/f/1/vuln")).await?;
     let first = text_of(c, "#findings tbody tr:first-child").await;
     assert!(first.contains("ランサムウェア悪用") && first.contains("外部接続点"), "{first}");
-    assert!(text_of(c, "#feeds").await.contains("NVD"));
-    assert!(text_of(c, "#feeds-stale").await.contains("古い"), "the sample data is old: the page says so");
+    expect_text(c, "#feeds", "NVD").await;
+    expect_text(c, "#feeds-stale", "古い").await;
     assert!(text_of(c, "#review").await.contains("RTX1210") || text_of(c, "#review").await.contains("YAMAHA"));
     assert!(c.find(Locator::Css("#scan")).await.is_err());
     shot(c, "vuln_01_surveyor_findings").await;
     c.goto(&app.url(&format!("/f/1/vuln/finding?key={}", enc(VPN_KEY)))).await?;
-    assert!(text_of(c, "#finding-cve").await.contains("CVE-2018-13379"));
+    expect_text(c, "#finding-cve", "CVE-2018-13379").await;
     assert!(c.find(Locator::Css("#triage-form")).await.is_err());
     shot(c, "vuln_02_surveyor_finding").await;
     click(c, "#logout").await;
@@ -436,30 +436,30 @@ async fn browser_story(c: &Client, app: &App) -> Result<(), fantoccini::error::C
     fill(c, "#triage-reason", "FortiOS 6.0.18 へ更新（2026-11-20、みなとネットワーク）").await;
     shot(c, "vuln_03_operator_triage").await;
     click(c, "#triage-submit").await;
-    assert!(text_of(c, "#saved").await.contains("保存しました"));
-    assert!(text_of(c, "#finding-state").await.contains("対応済み"));
-    assert!(text_of(c, "#finding-history").await.contains("FortiOS 6.0.18 へ更新"));
+    expect_text(c, "#saved", "保存しました").await;
+    expect_text(c, "#finding-state", "対応済み").await;
+    expect_text(c, "#finding-history", "FortiOS 6.0.18 へ更新").await;
     shot(c, "vuln_04_operator_saved").await;
 
     // A device with no CPE: set one by hand, rescan, and it gets its findings.
     c.goto(&app.url("/f/1/vuln/d/0024")).await?;
-    assert!(text_of(c, "#no-cpe").await.contains("判定できません"));
+    expect_text(c, "#no-cpe", "判定できません").await;
     fill(c, "#cpe-text", "cpe:2.3:broken").await;
     fill(c, "#cpe-reason", "試し").await;
     click(c, "#cpe-submit").await;
-    assert!(text_of(c, "#cpe-error").await.contains("CPE"));
+    expect_text(c, "#cpe-error", "CPE").await;
     fill(c, "#cpe-text", "cpe:2.3:a:ivanti:connect_secure:9.0:r3.3:*:*:*:*:*:*").await;
     fill(c, "#cpe-reason", "保守業者の資料で確認").await;
     click(c, "#cpe-submit").await;
-    assert!(text_of(c, "#saved").await.contains("次の診断"));
+    expect_text(c, "#saved", "次の診断").await;
     c.goto(&app.url("/f/1/vuln")).await?;
     click(c, "#scan").await;
-    assert!(text_of(c, "#scan-done").await.contains("実行しました"));
+    expect_text(c, "#scan-done", "実行しました").await;
     // The ledger still shows FortiOS 6.0.4: the scan reopened the finding the operator closed.
     c.goto(&app.url(&format!("/f/1/vuln/finding?key={}", enc(VPN_KEY)))).await?;
-    assert!(text_of(c, "#finding-state").await.contains("再オープン"));
+    expect_text(c, "#finding-state", "再オープン").await;
     c.goto(&app.url("/f/1/vuln/d/0024")).await?;
-    assert!(text_of(c, "#device-findings").await.contains("CVE-2019-11510"));
+    expect_text(c, "#device-findings", "CVE-2019-11510").await;
     shot(c, "vuln_05_device_override").await;
     Ok(())
 }

@@ -504,11 +504,11 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     fill(c, "#password2", ADMIN_PW).await;
     click(c, "#submit").await;
     // The administrator sees two facilities: the switcher comes first.
-    assert!(text_of(c, ".facility-list").await.contains("大阪テスト病院"));
+    expect_text(c, ".facility-list", "大阪テスト病院").await;
     shot(c, "02_facilities").await;
     c.find(Locator::Css(".facility-list a")).await?.click().await?;
     // The dashboard says which facility it shows.
-    assert!(text_of(c, "#current-facility").await.contains("病院"));
+    expect_text(c, "#current-facility", "病院").await;
     assert_eq!(text_of(c, "#count-devices .tile-value").await, "305");
     shot(c, "03_dashboard").await;
 
@@ -517,7 +517,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     fill(c, "#login", "admin").await;
     fill(c, "#password", "not the password").await;
     click(c, "#submit").await;
-    assert!(text_of(c, "#form-error").await.contains("違います"));
+    expect_text(c, "#form-error", "違います").await;
     shot(c, "04_login_failed").await;
     fill(c, "#password", ADMIN_PW).await;
     click(c, "#submit").await;
@@ -549,7 +549,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     c.goto(&app.url("/f/1/l/devices/import")).await?;
     c.find(Locator::Css("#file")).await?.send_keys(bad.to_str().unwrap()).await?;
     click(c, "#import-check").await;
-    assert!(text_of(c, "#import-has-errors").await.contains("まだ何も取り込んでいません"));
+    expect_text(c, "#import-has-errors", "まだ何も取り込んでいません").await;
     let issues = text_of(c, "#issues").await;
     assert!(issues.contains("使ってる") && issues.contains("2024/13/45"), "{issues}");
     shot(c, "06_import_errors").await;
@@ -571,7 +571,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     assert_eq!(text_of(c, "#import-rows").await, "3");
     shot(c, "07_import_ok").await;
     click(c, "#import-confirm").await;
-    assert!(text_of(c, "#import-done").await.contains("追加 3"));
+    expect_text(c, "#import-done", "追加 3").await;
     c.goto(&app.url("/f/1/l/devices?q=NEW-00")).await?;
     assert!(text_of(c, "#total").await.starts_with("3 "));
 
@@ -581,7 +581,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
     fill(c, "#f-location", "病棟3階").await;
     fill(c, "#f-ip_addresses", "10.1.0.999").await;
     click(c, "#save").await;
-    assert!(text_of(c, "#err-ip_addresses").await.contains("IPアドレス"));
+    expect_text(c, "#err-ip_addresses", "IPアドレス").await;
     shot(c, "08_edit_error").await;
     fill(c, "#f-ip_addresses", "10.1.0.22").await;
     click(c, "#save").await;
@@ -592,7 +592,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
 
     // English switch and 和暦.
     click(c, "#lang-switch").await;
-    assert!(text_of(c, "main h2").await.contains("History"));
+    expect_text(c, "main h2", "History").await;
     c.goto(&app.url("/lang?to=ja&next=/f/1")).await?;
 
     // Export: the admin's own session downloads the ledger with the importer's headers.
@@ -608,7 +608,7 @@ async fn story(c: &Client, app: &App) -> Result<(), fantoccini::error::CmdError>
 
     // The access log shows the story and verifies.
     c.goto(&app.url("/admin/audit")).await?;
-    assert!(text_of(c, "#audit-verify").await.contains("見つかりませんでした"));
+    expect_text(c, "#audit-verify", "見つかりませんでした").await;
     let log = text_of(c, "#audit").await;
     for op in ["初期設定", "ログイン失敗", "ログアウト", "機器台帳に取り込み", "機器台帳を更新", "機器台帳を書き出し"]
     {
