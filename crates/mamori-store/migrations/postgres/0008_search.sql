@@ -8,8 +8,10 @@ UPDATE devices SET search_text = lower(COALESCE(asset_no, '') || ' ' || COALESCE
 UPDATE systems SET search_text = lower(COALESCE(name, '') || ' ' || COALESCE(category, '') || ' ' || COALESCE(vendor, '') || ' ' || COALESCE(contract, '') || ' ' || COALESCE(remote_method, '') || ' ' || COALESCE(devices, '') || ' ' || COALESCE(importance, '') || ' ' || COALESCE(recovery_priority, '') || ' ' || COALESCE(alternative, '') || ' ' || COALESCE(description, ''));
 UPDATE accounts SET search_text = lower(COALESCE(department, '') || ' ' || COALESCE(family_name, '') || ' ' || COALESCE(given_name, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(user_id, '') || ' ' || COALESCE(description, '') || ' ' || COALESCE(role, '') || ' ' || COALESCE(status, ''));
 UPDATE vendors SET search_text = lower(COALESCE(name, '') || ' ' || COALESCE(contact_person, '') || ' ' || COALESCE(phone, '') || ' ' || COALESCE(emergency_phone, '') || ' ' || COALESCE(email, '') || ' ' || COALESCE(contract, '') || ' ' || COALESCE(description, ''));
--- The big ledgers are listed sorted by any shown column and paged deep (page 150 of 10 000 devices): an
--- index per sortable column makes that an index walk instead of a sort of every row.
+-- The device ledger is listed sorted by any shown column and paged deep (page 150 of 10 000 devices): an
+-- index per sortable column makes that an index walk instead of a sort of every row (bench_web: deep sorted page
+-- 8.5 → 1.5 ms, list p95 140 → 82 ms at 50 clients), for ~15 % of the device import's speed. The user ID ledger
+-- gets none: a hospital's is a few thousand rows, sorted in a few ms, and its import keeps ≥ 100k rows/s.
 CREATE INDEX devices_sort_category ON devices (facility_id, category, asset_no);
 CREATE INDEX devices_sort_maker ON devices (facility_id, maker, asset_no);
 CREATE INDEX devices_sort_model ON devices (facility_id, model, asset_no);
@@ -19,10 +21,3 @@ CREATE INDEX devices_sort_location ON devices (facility_id, location, asset_no);
 CREATE INDEX devices_sort_user ON devices (facility_id, user_name, asset_no);
 CREATE INDEX devices_sort_status ON devices (facility_id, status, asset_no);
 CREATE INDEX devices_sort_eos ON devices (facility_id, end_of_support, asset_no);
-CREATE INDEX accounts_sort_department ON accounts (facility_id, department, user_id);
-CREATE INDEX accounts_sort_family ON accounts (facility_id, family_name, user_id);
-CREATE INDEX accounts_sort_given ON accounts (facility_id, given_name, user_id);
-CREATE INDEX accounts_sort_role ON accounts (facility_id, role, user_id);
-CREATE INDEX accounts_sort_status ON accounts (facility_id, status, user_id);
-CREATE INDEX accounts_sort_valid ON accounts (facility_id, valid_until, user_id);
-CREATE INDEX accounts_sort_login ON accounts (facility_id, last_login, user_id);
