@@ -26,7 +26,6 @@ use serde::Deserialize;
 
 use crate::i18n::Tr;
 use crate::pages::attachment;
-use crate::pages::require;
 use crate::session::Ctx;
 use crate::views::Chrome;
 use crate::{AppState, WebError, WebResult};
@@ -277,9 +276,7 @@ pub(crate) async fn status_page(
     Path(fid): Path<i64>,
     Query(q): Query<StatusQuery>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBackup).await?;
     let message = match q.saved.as_str() {
         "target" => ctx.tr.s("backup.saved_target").to_string(),
         "media" => ctx.tr.s("backup.saved_media").to_string(),
@@ -341,9 +338,7 @@ pub(crate) async fn plan_download(
     Path(fid): Path<i64>,
     Query(q): Query<DocQuery>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBackup).await?;
     let format = doc_format(&q.format)?;
     let doc = app::plan_document(&st.store, &f, Utc::now()).await?;
     download(&st, &ctx, &f, doc, format, "バックアップ計画書").await
@@ -356,9 +351,7 @@ pub(crate) async fn report_download(
     Path(fid): Path<i64>,
     Query(q): Query<DocQuery>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBackup).await?;
     let format = doc_format(&q.format)?;
     let date = |s: &str, default| {
         if s.is_empty() {
@@ -404,10 +397,7 @@ pub(crate) async fn add_target(
     Path(fid): Path<i64>,
     Form(form): Form<TargetForm>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    ctx.check_csrf(&headers, Some(&form.csrf))?;
-    require(&ctx, Action::ManageBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::ManageBackup).await?;
     let t = NewBackupTarget {
         name: form.name.trim().to_string(),
         tier: form.tier,
@@ -460,10 +450,7 @@ pub(crate) async fn media_event(
     Path(fid): Path<i64>,
     Form(form): Form<MediaForm>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    ctx.check_csrf(&headers, Some(&form.csrf))?;
-    require(&ctx, Action::ManageBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::ManageBackup).await?;
     let bad = |m: &str| m.to_string();
     let target = st.store.backup_target(f.id, &form.target).await?;
     let problem = match (&target, form.event.as_str()) {

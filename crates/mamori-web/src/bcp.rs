@@ -24,7 +24,6 @@ use mamori_model::auth::Action;
 use mamori_store::bcp::{Contact, ContactKind, Training};
 
 use crate::i18n::Tr;
-use crate::pages::require;
 use crate::pages::{attachment, enc};
 use crate::session::Ctx;
 use crate::views::Chrome;
@@ -49,35 +48,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/bcp/export", get(bcp_export))
         .route("/f/{fid}/bcp/training", get(trainings).post(add_training))
         .route("/f/{fid}/bcp/training/{id}/delete", post(delete_training))
-}
-
-/// Session, permission and facility of a request, in that order.
-async fn guard(
-    st: &AppState,
-    headers: &HeaderMap,
-    addr: &SocketAddr,
-    fid: i64,
-    a: Action,
-) -> WebResult<(Ctx, Facility)> {
-    let ctx = st.ctx(headers, addr).await?;
-    require(&ctx, a)?;
-    let f = st.facility_for(&ctx, fid).await?;
-    Ok((ctx, f))
-}
-
-/// Like [`guard`] for a state-changing request: the CSRF token first.
-async fn guard_post(
-    st: &AppState,
-    headers: &HeaderMap,
-    addr: &SocketAddr,
-    fid: i64,
-    csrf: Option<&str>,
-) -> WebResult<(Ctx, Facility)> {
-    let ctx = st.ctx(headers, addr).await?;
-    ctx.check_csrf(headers, csrf)?;
-    require(&ctx, Action::EditBcp)?;
-    let f = st.facility_for(&ctx, fid).await?;
-    Ok((ctx, f))
 }
 
 async fn log(st: &AppState, ctx: &Ctx, cat: AuditCategory, op: &str, target: &str, f: &Facility) -> WebResult<()> {
@@ -239,7 +209,7 @@ async fn contacts(
     Path(fid): Path<i64>,
     Query(q): Query<MsgQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let message = if q.saved.is_some() { ctx.tr.s("contacts.saved").to_string() } else { String::new() };
     let page = contacts_page(&st, &ctx, &f, message, Vec::new()).await?;
     log(&st, &ctx, AuditCategory::View, "連絡先を閲覧", &format!("{}件", page.total), &f).await?;
@@ -334,7 +304,7 @@ async fn new_contact(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::EditBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::EditBcp).await?;
     let n = st.store.contacts(f.id).await?.len() + 1;
     let c = Contact { code: format!("c{n:02}"), ..Default::default() };
     Ok(edit_page(&st, &ctx, &f, "", &c, &[]).await?.into_response())
@@ -346,7 +316,7 @@ async fn edit_contact(
     headers: HeaderMap,
     Path((fid, code)): Path<(i64, String)>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::EditBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::EditBcp).await?;
     let c = st.store.contacts(f.id).await?.into_iter().find(|c| c.code == code).ok_or(WebError::NotFound)?;
     log(&st, &ctx, AuditCategory::View, "連絡先を閲覧（編集）", &code, &f).await?;
     Ok(edit_page(&st, &ctx, &f, &code, &c, &[]).await?.into_response())
@@ -359,7 +329,7 @@ async fn save_contact(
     Path(fid): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, form.get("csrf").map(String::as_str)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, form.get("csrf").map(String::as_str), Action::EditBcp).await?;
     let original = form.get("original").cloned().unwrap_or_default();
     let mut issues = Vec::new();
     let c = app::contact_from_fields(|k| form.get(k).cloned().unwrap_or_default(), None, &mut issues);
@@ -404,7 +374,7 @@ async fn delete_contact(
     Path((fid, code)): Path<(i64, String)>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, Some(&form.csrf)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::EditBcp).await?;
     match app::delete_contact(&st.store, &f, &code).await? {
         Ok(true) => {
             log(&st, &ctx, AuditCategory::Change, "連絡先を削除", &code, &f).await?;
@@ -422,7 +392,7 @@ async fn add_defaults(
     Path(fid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, Some(&form.csrf)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::EditBcp).await?;
     let mut list = st.store.contacts(f.id).await?;
     // Called by the top of the hospital when there is one.
     let top = list.iter().find(|c| c.kind == ContactKind::Internal && c.reports_to.is_empty()).map(|c| c.code.clone());
@@ -457,7 +427,7 @@ async fn import(
             _ => {}
         }
     }
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, csrf.as_deref()).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, csrf.as_deref(), Action::EditBcp).await?;
     let t = ctx.tr;
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         let page = contacts_page(&st, &ctx, &f, t.s("contacts.import_no_file").into(), Vec::new()).await?;
@@ -487,7 +457,7 @@ async fn export(
     Path(fid): Path<i64>,
     Query(q): Query<MsgQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let format = match q.format.as_str() {
         "xlsx" => ExportFormat::Xlsx,
         "csv" | "" => ExportFormat::Csv,
@@ -513,7 +483,7 @@ async fn chart_page(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let n = st.store.contacts(f.id).await?.len();
     let svg = app::chart_svg(&st.store, &f).await?;
     // Drop the XML declaration for inline use.
@@ -529,7 +499,7 @@ async fn chart_svg(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let svg = app::chart_svg(&st.store, &f).await?;
     log(&st, &ctx, AuditCategory::Export, "連絡体制図を出力", "SVG", &f).await?;
     Ok(download(svg.into_bytes(), "image/svg+xml", &format!("連絡体制図_{}.svg", f.data.name)))
@@ -541,7 +511,7 @@ async fn chart_pdf(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let chart = app::chart_of(&st.store, &f).await?;
     let pdf = blocking(move || app::render_chart_pdf(&chart)).await?;
     log(&st, &ctx, AuditCategory::Export, "連絡体制図を出力", "PDF", &f).await?;
@@ -679,7 +649,7 @@ async fn table(
     Path(fid): Path<i64>,
     Query(q): Query<MsgQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let a = app::assessment(&st.store, &f, today()).await?;
     let trainings = st.store.trainings(f.id).await?;
     let reminder = app::training_reminder(&app::training_status(&trainings, today()))
@@ -717,7 +687,7 @@ async fn answer(
     Path(fid): Path<i64>,
     Form(form): Form<AnswerForm>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, Some(&form.csrf)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::EditBcp).await?;
     let value = app::parse_answer(&form.answer).ok_or_else(|| {
         WebError::BadRequest(format!("回答「{}」は はい / いいえ / 未回答 のいずれかです / bad answer", form.answer))
     })?;
@@ -733,7 +703,7 @@ async fn bcp_export(
     Path(fid): Path<i64>,
     Query(q): Query<MsgQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let name = format!("BCP_{}", f.data.name);
     let resp = match q.format.as_str() {
         "pdf" | "" => {
@@ -819,7 +789,7 @@ async fn trainings(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard(&st, &headers, &addr, fid, Action::ViewBcp).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     Ok(training_page(&st, &ctx, &f, String::new(), HashMap::new()).await?.into_response())
 }
 
@@ -830,7 +800,7 @@ async fn add_training(
     Path(fid): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, form.get("csrf").map(String::as_str)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, form.get("csrf").map(String::as_str), Action::EditBcp).await?;
     let get = |k: &str| form.get(k).map(|v| v.trim().replace("\r\n", "\n")).unwrap_or_default();
     let held_on = match mamori_model::date::parse_date(&get("held_on")) {
         Ok(Some(d)) => d,
@@ -873,7 +843,7 @@ async fn delete_training(
     Path((fid, id)): Path<(i64, i64)>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
-    let (ctx, f) = guard_post(&st, &headers, &addr, fid, Some(&form.csrf)).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::EditBcp).await?;
     if !st.store.delete_training(f.id, id).await? {
         return Err(WebError::NotFound);
     }

@@ -428,9 +428,7 @@ async fn guard(
     form: &FormRef,
     action: Action,
 ) -> WebResult<(Ctx, Facility)> {
-    let ctx = st.ctx(headers, addr).await?;
-    require(&ctx, action)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(headers, addr, fid, action).await?;
     if !may_see_form(&ctx, form) {
         return Err(WebError::Forbidden);
     }
@@ -656,9 +654,7 @@ async fn export(
     Path(fid): Path<i64>,
     Query(q): Query<ExportQuery>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewChecklist)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewChecklist).await?;
     let format = SheetFormat::parse(&q.format).ok_or_else(|| {
         WebError::BadRequest(format!("形式「{}」は使えません（xlsx, pdf, csv）/ unknown format", q.format))
     })?;

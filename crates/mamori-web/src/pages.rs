@@ -62,6 +62,36 @@ impl AppState {
         Ok(self.store.facilities().await?.into_iter().filter(|f| ctx.principal.sees_facility(f)).collect())
     }
 
+    /// Session, permission and facility of a request, in that order: how every facility page starts.
+    pub(crate) async fn guard(
+        &self,
+        headers: &HeaderMap,
+        addr: &SocketAddr,
+        fid: i64,
+        a: Action,
+    ) -> WebResult<(Ctx, Facility)> {
+        let ctx = self.ctx(headers, addr).await?;
+        require(&ctx, a)?;
+        let f = self.facility_for(&ctx, fid).await?;
+        Ok((ctx, f))
+    }
+
+    /// [`AppState::guard`] for a state-changing request: the CSRF token is checked before anything else.
+    pub(crate) async fn guard_post(
+        &self,
+        headers: &HeaderMap,
+        addr: &SocketAddr,
+        fid: i64,
+        csrf: Option<&str>,
+        a: Action,
+    ) -> WebResult<(Ctx, Facility)> {
+        let ctx = self.ctx(headers, addr).await?;
+        ctx.check_csrf(headers, csrf)?;
+        require(&ctx, a)?;
+        let f = self.facility_for(&ctx, fid).await?;
+        Ok((ctx, f))
+    }
+
     /// The facility of a URL, if the user may see it.
     pub(crate) async fn facility_for(&self, ctx: &Ctx, fid: i64) -> WebResult<Facility> {
         let f = self.store.facility(fid).await?.ok_or(WebError::NotFound)?;
@@ -232,9 +262,7 @@ pub(crate) async fn dashboard(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewDashboard)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewDashboard).await?;
     let t = ctx.tr;
     let mut counts = Vec::new();
     let mut stats = HashMap::new();

@@ -15,7 +15,6 @@ use axum::routing::get;
 use chrono::Utc;
 use mamori_model::auth::Action;
 
-use crate::pages::require;
 use crate::{AppState, WebError, WebResult};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -54,9 +53,7 @@ async fn bcp(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewBcp)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBcp).await?;
     let t = ctx.tr;
     let today = mamori_app::checklist::today_jst();
     let contacts = st.store.contacts(f.id).await?;
@@ -95,9 +92,7 @@ async fn backup(
     headers: HeaderMap,
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewBackup)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewBackup).await?;
     let t = ctx.tr;
     let inputs = mamori_app::backup::status_inputs(&st.store, &f).await?;
     let configured = !inputs.sets.is_empty() || !inputs.targets.is_empty();
@@ -135,9 +130,7 @@ async fn vuln(
     Path(fid): Path<i64>,
 ) -> WebResult<Response> {
     use mamori_store::vuln::{Feed, FindingFilter, FindingState};
-    let ctx = st.ctx(&headers, &addr).await?;
-    require(&ctx, Action::ViewVuln)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let today = mamori_app::checklist::today_jst();
     let open =

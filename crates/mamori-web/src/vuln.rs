@@ -47,24 +47,6 @@ pub(crate) fn routes() -> Router<AppState> {
 /// Rows the findings page shows (highest priority first); filters and the export reach the rest.
 const PAGE_ROWS: usize = 500;
 
-fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
-    if ctx.principal.can(a) { Ok(()) } else { Err(WebError::Forbidden) }
-}
-
-/// Session, role and facility of a request, in that order.
-async fn enter(
-    st: &AppState,
-    headers: &HeaderMap,
-    addr: &SocketAddr,
-    fid: i64,
-    action: Action,
-) -> WebResult<(Ctx, Facility)> {
-    let ctx = st.ctx(headers, addr).await?;
-    require(&ctx, action)?;
-    let f = st.facility_for(&ctx, fid).await?;
-    Ok((ctx, f))
-}
-
 // ---------------------------------------------------------------- view data
 
 pub(crate) struct FeedView {
@@ -251,7 +233,7 @@ pub(crate) async fn findings_page(
     Path(fid): Path<i64>,
     Query(q): Query<ListQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = enter(&st, &headers, &addr, fid, Action::ViewVuln).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let filter = filter_of(&q)?;
     let rows = app::findings(&st.store, &f, &filter).await?;
@@ -378,7 +360,7 @@ pub(crate) async fn finding_page(
     Path(fid): Path<i64>,
     Query(q): Query<KeyQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = enter(&st, &headers, &addr, fid, Action::ViewVuln).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let sf = st.store.vuln_finding(f.id, &q.key).await?.ok_or(WebError::NotFound)?;
     let dev = st.store.record::<Device>(f.id, &sf.data.asset_no, None).await?;
@@ -541,7 +523,7 @@ pub(crate) async fn device_page(
     Path((fid, asset)): Path<(i64, String)>,
     Query(q): Query<SavedQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = enter(&st, &headers, &addr, fid, Action::ViewVuln).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     Ok(device_page_for(&st, &ctx, &f, &asset, String::new(), q.saved == "1").await?.into_response())
 }
 
@@ -562,10 +544,7 @@ pub(crate) async fn set_cpe(
     Path((fid, asset)): Path<(i64, String)>,
     Form(form): Form<CpeForm>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    ctx.check_csrf(&headers, Some(&form.csrf))?;
-    require(&ctx, Action::TriageVuln)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::TriageVuln).await?;
     let cpes: Vec<String> = form.cpes.split_whitespace().map(str::to_string).collect();
     match app::set_cpe(&st.store, &f, &asset, &cpes, &form.reason, &ctx.user.login).await? {
         Ok(set) => {
@@ -604,10 +583,7 @@ pub(crate) async fn triage(
     Path(fid): Path<i64>,
     Form(form): Form<TriageForm>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    ctx.check_csrf(&headers, Some(&form.csrf))?;
-    require(&ctx, Action::TriageVuln)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::TriageVuln).await?;
     match app::set_state(&st.store, &f, &form.key, &form.state, &form.reason, &ctx.user.login).await? {
         Ok(s) => {
             st.store
@@ -638,10 +614,7 @@ pub(crate) async fn scan(
     Path(fid): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> WebResult<Response> {
-    let ctx = st.ctx(&headers, &addr).await?;
-    ctx.check_csrf(&headers, Some(&form.csrf))?;
-    require(&ctx, Action::TriageVuln)?;
-    let f = st.facility_for(&ctx, fid).await?;
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::TriageVuln).await?;
     let r = app::scan(&st.store, &f, &ctx.user.login).await?;
     st.store
         .append_audit(&ctx.audit(
@@ -675,7 +648,7 @@ pub(crate) async fn export(
     Path(fid): Path<i64>,
     Query(q): Query<ExportQuery>,
 ) -> WebResult<Response> {
-    let (ctx, f) = enter(&st, &headers, &addr, fid, Action::ViewVuln).await?;
+    let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let filter = filter_of(&q.list)?;
     let rows = app::findings(&st.store, &f, &filter).await?;
     let table = app::export_rows(&rows);
