@@ -119,6 +119,25 @@ pub(crate) fn record_from_row<T: LedgerRecord + DeserializeOwned>(row: &AnyRow) 
     serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// Raises the revision of a ledger inside the transaction that changed it (see migration 0009).
+async fn bump_revision(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    facility_id: i64,
+    kind: LedgerKind,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger_revisions (facility_id, ledger, rev, changed_at) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (facility_id, ledger) DO UPDATE SET rev = ledger_revisions.rev + 1, changed_at = excluded.changed_at",
+    )
+    .bind(facility_id)
+    .bind(kind.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Rows per INSERT statement: well under SQLite's 32766 and PostgreSQL's 65535 bound parameters.
 const BATCH_ROWS: usize = 400;
 
@@ -271,6 +290,9 @@ impl Store {
             done += chunk.len();
             progress(done, total);
         }
+        if !to_write.is_empty() {
+            bump_revision(tx, facility_id, kind, &now).await?;
+        }
         Ok(())
     }
 
@@ -293,7 +315,28 @@ impl Store {
     pub async fn delete_record(&self, facility_id: i64, kind: LedgerKind, key: &str) -> Result<bool> {
         let sql =
             format!("DELETE FROM {} WHERE facility_id = $1 AND {} = $2", table(kind), db_col(kind.key_column().key));
-        Ok(sqlx::query(AssertSqlSafe(sql)).bind(facility_id).bind(key).execute(self.pool()).await?.rows_affected() > 0)
+        let mut tx = self.pool().begin().await?;
+        let gone =
+            sqlx::query(AssertSqlSafe(sql)).bind(facility_id).bind(key).execute(&mut *tx).await?.rows_affected() > 0;
+        if gone {
+            bump_revision(&mut tx, facility_id, kind, &now_text()).await?;
+        }
+        tx.commit().await?;
+        Ok(gone)
+    }
+
+    /// The revision of a ledger of a facility (0 before its first write): raised by every write, so two equal
+    /// revisions mean the same records.
+    pub async fn ledger_revision(&self, facility_id: i64, kind: LedgerKind) -> Result<i64> {
+        let row = sqlx::query("SELECT rev FROM ledger_revisions WHERE facility_id = $1 AND ledger = $2")
+            .bind(facility_id)
+            .bind(kind.as_str())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("rev")?,
+            None => 0,
+        })
     }
 
     pub async fn header_mapping(&self, facility_id: i64, kind: LedgerKind) -> Result<HeaderMapping> {

@@ -8,6 +8,7 @@ pub mod bcp;
 pub mod checklist;
 mod facilities;
 mod ledgers;
+mod search;
 mod users;
 pub mod vuln;
 mod web;
@@ -15,7 +16,7 @@ mod web;
 pub use audit::HistoryEntry;
 pub use ledgers::{ImportRun, UpsertCounts};
 pub use users::{NewUser, SessionRow, User};
-pub use web::LedgerQuery;
+pub use web::{LedgerQuery, LedgerStats};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -56,6 +57,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    search: std::sync::Arc<search::SearchCache>,
 }
 
 /// Turns what a user gives (`postgres://…`, `sqlite:…`, or a plain file path) into a sqlx URL.
@@ -102,7 +104,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(
-                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL;",
+                            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;",
                         )
                         .await?;
                     }
@@ -121,7 +123,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, search: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {

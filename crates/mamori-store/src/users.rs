@@ -246,6 +246,29 @@ impl Store {
         .transpose()
     }
 
+    /// A session and its user in one statement (every page request starts with this).
+    pub async fn session_with_user(&self, token_hash: &str) -> Result<Option<(SessionRow, User)>> {
+        let user_cols: Vec<String> = USER_COLS.split(", ").map(|c| format!("u.{c}")).collect();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, s.user_id, s.csrf, s.created_at AS session_created_at, s.last_seen \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+            user_cols.join(", ")
+        )))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            let session = SessionRow {
+                user_id: r.try_get("user_id")?,
+                csrf: r.try_get("csrf")?,
+                created_at: r.try_get("session_created_at")?,
+                last_seen: r.try_get("last_seen")?,
+            };
+            Ok((session, user_from_row(&r)?))
+        })
+        .transpose()
+    }
+
     pub async fn touch_session(&self, token_hash: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE sessions SET last_seen = $1 WHERE token_hash = $2")
             .bind(now)

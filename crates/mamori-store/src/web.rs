@@ -1,12 +1,28 @@
 //! Ledger queries of the web: one page of a ledger with search, filter, sort and paging done in SQL, and
 //! one record by key — both limited to a vendor's own records when a scope is given.
 
+use std::collections::HashMap;
+
 use mamori_model::ledger::{LedgerKind, LedgerRecord};
 use serde::de::DeserializeOwned;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::ledgers::{db_col, record_from_row as decode};
 use crate::{Result, Store, StoreError};
+
+/// A JSON array of ids, e.g. `[3,17,42]`, for [`Store::id_list_sql`].
+fn id_json(ids: &[i64]) -> String {
+    let mut s = String::with_capacity(ids.len() * 7 + 2);
+    s.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&id.to_string());
+    }
+    s.push(']');
+    s
+}
 
 /// What one page of a ledger list asks for. Column keys are checked against the ledger's columns;
 /// unknown ones are refused, so no user text ever becomes SQL.
@@ -23,6 +39,16 @@ pub struct LedgerQuery {
     pub descending: bool,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// What the dashboard shows of a ledger.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    pub count: i64,
+    /// When a record was last written or deleted; `None` before the first write.
+    pub changed_at: Option<String>,
+    /// Raised by every write (see [`Store::ledger_revision`]).
+    pub rev: i64,
 }
 
 fn checked_col(kind: LedgerKind, key: &str) -> Result<&'static str> {
@@ -102,21 +128,35 @@ impl Store {
             binds.push(v.clone());
             next += 1;
         }
-        // Every word must occur somewhere in the row (substring, ASCII case and character width ignored).
-        let terms = search_terms(&q.search);
-        let contains = if self.backend() == crate::Backend::Postgres { "strpos" } else { "instr" };
-        for term in &terms {
-            wheres.push(format!("{contains}(search_text, ${next}) > 0"));
-            binds.push(term.clone());
-            next += 1;
-        }
-        let where_sql = wheres.join(" AND ");
         let sort = if q.sort.is_empty() { db_col(kind.key_column().key) } else { checked_col(kind, &q.sort)? };
         let key = db_col(kind.key_column().key);
-        let dir = if q.descending { "DESC" } else { "ASC" };
-        let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let limit = q.limit.clamp(1, 500);
         let offset = q.offset.max(0);
+        // Every word must occur somewhere in the row (substring, ASCII case and character width ignored): found
+        // in memory (see `search`), and SQL gets the ids.
+        let terms = search_terms(&q.search);
+        if !terms.is_empty() {
+            let ids = self.search_ids(facility_id, kind, &terms).await?;
+            if ids.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            if wheres.len() == 1 && sort == key {
+                // In key order already: the page is a slice of the ids.
+                let total = ids.len() as i64;
+                let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+                let page: Vec<i64> = if q.descending {
+                    ids.iter().rev().skip(skip).take(limit as usize).copied().collect()
+                } else {
+                    ids.iter().skip(skip).take(limit as usize).copied().collect()
+                };
+                return Ok((self.records_by_id::<T>(facility_id, &page).await?, total));
+            }
+            wheres.push(format!("id IN {}", self.id_list_sql(next)));
+            binds.push(id_json(&ids));
+        }
+        let where_sql = wheres.join(" AND ");
+        let dir = if q.descending { "DESC" } else { "ASC" };
+        let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
         let bind_all = |sql: String| {
             let mut query = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
             for b in &binds {
@@ -124,34 +164,48 @@ impl Store {
             }
             query
         };
-        // Without search, COUNT reads only an index and the page comes from the index order (or a top-N
-        // sort); with search every row is read anyway, so the page and its total come from one statement.
-        let full_scan = !terms.is_empty();
-        // The inner query sorts and pages only (sort key, id); the outer one reads the 50 full rows.
-        let page_sql = |extra: &str| {
-            let outer: Vec<String> = cols.iter().map(|c| format!("t.{c}")).collect();
-            format!(
-                "SELECT {}{} FROM {table} t JOIN (SELECT id AS pick_id{extra} FROM {table} WHERE {where_sql} \
-                 ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {offset}) p ON t.id = p.pick_id \
-                 ORDER BY t.{sort} {dir}, t.{key} ASC",
-                outer.join(", "),
-                if extra.is_empty() { "" } else { ", p.total_rows" }
-            )
-        };
+        // COUNT reads only an index (or the ids found) and the page comes from the index order (or a top-N sort);
+        // the inner query sorts and pages only (sort key, id), the outer one reads the 50 full rows.
+        let outer: Vec<String> = cols.iter().map(|c| format!("t.{c}")).collect();
+        let page_sql = format!(
+            "SELECT {} FROM {table} t JOIN (SELECT id AS pick_id FROM {table} WHERE {where_sql} \
+             ORDER BY {sort} {dir}, {key} ASC LIMIT {limit} OFFSET {offset}) p ON t.id = p.pick_id \
+             ORDER BY t.{sort} {dir}, t.{key} ASC",
+            outer.join(", "),
+        );
         let count_sql = format!("SELECT COUNT(*) FROM {table} WHERE {where_sql}");
-        let (rows, total) = if full_scan {
-            let rows = bind_all(page_sql(", COUNT(*) OVER () AS total_rows")).fetch_all(self.pool()).await?;
-            let total: i64 = match rows.first() {
-                Some(r) => r.try_get("total_rows")?,
-                None => bind_all(count_sql).fetch_one(self.pool()).await?.try_get(0)?,
-            };
-            (rows, total)
-        } else {
-            let total: i64 = bind_all(count_sql).fetch_one(self.pool()).await?.try_get(0)?;
-            let rows = if offset >= total { Vec::new() } else { bind_all(page_sql("")).fetch_all(self.pool()).await? };
-            (rows, total)
-        };
+        let total: i64 = bind_all(count_sql).fetch_one(self.pool()).await?.try_get(0)?;
+        let rows = if offset >= total { Vec::new() } else { bind_all(page_sql).fetch_all(self.pool()).await? };
         Ok((rows.iter().map(decode::<T>).collect::<Result<Vec<T>>>()?, total))
+    }
+
+    /// The records with these ids, in the order of the ids.
+    async fn records_by_id<T: LedgerRecord + DeserializeOwned>(&self, facility_id: i64, ids: &[i64]) -> Result<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kind = T::KIND;
+        let cols: Vec<&str> = kind.columns().iter().map(|c| db_col(c.key)).collect();
+        let sql = format!(
+            "SELECT id, {} FROM {} WHERE facility_id = $1 AND id IN {}",
+            cols.join(", "),
+            kind.as_str(),
+            self.id_list_sql(2)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(facility_id).bind(id_json(ids)).fetch_all(self.pool()).await?;
+        let mut by_id: HashMap<i64, T> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            by_id.insert(r.try_get("id")?, decode::<T>(r)?);
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// `(…)` that reads a JSON array of ids bound as parameter `$n` (one parameter whatever the number of ids).
+    fn id_list_sql(&self, n: usize) -> String {
+        match self.backend() {
+            crate::Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+            crate::Backend::Postgres => format!("(SELECT value::bigint FROM json_array_elements_text(${n}::json))"),
+        }
     }
 
     /// One record by key, or `None` when it does not exist or is outside the vendor's scope.
@@ -179,15 +233,38 @@ impl Store {
         q.fetch_optional(self.pool()).await?.as_ref().map(decode::<T>).transpose()
     }
 
-    /// Number of records of a ledger and the time of its latest change, in one statement (dashboard).
+    /// Number of records of a ledger and the time of its latest change (a deletion included).
     pub async fn ledger_stats(&self, facility_id: i64, kind: LedgerKind) -> Result<(i64, Option<String>)> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*) AS n, MAX(updated_at) AS at FROM {} WHERE facility_id = $1",
-            kind.as_str()
-        )))
-        .bind(facility_id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok((row.try_get("n")?, row.try_get("at")?))
+        let all = self.ledger_stats_all(facility_id).await?;
+        let s = all.into_iter().find(|(k, _)| *k == kind).map(|(_, s)| s).unwrap_or_default();
+        Ok((s.count, s.changed_at))
+    }
+
+    /// Count, last change and revision of every ledger of a facility, in one statement (the dashboard).
+    pub async fn ledger_stats_all(&self, facility_id: i64) -> Result<Vec<(LedgerKind, LedgerStats)>> {
+        let counts: Vec<String> = LedgerKind::ALL
+            .iter()
+            .map(|k| format!("SELECT '{0}' AS ledger, COUNT(*) AS n FROM {0} WHERE facility_id = $1", k.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT l.ledger, l.n, r.rev, r.changed_at FROM ({}) l \
+             LEFT JOIN ledger_revisions r ON r.facility_id = $1 AND r.ledger = l.ledger",
+            counts.join(" UNION ALL ")
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(facility_id).fetch_all(self.pool()).await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let ledger: String = r.try_get("ledger")?;
+            let Some(kind) = LedgerKind::ALL.into_iter().find(|k| k.as_str() == ledger) else { continue };
+            out.push((
+                kind,
+                LedgerStats {
+                    count: r.try_get("n")?,
+                    changed_at: r.try_get("changed_at")?,
+                    rev: r.try_get::<Option<i64>, _>("rev")?.unwrap_or(0),
+                },
+            ));
+        }
+        Ok(out)
     }
 }

@@ -231,6 +231,10 @@ async fn users_sessions_and_throttling() {
         assert_eq!((row.user_id, row.csrf.as_str(), row.last_seen), (ops.id, "csrf1", 1000));
         store.touch_session("h1", 1100).await.unwrap();
         assert_eq!(store.session("h1").await.unwrap().unwrap().last_seen, 1100);
+        let (row, u) = store.session_with_user("h1").await.unwrap().unwrap();
+        assert_eq!((row.user_id, row.created_at, row.last_seen, row.csrf.as_str()), (ops.id, 1000, 1100, "csrf1"));
+        assert_eq!(u, store.user(ops.id).await.unwrap().unwrap());
+        assert!(store.session_with_user("nope").await.unwrap().is_none());
         store.delete_session("h1").await.unwrap();
         assert!(store.session("h1").await.unwrap().is_none());
         // Disabling a user ends its sessions.
@@ -380,6 +384,113 @@ async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
         assert_eq!((h[0].changed_by.as_str(), h[0].after["location"].as_str()), ("ops", Some("病棟")));
         assert!(store.history(other.id, "devices", "0001").await.unwrap().is_empty());
     }
+}
+
+/// The in-memory search answers exactly what the rows hold after every kind of write — from this Store or
+/// from another one on the same database (the CLI while the server runs) — and combines with filters, sorts,
+/// scope and paging as the SQL path does.
+#[tokio::test]
+async fn ledger_search_sees_every_write_and_combines_with_filters_sorts_and_scope() {
+    use mamori_store::LedgerQuery;
+    let s = stores().await;
+    for store in &s.list {
+        let f = store.add_facility(&hospital("中央病院")).await.unwrap();
+        let mut devices = Vec::new();
+        for i in 1..=120 {
+            let mut d = device(&format!("{i:04}"), ["Windows 10", "Windows 11", "RHEL 8"][i % 3]);
+            d.location = if i % 10 == 0 { "3階東病棟".into() } else { "外来".into() };
+            d.managed_by = if i % 4 == 0 { "A社".into() } else { "病院".into() };
+            d.status = Some(if i % 5 == 0 { "retired" } else { "active" }.into());
+            devices.push(d);
+        }
+        assert_eq!(store.ledger_revision(f.id, LedgerKind::Devices).await.unwrap(), 0);
+        store.upsert(f.id, &devices, |_, _| {}).await.unwrap();
+        let stats = store.ledger_stats_all(f.id).await.unwrap();
+        let dev = &stats.iter().find(|(k, _)| *k == LedgerKind::Devices).unwrap().1;
+        assert_eq!((dev.count, dev.rev), (120, 1));
+        assert!(dev.changed_at.is_some());
+        let acc = &stats.iter().find(|(k, _)| *k == LedgerKind::Accounts).unwrap().1;
+        assert_eq!((acc.count, acc.rev, acc.changed_at.as_deref()), (0, 0, None));
+
+        let page = |q: LedgerQuery| async move {
+            let (p, total) = store.ledger_page::<Device>(f.id, &q).await.unwrap();
+            (p.into_iter().map(|d| d.asset_no).collect::<Vec<_>>(), total)
+        };
+        let expect = |keep: &dyn Fn(&Device) -> bool, rev: bool, skip: usize, take: usize, all: &[Device]| {
+            let mut v: Vec<String> = all.iter().filter(|d| keep(d)).map(|d| d.asset_no.clone()).collect();
+            let total = v.len() as i64;
+            if rev {
+                v.reverse();
+            }
+            (v.into_iter().skip(skip).take(take).collect::<Vec<_>>(), total)
+        };
+        // Key order, both directions, deep pages.
+        let q = LedgerQuery { search: "外来".into(), limit: 7, offset: 30, ..Default::default() };
+        assert_eq!(page(q).await, expect(&|d| d.location == "外来", false, 30, 7, &devices));
+        let q =
+            LedgerQuery {
+                search: "外来 windows".into(), descending: true, limit: 5, offset: 10, ..Default::default()
+            };
+        assert_eq!(
+            page(q).await,
+            expect(&|d| d.location == "外来" && d.os.starts_with("Windows"), true, 10, 5, &devices)
+        );
+        let q = LedgerQuery { search: "病棟".into(), limit: 50, offset: 500, ..Default::default() };
+        assert_eq!(page(q).await, (vec![], 12));
+        let q = LedgerQuery { search: "どこにもない".into(), limit: 50, ..Default::default() };
+        assert_eq!(page(q).await, (vec![], 0));
+        // With a filter, another sort and a vendor's scope: the ids found go to SQL.
+        let q = LedgerQuery {
+            search: "windows".into(),
+            filters: vec![("status".into(), "active".into())],
+            scope: Some(("managed_by".into(), "A社".into())),
+            sort: "os".into(),
+            descending: true,
+            limit: 4,
+            offset: 2,
+        };
+        let mut want: Vec<&Device> = devices
+            .iter()
+            .filter(|d| d.os.starts_with("Windows") && d.status.as_deref() == Some("active") && d.managed_by == "A社")
+            .collect();
+        want.sort_by(|a, b| b.os.cmp(&a.os).then(a.asset_no.cmp(&b.asset_no)));
+        let total = want.len() as i64;
+        let want: Vec<String> = want.iter().skip(2).take(4).map(|d| d.asset_no.clone()).collect();
+        assert_eq!(page(q).await, (want, total));
+
+        // An edit, a deletion and an import are seen by the next search; an import that changes nothing keeps
+        // the revision.
+        let mut edited = devices[0].clone();
+        edited.location = "5階西病棟".into();
+        store.save_edit(f.id, &devices[0], &edited, "ops").await.unwrap();
+        devices[0] = edited;
+        let q = || LedgerQuery { search: "病棟".into(), limit: 500, ..Default::default() };
+        assert_eq!(page(q()).await, expect(&|d| d.location.contains("病棟"), false, 0, 500, &devices));
+        assert!(store.delete_record(f.id, LedgerKind::Devices, "0010").await.unwrap());
+        devices.retain(|d| d.asset_no != "0010");
+        assert_eq!(page(q()).await.1, 12);
+        assert_eq!(store.ledger_revision(f.id, LedgerKind::Devices).await.unwrap(), 3);
+        store.upsert(f.id, &devices, |_, _| {}).await.unwrap();
+        assert_eq!(store.ledger_revision(f.id, LedgerKind::Devices).await.unwrap(), 3, "nothing changed");
+        let mut more = devices.clone();
+        let mut d = device("0500", "Windows 11");
+        d.location = "病棟".into();
+        more.push(d);
+        store.upsert(f.id, &more, |_, _| {}).await.unwrap();
+        assert_eq!(page(q()).await.1, 13);
+        assert!(!store.delete_record(f.id, LedgerKind::Devices, "9999").await.unwrap());
+        assert_eq!(store.ledger_revision(f.id, LedgerKind::Devices).await.unwrap(), 4, "no change, no revision");
+    }
+    // Another Store on the same SQLite file (another process) writes; this one's cached search sees it.
+    let first = &s.list[0];
+    let other = Store::open(s._dir.path().join("t.db").to_str().unwrap()).await.unwrap();
+    let fid = first.facilities().await.unwrap()[0].id;
+    let q = LedgerQuery { search: "病棟".into(), limit: 500, ..Default::default() };
+    let before = first.ledger_page::<Device>(fid, &q).await.unwrap().1;
+    let mut d = device("0777", "RHEL 9");
+    d.location = "病棟".into();
+    other.upsert(fid, &[d], |_, _| {}).await.unwrap();
+    assert_eq!(first.ledger_page::<Device>(fid, &q).await.unwrap().1, before + 1);
 }
 
 // ================================================================ BCP: contacts, trainings, confirmation table

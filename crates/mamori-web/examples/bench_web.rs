@@ -15,6 +15,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The allocator of the `mamori` binary that serves these pages.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn device(i: usize) -> Device {
     let os = ["Windows 11 Pro", "Windows 10 Pro", "Windows Server 2019 Standard", "Ubuntu 22.04", "RHEL 8"][i % 5];
     Device {
@@ -66,6 +70,17 @@ impl Conn {
         }
         status
     }
+}
+
+/// CPU time (user + system) of this whole process so far, server and clients together, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command name (which may hold spaces) come state (field 3) … utime (14) and stime (15), in ticks
+    // of USER_HZ = 100 on Linux.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
 }
 
 fn pct(v: &mut [Duration], p: f64) -> f64 {
@@ -135,6 +150,14 @@ async fn main() -> anyhow::Result<()> {
         (true, format!("/f/{fid}/l/devices?q=%E7%97%85%E6%A3%9F&page=20")),
         (true, format!("/f/{fid}/l/devices?sort=location&page=150")),
     ];
+    // MAMORI_BENCH_ONLY=0,1 keeps only those page kinds (by position above), e.g. to profile one of them.
+    let paths: Vec<(bool, String)> = match std::env::var("MAMORI_BENCH_ONLY") {
+        Ok(only) => {
+            let keep: Vec<usize> = only.split(',').filter_map(|i| i.trim().parse().ok()).collect();
+            paths.into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|(_, p)| p).collect()
+        }
+        Err(_) => paths,
+    };
     // Warm up (the findings cache of the dashboard is filled by the first request).
     let mut c = Conn { s: TcpStream::connect(addr).await?, buf: Vec::new() };
     for (_, p) in &paths {
@@ -151,6 +174,7 @@ async fn main() -> anyhow::Result<()> {
         println!("  {:8.2} ms  {p}", pct(&mut v, 0.5));
     }
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut tasks = Vec::new();
     for k in 0..clients {
         let paths = paths.clone();
@@ -177,8 +201,16 @@ async fn main() -> anyhow::Result<()> {
     }
     let wall = start.elapsed().as_secs_f64();
     let total = list.len() + dash.len();
+    let cpu = cpu_seconds() - cpu0;
     println!("{clients} clients × {per_client} requests = {total} in {wall:.2} s ({:.0} req/s)", total as f64 / wall);
+    println!(
+        "CPU {cpu:.2} s for the process (server and clients), {:.2} ms per request — the load-independent figure on a shared machine",
+        cpu * 1000.0 / total as f64
+    );
     for (name, v) in [("ledger list", &mut list), ("dashboard", &mut dash)] {
+        if v.is_empty() {
+            continue;
+        }
         println!(
             "{name:12} n={:5}  p50 {:7.2} ms  p95 {:7.2} ms  p99 {:7.2} ms",
             v.len(),

@@ -18,7 +18,7 @@ use mamori_model::date::to_wareki;
 use mamori_model::findings::{Finding, FindingOptions, FindingSeverity};
 use mamori_model::import::Severity;
 use mamori_model::ledger::{Account, CellKind, Device, InfoSystem, LedgerKind, LedgerRecord, RowReader, Vendor};
-use mamori_store::LedgerQuery;
+use mamori_store::{LedgerQuery, LedgerStats};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -225,16 +225,13 @@ pub(crate) struct CachedFindings {
 async fn findings_of(
     st: &AppState,
     fid: i64,
-    stats: &HashMap<LedgerKind, (i64, Option<String>)>,
+    stats: &[(LedgerKind, LedgerStats)],
 ) -> WebResult<std::sync::Arc<Vec<Finding>>> {
     let today = chrono::Local::now().date_naive();
+    // The findings are those of the ledgers' current revisions on this day.
     let mut stamp = today.to_string();
-    for k in [LedgerKind::Devices, LedgerKind::Accounts] {
-        let (n, at) = match stats.get(&k) {
-            Some(s) => s.clone(),
-            None => st.store.ledger_stats(fid, k).await?,
-        };
-        stamp.push_str(&format!("|{n}|{}", at.unwrap_or_default()));
+    for (k, s) in stats {
+        stamp.push_str(&format!("|{}:{}", k.as_str(), s.rev));
     }
     if let Some(c) = st.findings_cache.lock().expect("cache lock").get(&fid)
         && c.stamp == stamp
@@ -265,11 +262,11 @@ pub(crate) async fn dashboard(
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewDashboard).await?;
     let t = ctx.tr;
     let mut counts = Vec::new();
-    let mut stats = HashMap::new();
-    for k in LedgerKind::ALL.into_iter().filter(|k| ctx.principal.can(Action::ViewLedger(*k))) {
+    let stats = st.store.ledger_stats_all(fid).await?;
+    for (k, s) in stats.iter().filter(|(k, _)| ctx.principal.can(Action::ViewLedger(*k))) {
+        let k = *k;
         let scope = vendor_scope(&ctx, k)?;
-        let (all, updated) = st.store.ledger_stats(fid, k).await?;
-        stats.insert(k, (all, updated.clone()));
+        let (all, updated) = (s.count, s.changed_at.clone());
         let count = match &scope {
             None => all,
             Some(_) => {

@@ -153,13 +153,12 @@ impl AppState {
     pub(crate) async fn ctx(&self, headers: &HeaderMap, addr: &SocketAddr) -> WebResult<Ctx> {
         let token = cookie(headers, SESSION_COOKIE).ok_or(WebError::Unauthenticated)?;
         let th = token_hash(token);
-        let s = self.store.session(&th).await?.ok_or(WebError::Unauthenticated)?;
+        let (s, user) = self.store.session_with_user(&th).await?.ok_or(WebError::Unauthenticated)?;
         let now = unix_now();
         if !auth::session_alive(s.created_at, s.last_seen, now) {
             self.store.delete_session(&th).await?;
             return Err(WebError::Unauthenticated);
         }
-        let user = self.store.user(s.user_id).await?.ok_or(WebError::Unauthenticated)?;
         if user.disabled {
             self.store.delete_session(&th).await?;
             return Err(WebError::Unauthenticated);
