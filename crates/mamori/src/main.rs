@@ -100,8 +100,24 @@ pub enum Command {
     Web(cmd_web::WebCommand),
 }
 
+/// A listing piped into `head` or `less` that the reader closes early ends quietly, as Unix tools do, instead
+/// of panicking on a write to a closed pipe: commands that only report get the default SIGPIPE action back
+/// (the Rust runtime ignores the signal). The server, the demo and backups keep ignoring it, so a closed log
+/// pipe never stops a backup half-way or takes the web server down.
+fn default_sigpipe_for_reports(cmd: &Command) {
+    if matches!(cmd, Command::Demo(_) | Command::Web(_) | Command::Backup(_)) {
+        return;
+    }
+    // SAFETY: called once at start-up before any other thread exists; setting a signal's disposition to
+    // SIG_DFL has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    default_sigpipe_for_reports(&cli.command);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -226,6 +226,23 @@ fn demo_hospital_has_what_the_issue_promises_and_its_findings() {
     assert!(has("duplicate_ip", "10.10.20.11"));
     assert!(has("admin_logon_pc", ""));
     assert!(!has("os_end_of_support", "25H2"), "Windows 11 25H2 is supported until 2027-10");
+    // A report whose reader has gone (`mamori findings | head` after head exits) ends like any Unix tool,
+    // without a panic: here the read end is closed before the first write.
+    for args in [&["findings", "--format", "json"][..], &["export", "accounts", "--format", "csv"][..]] {
+        let mut child = Command::new(BIN)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert!(out.status.success() || out.status.signal() == Some(libc::SIGPIPE), "{args:?}: {:?}", out.status);
+        assert!(!stderr(&out).contains("panicked"), "{args:?}: {}", stderr(&out));
+    }
     // A second `mamori demo` reuses the hospital instead of duplicating it.
     let out = Command::new(BIN).args(["--db", &db, "demo", "--no-serve"]).output().unwrap();
     assert!(stdout(&out).contains("すでにあります"));
