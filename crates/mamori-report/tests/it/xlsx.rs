@@ -170,3 +170,21 @@ fn sheets_print_as_pdf_with_the_header_row_on_every_page() {
     assert_eq!(text.matches("いいえ").count(), n_rows - 2 + 1);
     assert!(text.contains(&format!("{pages}/{pages}")));
 }
+
+#[test]
+fn every_sheet_of_a_pdf_carries_its_own_title_in_the_running_header() {
+    let mut a = checklist();
+    a.title = "医療機関確認用チェックリスト".into();
+    a.rows.truncate(2);
+    let mut b = a.clone();
+    b.title = "事業者確認用チェックリスト（A社）".into();
+    let pdf = mamori_report::sheets_to_pdf(&[a, b], "さくら総合病院", crate::helpers::renderer()).expect("pdf");
+    let text = crate::helpers::pdf_text(&pdf).replace([' ', '\n'], "");
+    let pages: Vec<&str> = text.split('\u{c}').filter(|p| !p.is_empty()).collect();
+    assert_eq!(pages.len(), 2, "{text}");
+    // Title in the header and above the table: twice on its own page, never on the other sheet's.
+    assert_eq!(pages[0].matches("医療機関確認用チェックリスト").count(), 2, "{}", pages[0]);
+    assert!(!pages[0].contains("事業者確認用"), "{}", pages[0]);
+    assert_eq!(pages[1].matches("事業者確認用チェックリスト（A社）").count(), 2, "{}", pages[1]);
+    assert!(!pages[1].contains("医療機関確認用"), "{}", pages[1]);
+}
