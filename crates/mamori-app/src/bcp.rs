@@ -1,7 +1,8 @@
 //! BCP: contact data, the contact chart, training records, the BCP confirmation table and the BCP document.
 //!
 //! * Contacts (連絡体制): validated as a whole ([`check_contacts`]) because arrows refer to other contacts;
-//!   imports replace the list all or nothing ([`import_contacts`]), exports use the same columns.
+//!   imports replace the list or merge into it by ID, all or nothing, with a dry run that says what changes
+//!   ([`import_contacts`]); exports use the same columns.
 //! * The 連絡体制図 ([`contact_chart`]) is drawn from the contacts: internal contacts inside the facility
 //!   frame, one row per level of the 報告先 chain (the head on top), vendors and external bodies outside.
 //! * Training records and the yearly reminder ([`training_status`]).
@@ -366,27 +367,73 @@ pub async fn delete_contact(
     Ok(Ok(store.delete_contact(facility.id, code).await?))
 }
 
-/// The result of a contact import.
+/// What a contact file does to the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactImportMode {
+    /// The file becomes the whole list: contacts not in it are removed (the export → edit → import round trip).
+    #[default]
+    Replace,
+    /// The file's contacts are added or updated by their ID; the others stay.
+    Merge,
+}
+
+/// The result of a contact import: what it would change (a dry run) or changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContactImportReport {
     pub file: String,
+    pub mode: ContactImportMode,
     pub dry_run: bool,
     pub rows: usize,
     pub written: bool,
     pub issues: Vec<ContactIssue>,
+    /// IDs of the contacts the file adds, changes and (replacing) removes; how many it leaves as they are.
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
 }
 
-/// Reads a contact file (the columns of [`CONTACT_COLUMNS`], Japanese or English headers) and, unless
-/// `dry_run` or any row has a problem, replaces the facility's contacts with it in one transaction.
+impl ContactImportReport {
+    /// One line saying what the import does, Japanese then English.
+    pub fn summary(&self) -> String {
+        format!(
+            "追加 {} 件・変更 {} 件・削除 {} 件・変更なし {} 件 / {} added, {} changed, {} removed, {} unchanged",
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.unchanged,
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.unchanged
+        )
+    }
+}
+
+/// Reads a contact file (the columns of [`CONTACT_COLUMNS`], Japanese or English headers), works out what it
+/// changes and, unless `dry_run` or any row has a problem, writes the resulting list in one transaction:
+/// the file's contacts alone ([`ContactImportMode::Replace`]) or merged into the current ones by ID.
 pub async fn import_contacts(
     store: &Store,
     facility: &Facility,
     table: RawTable,
+    mode: ContactImportMode,
     dry_run: bool,
     by: &str,
 ) -> Result<ContactImportReport> {
-    let mut report =
-        ContactImportReport { file: table.source.clone(), dry_run, rows: 0, written: false, issues: Vec::new() };
+    let mut report = ContactImportReport {
+        file: table.source.clone(),
+        mode,
+        dry_run,
+        rows: 0,
+        written: false,
+        issues: Vec::new(),
+        added: Vec::new(),
+        changed: Vec::new(),
+        removed: Vec::new(),
+        unchanged: 0,
+    };
     let norm = mamori_model::text::fold_key;
     let header_of = |cell: &str| {
         let n = norm(cell);
@@ -435,6 +482,31 @@ pub async fn import_contacts(
         rows.push(Some(r.line));
     }
     report.rows = list.len();
+    let current = store.contacts(facility.id).await?;
+    for c in &list {
+        match current.iter().find(|o| o.code == c.code) {
+            None => report.added.push(c.code.clone()),
+            Some(o) if o == c => report.unchanged += 1,
+            Some(_) => report.changed.push(c.code.clone()),
+        }
+    }
+    match mode {
+        ContactImportMode::Replace => {
+            report.removed =
+                current.iter().filter(|o| !list.iter().any(|c| c.code == o.code)).map(|o| o.code.clone()).collect();
+        }
+        ContactImportMode::Merge => {
+            // The current contacts the file does not name stay, after the file's (they are checked together:
+            // an arrow of the file may point to a contact kept).
+            for o in current {
+                if !list.iter().any(|c| c.code == o.code) {
+                    list.push(o);
+                    rows.push(None);
+                    report.unchanged += 1;
+                }
+            }
+        }
+    }
     report.issues.extend(check_contacts(&list, &rows, &system_names(store, facility.id).await?));
     report.issues.sort_by_key(|i| i.row);
     if report.issues.is_empty() && !dry_run {

@@ -27,7 +27,7 @@ use crate::i18n::Tr;
 use crate::pages::{attachment, enc};
 use crate::session::Ctx;
 use crate::views::Chrome;
-use crate::{AppState, WebError, WebResult};
+use crate::{AppState, PendingUpload, UploadTarget, WebError, WebResult, unix_now};
 
 /// The routes of this capability, merged into [`crate::router`].
 pub(crate) fn routes() -> Router<AppState> {
@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/contacts/save", post(save_contact))
         .route("/f/{fid}/contacts/defaults", post(add_defaults))
         .route("/f/{fid}/contacts/import", post(import))
+        .route("/f/{fid}/contacts/import/confirm", post(import_confirm))
         .route("/f/{fid}/contacts/export", get(export))
         .route("/f/{fid}/contacts/chart", get(chart_page))
         .route("/f/{fid}/contacts/chart.svg", get(chart_svg))
@@ -129,6 +130,21 @@ pub(crate) struct ContactsPage {
     pub message: String,
     pub issues: Vec<String>,
     pub has_external: bool,
+    /// A checked contact file waiting for confirmation: what it would change.
+    pub preview: Option<ImportPreview>,
+}
+
+/// The dry run of a contact file, shown before anything is written.
+pub(crate) struct ImportPreview {
+    pub file: String,
+    pub merge: bool,
+    pub rows: usize,
+    pub added: String,
+    pub changed: String,
+    pub removed: String,
+    pub unchanged: usize,
+    pub counts: (usize, usize, usize),
+    pub upload_id: String,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -199,6 +215,7 @@ async fn contacts_page(
         message,
         issues,
         has_external: list.iter().any(|c| c.kind == ContactKind::External),
+        preview: None,
     })
 }
 
@@ -408,17 +425,13 @@ async fn add_defaults(
     Ok(Redirect::to(&format!("/f/{fid}/contacts?saved=1")).into_response())
 }
 
-async fn import(
-    State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(fid): Path<i64>,
-    mut mp: Multipart,
-) -> WebResult<Response> {
-    let (mut csrf, mut file): (Option<String>, Option<(String, Vec<u8>)>) = (None, None);
+/// Reads an uploaded contact file of a multipart form: (csrf, mode, file name and bytes).
+async fn read_contact_upload(mut mp: Multipart) -> WebResult<(Option<String>, String, Option<(String, Vec<u8>)>)> {
+    let (mut csrf, mut mode, mut file) = (None, String::new(), None);
     while let Some(field) = mp.next_field().await.map_err(|e| WebError::BadRequest(e.to_string()))? {
         match field.name().unwrap_or("") {
             "csrf" => csrf = Some(field.text().await.map_err(|e| WebError::BadRequest(e.to_string()))?),
+            "mode" => mode = field.text().await.map_err(|e| WebError::BadRequest(e.to_string()))?,
             "file" => {
                 let name = field.file_name().unwrap_or("contacts.csv").to_string();
                 let bytes = field.bytes().await.map_err(|e| WebError::BadRequest(e.to_string()))?;
@@ -427,8 +440,25 @@ async fn import(
             _ => {}
         }
     }
+    Ok((csrf, mode, file))
+}
+
+fn import_mode(s: &str) -> app::ContactImportMode {
+    if s == "merge" { app::ContactImportMode::Merge } else { app::ContactImportMode::Replace }
+}
+
+/// Step 1 of a contact import: check the file and show what it would change; nothing is written yet.
+async fn import(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(fid): Path<i64>,
+    mp: Multipart,
+) -> WebResult<Response> {
+    let (csrf, mode, file) = read_contact_upload(mp).await?;
     let (ctx, f) = st.guard_post(&headers, &addr, fid, csrf.as_deref(), Action::EditBcp).await?;
     let t = ctx.tr;
+    let mode = import_mode(&mode);
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         let page = contacts_page(&st, &ctx, &f, t.s("contacts.import_no_file").into(), Vec::new()).await?;
         return Ok((StatusCode::BAD_REQUEST, page).into_response());
@@ -440,13 +470,76 @@ async fn import(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let r = app::import_contacts(&st.store, &f, table, false, &ctx.user.login).await?;
+    let r = app::import_contacts(&st.store, &f, table, mode, true, &ctx.user.login).await?;
+    if !r.issues.is_empty() {
+        let issues = r.issues.iter().map(|i| issue_text(t, i)).collect();
+        let page = contacts_page(&st, &ctx, &f, t.s("contacts.import_refused").into(), issues).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let upload_id = st.keep_upload(PendingUpload {
+        user_id: ctx.user.id,
+        facility_id: fid,
+        target: UploadTarget::Contacts(mode),
+        name: name.clone(),
+        bytes,
+        created: unix_now(),
+    });
+    let mut page = contacts_page(&st, &ctx, &f, t.s("contacts.import_checked").into(), Vec::new()).await?;
+    let none = || t.s("contacts.import_none").to_string();
+    let list = |v: &[String]| if v.is_empty() { none() } else { v.join(", ") };
+    page.preview = Some(ImportPreview {
+        file: name,
+        merge: mode == app::ContactImportMode::Merge,
+        rows: r.rows,
+        added: list(&r.added),
+        changed: list(&r.changed),
+        removed: list(&r.removed),
+        unchanged: r.unchanged,
+        counts: (r.added.len(), r.changed.len(), r.removed.len()),
+        upload_id,
+    });
+    Ok(page.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    upload: String,
+    #[serde(default)]
+    mode: String,
+}
+
+/// Step 2: write the file checked in step 1 (the same user, facility and mode, within 30 minutes).
+async fn import_confirm(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(fid): Path<i64>,
+    Form(form): Form<ConfirmForm>,
+) -> WebResult<Response> {
+    let (ctx, f) = st.guard_post(&headers, &addr, fid, Some(&form.csrf), Action::EditBcp).await?;
+    let t = ctx.tr;
+    let mode = import_mode(&form.mode);
+    let Some(up) = st.take_upload(&form.upload, ctx.user.id, fid, UploadTarget::Contacts(mode), unix_now()) else {
+        let page = contacts_page(&st, &ctx, &f, t.s("contacts.import_expired").into(), Vec::new()).await?;
+        return Ok((StatusCode::GONE, page).into_response());
+    };
+    let table = mamori_tabular::read_bytes(&up.bytes, &up.name, &mamori_tabular::ReadOptions::default())
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    // Checked again as it is written: the list may have changed since the dry run.
+    let r = app::import_contacts(&st.store, &f, table, mode, false, &ctx.user.login).await?;
     if !r.written {
         let issues = r.issues.iter().map(|i| issue_text(t, i)).collect();
         let page = contacts_page(&st, &ctx, &f, t.s("contacts.import_refused").into(), issues).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    log(&st, &ctx, AuditCategory::Change, "連絡先を取り込み", &format!("{}件 {name}", r.rows), &f).await?;
+    let op = match mode {
+        app::ContactImportMode::Replace => "連絡先を取り込み（置き換え）",
+        app::ContactImportMode::Merge => "連絡先を取り込み（追加・更新）",
+    };
+    log(&st, &ctx, AuditCategory::Change, op, &format!("{}件 {} {}", r.rows, up.name, r.summary()), &f).await?;
     Ok(Redirect::to(&format!("/f/{fid}/contacts?saved=1")).into_response())
 }
 

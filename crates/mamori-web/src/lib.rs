@@ -81,14 +81,53 @@ impl IntoResponse for WebError {
 
 pub type WebResult<T> = std::result::Result<T, WebError>;
 
+/// What a checked upload is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UploadTarget {
+    Ledger(LedgerKind),
+    Contacts(mamori_app::bcp::ContactImportMode),
+}
+
 /// An uploaded file checked by a dry run, waiting for the user's confirmation.
 pub(crate) struct PendingUpload {
     pub user_id: i64,
     pub facility_id: i64,
-    pub kind: LedgerKind,
+    pub target: UploadTarget,
     pub name: String,
     pub bytes: Vec<u8>,
     pub created: i64,
+}
+
+/// A checked upload waits this long for its confirmation.
+pub(crate) const UPLOAD_TTL_SECS: i64 = 30 * 60;
+
+impl AppState {
+    /// Keeps a checked upload for its confirmation; returns the id the confirmation form sends back.
+    pub(crate) fn keep_upload(&self, up: PendingUpload) -> String {
+        let id = session::random_token();
+        let mut pending = self.pending.lock().expect("pending lock");
+        pending.retain(|_, p| up.created - p.created < UPLOAD_TTL_SECS);
+        pending.insert(id.clone(), up);
+        id
+    }
+
+    /// Takes back a checked upload: only the same user, for the same facility and purpose, within its time.
+    pub(crate) fn take_upload(
+        &self,
+        id: &str,
+        user_id: i64,
+        facility_id: i64,
+        target: UploadTarget,
+        now: i64,
+    ) -> Option<PendingUpload> {
+        let mut pending = self.pending.lock().expect("pending lock");
+        match pending.get(id) {
+            Some(p) if p.user_id == user_id && p.facility_id == facility_id && p.target == target => {
+                pending.remove(id).filter(|u| now - u.created < UPLOAD_TTL_SECS)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Shared state of the server.

@@ -23,14 +23,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::i18n::Tr;
-use crate::session::{Ctx, random_token};
+use crate::session::Ctx;
 use crate::views::*;
-use crate::{AppState, PendingUpload, WebError, WebResult, unix_now};
+use crate::{AppState, PendingUpload, UploadTarget, WebError, WebResult, unix_now};
 
 /// Rows per list page.
 const PAGE_SIZE: i64 = 50;
-/// A checked upload waits this long for its confirmation.
-const UPLOAD_TTL_SECS: i64 = 30 * 60;
 
 pub(crate) fn slug_kind(slug: &str) -> WebResult<LedgerKind> {
     LedgerKind::ALL.into_iter().find(|k| k.as_str() == slug).ok_or(WebError::NotFound)
@@ -895,15 +893,14 @@ pub(crate) async fn import_check(
         })
         .collect();
     if page.errors == 0 {
-        let id = random_token();
-        let now = unix_now();
-        let mut pending = st.pending.lock().expect("pending lock");
-        pending.retain(|_, p| now - p.created < UPLOAD_TTL_SECS);
-        pending.insert(
-            id.clone(),
-            PendingUpload { user_id: ctx.user.id, facility_id: fid, kind, name, bytes, created: now },
-        );
-        page.upload_id = id;
+        page.upload_id = st.keep_upload(PendingUpload {
+            user_id: ctx.user.id,
+            facility_id: fid,
+            target: UploadTarget::Ledger(kind),
+            name,
+            bytes,
+            created: unix_now(),
+        });
     }
     let status = if page.errors == 0 { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok((status, page).into_response())
@@ -932,16 +929,8 @@ pub(crate) async fn import_confirm(
     let t = ctx.tr;
     let chrome = st.chrome(&ctx, &format!("/f/{fid}/l/{slug}/import"), Some(&f)).await?;
     let mut page = import_page(chrome, kind, t);
-    let upload = {
-        let mut pending = st.pending.lock().expect("pending lock");
-        match pending.get(&form.upload) {
-            Some(p) if p.user_id == ctx.user.id && p.facility_id == fid && p.kind == kind => {
-                pending.remove(&form.upload)
-            }
-            _ => None,
-        }
-    };
-    let Some(up) = upload.filter(|u| unix_now() - u.created < UPLOAD_TTL_SECS) else {
+    let upload = st.take_upload(&form.upload, ctx.user.id, fid, UploadTarget::Ledger(kind), unix_now());
+    let Some(up) = upload else {
         page.message = t.s("import.expired").into();
         return Ok((StatusCode::GONE, page).into_response());
     };

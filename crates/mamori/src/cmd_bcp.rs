@@ -40,9 +40,12 @@ pub enum ContactsCommand {
     /// 連絡先ファイル（CSV / .xlsx）で一覧を置き換える（全件正常なときだけ）/ replace the list from a file, all or nothing
     Import {
         file: PathBuf,
-        /// 確認だけして書き込まない / check only
+        /// 確認だけして書き込まない（何が変わるかを表示）/ check only and show what would change
         #[arg(long)]
         dry_run: bool,
+        /// ファイルにない連絡先を残す（既定はファイルで一覧を置き換える）/ keep contacts not in the file (default: the file replaces the list)
+        #[arg(long)]
+        merge: bool,
     },
     /// 連絡先を書き出す / export the contacts
     Export {
@@ -320,9 +323,10 @@ pub async fn contacts(g: &Global, c: ContactsCommand) -> Result<u8> {
             println!("外部関係機関を {added} 件追加しました（番号が空の機関は記入してください）/ added {added}");
             Ok(exit::OK)
         }
-        ContactsCommand::Import { file, dry_run } => {
+        ContactsCommand::Import { file, dry_run, merge } => {
             let table = mamori_tabular::read_file(&file, &ReadOptions::default())?;
-            let r = app::import_contacts(&store, &f, table, dry_run, &cli_actor()).await?;
+            let mode = if merge { app::ContactImportMode::Merge } else { app::ContactImportMode::Replace };
+            let r = app::import_contacts(&store, &f, table, mode, dry_run, &cli_actor()).await?;
             if !r.issues.is_empty() {
                 print_issues(&r.issues);
                 eprintln!(
@@ -332,12 +336,36 @@ pub async fn contacts(g: &Global, c: ContactsCommand) -> Result<u8> {
                 );
                 return Ok(exit::INVALID_INPUT);
             }
+            let codes = |label: &str, v: &[String]| {
+                if !v.is_empty() {
+                    println!("  {label}: {}", v.join(", "));
+                }
+            };
             if r.written {
-                log(&store, AuditCategory::Change, "連絡先を取り込み", &format!("{}件 {}", r.rows, r.file), &f).await?;
-                println!("連絡先 {} 件で一覧を置き換えました / replaced the list with {} contacts", r.rows, r.rows);
+                log(
+                    &store,
+                    AuditCategory::Change,
+                    "連絡先を取り込み",
+                    &format!("{}件 {} {}", r.rows, r.file, r.summary()),
+                    &f,
+                )
+                .await?;
+                match mode {
+                    app::ContactImportMode::Replace => println!(
+                        "連絡先 {} 件で一覧を置き換えました / replaced the list with {} contacts",
+                        r.rows, r.rows
+                    ),
+                    app::ContactImportMode::Merge => {
+                        println!("連絡先 {} 件を一覧に反映しました / merged {} contacts into the list", r.rows, r.rows)
+                    }
+                }
             } else {
                 println!("確認のみ: {} 件、問題なし / dry run: {} contacts, no problems", r.rows, r.rows);
             }
+            println!("{}", r.summary());
+            codes("追加 / added", &r.added);
+            codes("変更 / changed", &r.changed);
+            codes("削除 / removed", &r.removed);
             Ok(exit::OK)
         }
         ContactsCommand::Export { format, output } => {

@@ -143,6 +143,36 @@ fn contacts_import_is_all_or_nothing_and_every_export_reads_back() {
         assert_eq!(e.ok(&["contacts", "export"]), first, "{fmt} round trip changed the contacts");
     }
 
+    // A file with part of the list: replacing would drop the contacts its arrows point to, so it is refused;
+    // merged it adds and changes by ID and keeps the rest. Every run says what it adds, changes and removes.
+    let part = e.path("一部.csv");
+    std::fs::write(
+        &part,
+        format!(
+            "{HEADER}v-ehr,事業者,電子カルテ保守,,B社,03-1111-1111,,ehr@b.example,障害の連絡,2,,mgr,電子カルテシステム,\n\
+             x-soc,外部関係機関,SOC,,SOC社,03-2222-2222,,,,,,top,,\n"
+        ),
+    )
+    .unwrap();
+    let out = e.run(&["contacts", "import", &part, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stderr(&out).contains("連絡先ID「mgr」がありません"), "{}", stderr(&out));
+    let dry = e.ok(&["contacts", "import", &part, "--dry-run", "--merge"]);
+    assert!(dry.contains("追加 1 件・変更 1 件・削除 0 件・変更なし 2 件"), "{dry}");
+    assert!(dry.contains("追加 / added: x-soc") && dry.contains("変更 / changed: v-ehr"), "{dry}");
+    assert_eq!(e.ok(&["contacts", "export"]), first, "a dry run writes nothing");
+    assert!(e.ok(&["contacts", "import", &part, "--merge"]).contains("2 件を一覧に反映しました"));
+    let merged = e.ok(&["contacts", "export"]);
+    assert!(
+        merged.contains("院長 山田") && merged.contains("B社") && merged.contains("SOC社") && !merged.contains("A社")
+    );
+    let back = e.ok(&["contacts", "import", &good]);
+    assert!(
+        back.contains("追加 0 件・変更 1 件・削除 1 件・変更なし 2 件") && back.contains("削除 / removed: x-soc"),
+        "{back}"
+    );
+    assert_eq!(e.ok(&["contacts", "export"]), first);
+
     // Add one, refuse a bad one, add the default external bodies, remove one that nobody points to.
     e.ok(&["contacts", "add", "--id", "ciso", "--role", "CISO", "--name", "副院長 佐藤", "--reports-to", "top"]);
     let out = e.run(&["contacts", "add", "--id", "v2", "--kind", "vendor", "--role", "x", "--reports-to", "nobody"]);
@@ -508,6 +538,7 @@ mod web {
                 ("/f/1/bcp/answer", format!("csrf={csrf}&check=1-1-2&answer={}", enc("はい"))),
                 ("/f/1/bcp/training", format!("csrf={csrf}&held_on=2025-01-01&scenario=x")),
                 ("/f/1/bcp/training/1/delete", format!("csrf={csrf}")),
+                ("/f/1/contacts/import/confirm", format!("csrf={csrf}&upload=x&mode=merge")),
             ] {
                 assert_eq!(http(p, "POST", path, c, Some(&form)).status, 403, "{path}");
             }
@@ -531,6 +562,9 @@ mod web {
             http(p, "POST", "/f/2/contacts/save", &mgr, Some(&contact_form(&mgr_csrf, "evil", "x"))).status,
             403
         );
+        // A confirmation needs a file this user checked for this facility and mode: a made-up id is gone.
+        let confirm = format!("csrf={mgr_csrf}&upload={}&mode=replace", "a".repeat(64));
+        assert_eq!(http(p, "POST", "/f/1/contacts/import/confirm", &mgr, Some(&confirm)).status, 410);
         assert_eq!(store.contacts(1).await.unwrap(), before, "nothing changed");
         assert!(store.contacts(2).await.unwrap().is_empty());
 
@@ -669,6 +703,27 @@ mod web {
         assert!(issues.contains("2行目 / 連絡先ID top: 報告先ID「ghost」"), "{issues}");
         expect_text(c, "main", "株式会社テスト雲").await;
         shot(c, "bcp_05b_import_refused").await;
+        // A good file is checked first: the page says what it adds and removes, and nothing is written until
+        // confirmed. Merging keeps the contacts the file does not name.
+        let before = text_of(c, "main").await;
+        let one = screenshots_dir().join("連絡先_追加.csv");
+        std::fs::write(&one, format!("{}x-soc,外部関係機関,SOC,,SOC社,03-2222-2222,,,,,,,,\n", super::HEADER)).unwrap();
+        c.find(Locator::Css("#contacts-file")).await?.send_keys(one.to_str().unwrap()).await?;
+        click(c, "#contacts-import").await;
+        expect_text(c, "#preview-added", "x-soc").await;
+        assert_ne!(text_of(c, "#preview-removed").await, "なし", "replacing removes the others");
+        shot(c, "bcp_05c_import_preview_replace").await;
+        c.goto(&app.url("/f/1/contacts")).await?;
+        assert!(!text_of(c, "main").await.contains("SOC社"), "nothing written before confirming");
+        c.find(Locator::Css("#contacts-file")).await?.send_keys(one.to_str().unwrap()).await?;
+        click(c, "#contacts-mode-merge").await;
+        click(c, "#contacts-import").await;
+        expect_text(c, "#preview-removed", "なし").await;
+        shot(c, "bcp_05d_import_preview_merge").await;
+        click(c, "#contacts-import-confirm").await;
+        expect_text(c, "#contacts-message", "保存しました").await;
+        let after = text_of(c, "main").await;
+        assert!(after.contains("SOC社") && after.contains("株式会社テスト雲"), "{before}\n→\n{after}");
 
         // The inspector reads the same, without any form.
         click(c, "#logout").await;
