@@ -56,7 +56,7 @@ fn bcp_err(msg: String) -> AppError {
 }
 
 fn report_err(what: &str) -> impl Fn(mamori_report::ReportError) -> AppError + '_ {
-    move |e| bcp_err(format!("{what}: {e}"))
+    move |e| AppError::Report { what: what.to_string(), source: e }
 }
 
 // ============================================================================================ contacts

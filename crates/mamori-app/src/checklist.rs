@@ -1046,7 +1046,7 @@ pub async fn export_sheets(
 }
 
 fn report_err(e: mamori_report::ReportError) -> AppError {
-    AppError::Store(StoreError::Corrupt(format!("帳票を作れません / cannot render the document: {e}")))
+    AppError::Report { what: "チェックリスト / checklist".into(), source: e }
 }
 
 /// The checklist as an .xlsx workbook in the official layout (one sheet per form copy).

@@ -27,6 +27,23 @@ pub enum AppError {
     Tabular(#[from] mamori_tabular::TabularError),
     #[error(transparent)]
     Catalog(#[from] mamori_catalog::CatalogError),
+    /// A document (PDF, xlsx, docx, chart) could not be rendered: a fault of mamori, not of the user's data.
+    #[error("帳票を作れません（{what}）/ cannot render the document ({what}): {source}")]
+    Report {
+        what: String,
+        #[source]
+        source: mamori_report::ReportError,
+    },
+}
+
+impl AppError {
+    /// What the user asked for cannot be done as asked (refused input): the message says why.
+    pub fn invalid_input(&self) -> Option<&str> {
+        match self {
+            AppError::Store(mamori_store::StoreError::Invalid(m)) => Some(m),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, AppError>;

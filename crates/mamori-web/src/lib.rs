@@ -65,6 +65,7 @@ impl IntoResponse for WebError {
             WebError::Csrf => (StatusCode::FORBIDDEN, "error.csrf"),
             WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, "error.bad_request"),
             WebError::Store(mamori_store::StoreError::Invalid(_)) => (StatusCode::BAD_REQUEST, "error.bad_request"),
+            WebError::App(e) if e.invalid_input().is_some() => (StatusCode::BAD_REQUEST, "error.bad_request"),
             WebError::Store(_) | WebError::App(_) | WebError::Internal(_) => {
                 eprintln!("mamori-web: {self}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "error.internal")
@@ -73,6 +74,7 @@ impl IntoResponse for WebError {
         let detail = match &self {
             WebError::BadRequest(m) => m.clone(),
             WebError::Store(mamori_store::StoreError::Invalid(m)) => m.clone(),
+            WebError::App(e) => e.invalid_input().unwrap_or_default().to_string(),
             _ => String::new(),
         };
         (status, views::error_page(key, &detail)).into_response()

@@ -602,6 +602,7 @@ mod web {
             Some(&format!("csrf={mgr_csrf}&check=9-9-9&answer=%E3%81%AF%E3%81%84")),
         );
         assert_eq!(r.status, 400);
+        assert!(r.text().contains("確認項目「9-9-9」は確認表にありません"), "the reason is shown: {}", r.text());
 
         // Views and downloads of the contacts are in the access log.
         let log = store.audit_all().await.unwrap();
