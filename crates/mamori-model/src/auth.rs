@@ -173,6 +173,27 @@ pub fn permits(role: Role, action: Action) -> bool {
     }
 }
 
+/// Which facilities a user sees, as a store filters them (see [`Principal::facility_scope`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FacilityScope {
+    All,
+    /// These facilities only (none when empty).
+    Ids(Vec<i64>),
+    /// Every facility of this 都道府県.
+    Prefecture(String),
+}
+
+impl FacilityScope {
+    /// Whether a facility is in the scope: what the store's filter must agree with.
+    pub fn contains(&self, f: &Facility) -> bool {
+        match self {
+            FacilityScope::All => true,
+            FacilityScope::Ids(ids) => ids.contains(&f.id),
+            FacilityScope::Prefecture(p) => &f.data.prefecture == p,
+        }
+    }
+}
+
 /// A signed-in user as the rules need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -200,6 +221,20 @@ impl Principal {
             Role::Executive | Role::Manager | Role::Operator | Role::Vendor => self.facility_id == Some(f.id),
             Role::Surveyor => self.assigned.contains(&f.id),
             Role::Inspector => !self.prefecture.is_empty() && f.data.prefecture == self.prefecture,
+        }
+    }
+
+    /// The facilities this principal sees, as a filter a store runs to list them (the list form of
+    /// [`Principal::sees_facility`], which stays the check for one facility).
+    pub fn facility_scope(&self) -> FacilityScope {
+        match self.role {
+            Role::Admin => FacilityScope::All,
+            Role::Executive | Role::Manager | Role::Operator | Role::Vendor => {
+                FacilityScope::Ids(self.facility_id.into_iter().collect())
+            }
+            Role::Surveyor => FacilityScope::Ids(self.assigned.clone()),
+            Role::Inspector if self.prefecture.is_empty() => FacilityScope::Ids(Vec::new()),
+            Role::Inspector => FacilityScope::Prefecture(self.prefecture.clone()),
         }
     }
 
@@ -324,6 +359,35 @@ mod tests {
                 has_ehr: true,
                 medical_code: None,
             },
+        }
+    }
+
+    /// The list filter of every role admits exactly the facilities `sees_facility` admits.
+    #[test]
+    fn the_facility_scope_agrees_with_sees_facility_for_every_role() {
+        let all = [facility(1, "東京都"), facility(2, "東京都"), facility(3, "大阪府"), facility(4, "")];
+        for role in Role::ALL {
+            for (fid, pref, assigned) in
+                [(Some(1), "東京都", vec![2, 3]), (None, "", vec![]), (Some(3), "大阪府", vec![1]), (None, "", vec![4])]
+            {
+                let p = Principal {
+                    login: "u".into(),
+                    role,
+                    facility_id: fid,
+                    vendor_name: "A社".into(),
+                    prefecture: pref.into(),
+                    assigned: assigned.clone(),
+                };
+                let scope = p.facility_scope();
+                for f in &all {
+                    assert_eq!(
+                        scope.contains(f),
+                        p.sees_facility(f),
+                        "{role:?} {fid:?} {pref} {assigned:?} facility {}",
+                        f.id
+                    );
+                }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Facilities (医療機関).
 
+use mamori_model::auth::FacilityScope;
 use mamori_model::{Facility, FacilityKind, NewFacility};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -49,6 +50,59 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// One page of the facilities a user sees (by id), with the number of all that match: the scope
+    /// comes from [`mamori_model::auth::Principal::facility_scope`]; every search word must occur in the name,
+    /// 医療機関コード, prefecture or municipality.
+    pub async fn facilities_in(
+        &self,
+        scope: &FacilityScope,
+        search: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Facility>, i64)> {
+        let mut wheres: Vec<String> = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        match scope {
+            FacilityScope::All => {}
+            FacilityScope::Ids(ids) if ids.is_empty() => return Ok((Vec::new(), 0)),
+            FacilityScope::Ids(ids) => {
+                let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+                binds.push(format!("[{}]", list.join(",")));
+                wheres.push(format!("id IN {}", self.id_list_sql(binds.len())));
+            }
+            FacilityScope::Prefecture(p) => {
+                binds.push(p.clone());
+                wheres.push(format!("prefecture = ${}", binds.len()));
+            }
+        }
+        let contains = if self.backend() == crate::Backend::Postgres { "strpos" } else { "instr" };
+        for term in crate::web::search_terms(search) {
+            binds.push(term);
+            wheres.push(format!(
+                "{contains}(lower(name || ' ' || COALESCE(medical_code, '') || ' ' || prefecture || ' ' || municipality), ${}) > 0",
+                binds.len()
+            ));
+        }
+        let where_sql = if wheres.is_empty() { String::new() } else { format!(" WHERE {}", wheres.join(" AND ")) };
+        let bind_all = |sql: String| {
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for b in &binds {
+                q = q.bind(b.clone());
+            }
+            q
+        };
+        let total: i64 =
+            bind_all(format!("SELECT COUNT(*) FROM facilities{where_sql}")).fetch_one(self.pool()).await?.try_get(0)?;
+        let rows = bind_all(format!(
+            "SELECT {COLS} FROM facilities{where_sql} ORDER BY id LIMIT {} OFFSET {}",
+            limit.clamp(1, 1000),
+            offset.max(0)
+        ))
+        .fetch_all(self.pool())
+        .await?;
+        Ok((rows.iter().map(from_row).collect::<Result<Vec<_>>>()?, total))
     }
 
     pub async fn facility(&self, id: i64) -> Result<Option<Facility>> {

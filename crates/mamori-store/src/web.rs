@@ -201,7 +201,7 @@ impl Store {
     }
 
     /// `(…)` that reads a JSON array of ids bound as parameter `$n` (one parameter whatever the number of ids).
-    fn id_list_sql(&self, n: usize) -> String {
+    pub(crate) fn id_list_sql(&self, n: usize) -> String {
         match self.backend() {
             crate::Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
             crate::Backend::Postgres => format!("(SELECT value::bigint FROM json_array_elements_text(${n}::json))"),

@@ -386,6 +386,44 @@ async fn ledger_pages_search_filter_sort_and_scope_in_sql() {
     }
 }
 
+/// The facility list of each scope is what `FacilityScope::contains` admits, searched and paged.
+#[tokio::test]
+async fn facilities_in_a_scope_are_listed_searched_and_paged() {
+    use mamori_model::auth::FacilityScope;
+    let s = stores().await;
+    for store in &s.list {
+        for i in 0..30 {
+            let mut h = hospital(&format!("{}病院{i:02}", if i % 2 == 0 { "さくら" } else { "みなと" }));
+            h.prefecture = ["東京都", "大阪府", "北海道"][i % 3].into();
+            h.medical_code = (i == 7).then(|| "1312345678".into());
+            store.add_facility(&h).await.unwrap();
+        }
+        let all = store.facilities().await.unwrap();
+        let ids = |v: &[mamori_model::Facility]| v.iter().map(|f| f.id).collect::<Vec<_>>();
+        for scope in [
+            FacilityScope::All,
+            FacilityScope::Ids(vec![all[3].id, all[5].id, 99_999]),
+            FacilityScope::Ids(vec![]),
+            FacilityScope::Prefecture("大阪府".into()),
+            FacilityScope::Prefecture("沖縄県".into()),
+        ] {
+            let want: Vec<_> = all.iter().filter(|f| scope.contains(f)).cloned().collect();
+            let (got, total) = store.facilities_in(&scope, "", 1000, 0).await.unwrap();
+            assert_eq!((ids(&got), total), (ids(&want), want.len() as i64), "{scope:?}");
+        }
+        // Search words (all must occur) and paging.
+        let (got, total) = store.facilities_in(&FacilityScope::All, "さくら 東京都", 3, 2).await.unwrap();
+        let want: Vec<_> =
+            all.iter().filter(|f| f.data.name.contains("さくら") && f.data.prefecture == "東京都").cloned().collect();
+        assert_eq!(total, want.len() as i64);
+        assert_eq!(ids(&got), ids(&want[2..5]));
+        let (got, _) =
+            store.facilities_in(&FacilityScope::Prefecture("大阪府".into()), "1312345678", 10, 0).await.unwrap();
+        assert_eq!(got.len(), 1, "by 医療機関コード");
+        assert_eq!(got[0].data.name, "みなと病院07");
+    }
+}
+
 /// The in-memory search answers exactly what the rows hold after every kind of write — from this Store or
 /// from another one on the same database (the CLI while the server runs) — and combines with filters, sorts,
 /// scope and paging as the SQL path does.

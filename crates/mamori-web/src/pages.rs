@@ -29,6 +29,8 @@ use crate::{AppState, PendingUpload, UploadTarget, WebError, WebResult, unix_now
 
 /// Rows per list page.
 const PAGE_SIZE: i64 = 50;
+/// The facility switcher of the header lists at most this many; beyond, it links to the searchable list.
+const SWITCHER_MAX: i64 = 200;
 
 pub(crate) fn slug_kind(slug: &str) -> WebResult<LedgerKind> {
     LedgerKind::ALL.into_iter().find(|k| k.as_str() == slug).ok_or(WebError::NotFound)
@@ -56,8 +58,16 @@ pub(crate) fn require(ctx: &Ctx, a: Action) -> WebResult<()> {
 }
 
 impl AppState {
-    pub(crate) async fn visible_facilities(&self, ctx: &Ctx) -> WebResult<Vec<Facility>> {
-        Ok(self.store.facilities().await?.into_iter().filter(|f| ctx.principal.sees_facility(f)).collect())
+    /// A page of the facilities the user sees (filtered in the database: a prefecture's inspector or an
+    /// administrator of thousands costs the same as one hospital) and how many match.
+    pub(crate) async fn visible_facilities(
+        &self,
+        ctx: &Ctx,
+        search: &str,
+        limit: i64,
+        offset: i64,
+    ) -> WebResult<(Vec<Facility>, i64)> {
+        Ok(self.store.facilities_in(&ctx.principal.facility_scope(), search, limit, offset).await?)
     }
 
     /// Session, permission and facility of a request, in that order: how every facility page starts.
@@ -100,10 +110,9 @@ impl AppState {
         let mut c = Chrome::new(ctx, path);
         c.facility = facility.map(|f| (f.id, f.data.name.clone()));
         // The switcher lists what the user may see (for an administrator of thousands: the facility list page).
-        let visible: Vec<(i64, String)> =
-            self.visible_facilities(ctx).await?.into_iter().map(|f| (f.id, f.data.name)).collect();
-        if visible.len() <= 200 {
-            c.facilities = visible;
+        let (visible, total) = self.visible_facilities(ctx, "", SWITCHER_MAX, 0).await?;
+        if total <= SWITCHER_MAX {
+            c.facilities = visible.into_iter().map(|f| (f.id, f.data.name)).collect();
         }
         c.ledgers = LedgerKind::ALL
             .into_iter()
@@ -188,21 +197,49 @@ pub(crate) async fn home(
     if let Some(fid) = ctx.user.facility_id {
         return Ok(Redirect::to(&format!("/f/{fid}")).into_response());
     }
-    let visible = st.visible_facilities(&ctx).await?;
-    if visible.len() == 1 {
+    let (visible, total) = st.visible_facilities(&ctx, "", 1, 0).await?;
+    if total == 1 {
         return Ok(Redirect::to(&format!("/f/{}", visible[0].id)).into_response());
     }
     Ok(Redirect::to("/facilities").into_response())
 }
 
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct FacilitiesQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// The facilities the user sees, searchable and paged (a prefecture has hundreds, a national deployment
+/// thousands).
 pub(crate) async fn facilities(
     State(st): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    Query(fq): Query<FacilitiesQuery>,
 ) -> WebResult<Response> {
     let ctx = st.ctx(&headers, &addr).await?;
-    let list = st.visible_facilities(&ctx).await?.into_iter().map(|f| (f.id, f.data.name, f.data.prefecture)).collect();
-    Ok(FacilitiesPage { chrome: st.chrome(&ctx, "/facilities", None).await?, list }.into_response())
+    let search: String = fq.q.trim().chars().take(200).collect();
+    let page = fq.page.unwrap_or(1).max(1);
+    let (found, total) = st.visible_facilities(&ctx, &search, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let url = |p: i64| {
+        let q = if search.is_empty() { String::new() } else { format!("q={}&", enc(&search)) };
+        format!("/facilities?{q}page={p}")
+    };
+    Ok(FacilitiesPage {
+        chrome: st.chrome(&ctx, "/facilities", None).await?,
+        list: found.into_iter().map(|f| (f.id, f.data.name, f.data.prefecture)).collect(),
+        search: search.clone(),
+        total,
+        page,
+        pages,
+        prev_url: if page > 1 { url(page - 1) } else { String::new() },
+        next_url: if page < pages { url(page + 1) } else { String::new() },
+    }
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -119,8 +119,14 @@ pub(crate) fn error_page(key: &str, detail: &str) -> Response {
 #[template(path = "facilities.html")]
 pub(crate) struct FacilitiesPage {
     pub chrome: Chrome,
-    /// (id, name, prefecture)
+    /// (id, name, prefecture) of this page.
     pub list: Vec<(i64, String, String)>,
+    pub search: String,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub prev_url: String,
+    pub next_url: String,
 }
 
 pub(crate) struct LedgerCount {

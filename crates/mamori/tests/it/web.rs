@@ -439,6 +439,64 @@ async fn the_dashboard_loads_the_blocks_each_role_may_see() {
     }
 }
 
+/// A prefecture's inspector among hundreds of facilities: the list shows its prefecture's only, searched
+/// and paged; the header's switcher gives way to the list beyond 200.
+#[tokio::test]
+async fn many_facilities_are_listed_by_scope_searched_and_paged() {
+    let app = App::start();
+    let p = app.port;
+    let (admin, _) = first_run_admin(&app);
+    let store = mamori_store::Store::open(&app.db).await.unwrap();
+    for i in 0..230 {
+        let pref = if i % 2 == 0 { "東京都" } else { "神奈川県" };
+        let name = format!("{}病院{i:03}", if i % 5 == 0 { "さくら" } else { "みどり" });
+        store
+            .add_facility(&mamori_model::NewFacility {
+                name,
+                kind: mamori_model::FacilityKind::Hospital,
+                prefecture: pref.into(),
+                municipality: String::new(),
+                beds: Some(100),
+                has_ehr: true,
+                medical_code: None,
+            })
+            .await
+            .unwrap();
+    }
+    // The demo hospital is in 東京都 too, the Osaka test hospital is not.
+    let tokyo_n = 1 + 115;
+    app.add_user("tokyo-pref", "inspector", &["--prefecture", "東京都"]);
+    let (tokyo, _) = login(p, "tokyo-pref", &user_pw("tokyo-pref"));
+    let page1 = http(p, "GET", "/facilities", &tokyo, None).text();
+    assert!(page1.contains(&format!("{tokyo_n} 施設（1 / 3）")), "{page1}");
+    assert_eq!(page1.matches("<li><a href=\"/f/").count(), 50);
+    assert!(
+        !page1.contains("神奈川県") && !page1.contains("大阪テスト病院"),
+        "only its prefecture (list and switcher)"
+    );
+    assert!(page1.contains("id=\"next\""));
+    let page3 = http(p, "GET", "/facilities?page=3", &tokyo, None).text();
+    assert_eq!(page3.matches("<li><a href=\"/f/").count(), tokyo_n - 100);
+    // Search: every word must occur; さくら = every 5th, in 東京都 every 10th.
+    let found = http(p, "GET", &format!("/facilities?q={}", enc("さくら")), &tokyo, None).text();
+    assert!(found.contains("23 施設"), "{found}");
+    let list =
+        |page: &str| page.split("id=\"facility-list\"").nth(1).unwrap().split("</ul>").next().unwrap().to_string();
+    assert!(list(&found).contains("さくら病院000") && !list(&found).contains("みどり病院002"), "{}", list(&found));
+    let none = http(p, "GET", &format!("/facilities?q={}", enc("大阪テスト")), &tokyo, None).text();
+    assert!(none.contains("0 施設") && !none.contains("大阪テスト病院"), "another prefecture is not found by search");
+    // Beyond 200 visible facilities the header has no switcher list; the administrator sees all 232.
+    let admin_page = http(p, "GET", "/facilities", &admin, None).text();
+    assert!(admin_page.contains("232 施設"), "{admin_page}");
+    assert!(
+        !http(p, "GET", "/f/1", &admin, None).text().contains("<select name=\"f\""),
+        "no list of 232 in the header"
+    );
+    let tokyo_dash = http(p, "GET", "/f/1", &tokyo, None).text();
+    assert!(tokyo_dash.contains("<select name=\"f\""), "116 fit in the header's switcher");
+    assert!(tokyo_dash.contains("href=\"/facilities\""), "and the list is linked");
+}
+
 #[tokio::test]
 async fn users_from_the_command_line_follow_the_password_policy() {
     let dir = tempfile::tempdir().unwrap();
