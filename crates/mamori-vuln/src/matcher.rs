@@ -191,18 +191,14 @@ pub struct VulnIndex<'a> {
     key_cves: Vec<Vec<u32>>,
     /// Keys no CVE is filed under (platforms, products only devices name): ids after `key_cves`.
     extra_keys: Mutex<FxMap<Key, KeyId>>,
-    /// The vulnerable criteria of each key, compiled when a scan first needs them and shared by
-    /// the workers of that scan and by later scans of this index; emptied when more than
-    /// [`KEY_CACHE_ENTRIES`] criteria are held (a key in use stays alive through its `Arc`).
-    compiled: Vec<Mutex<Option<Arc<KeyComp<'a>>>>>,
-    compiled_entries: AtomicUsize,
     jvn_by_vp: HashMap<Key, Vec<&'a JvnRecord>>,
     jvn_by_cve: HashMap<&'a str, &'a JvnRecord>,
     /// Criteria that did not parse as CPE 2.3 (skipped).
     pub bad_criteria: usize,
 }
 
-/// Compiled criteria kept by an index at most (≈100 bytes each, plus their parsed versions).
+/// Compiled criteria a scan keeps at most (≈100 bytes each, plus their parsed versions) even
+/// when the profiles still to come need more.
 const KEY_CACHE_ENTRIES: usize = 200_000;
 
 /// A poisoned lock only means another worker panicked; the data behind it is still consistent
@@ -248,7 +244,6 @@ impl<'a> VulnIndex<'a> {
             }
         }
         key_cves.iter_mut().for_each(|v| v.shrink_to_fit());
-        let compiled = (0..key_cves.len()).map(|_| Mutex::new(None)).collect();
         let mut jvn_by_vp: HashMap<Key, Vec<&JvnRecord>> = HashMap::new();
         let mut jvn_by_cve: HashMap<&str, &JvnRecord> = HashMap::new();
         let mut jvns: Vec<&JvnRecord> = db.jvn.values().collect();
@@ -272,8 +267,6 @@ impl<'a> VulnIndex<'a> {
             by_vp,
             key_cves,
             extra_keys: Mutex::new(FxMap::default()),
-            compiled,
-            compiled_entries: AtomicUsize::new(0),
             jvn_by_vp,
             jvn_by_cve,
             bad_criteria: bad,
@@ -289,32 +282,9 @@ impl<'a> VulnIndex<'a> {
         let next = (self.key_cves.len() + extra.len()) as KeyId;
         *extra.entry(k.clone()).or_insert(next)
     }
+}
 
-    /// The compiled vulnerable criteria of a key, compiled by the first worker that asks (the
-    /// other waits for it rather than doing the same work).
-    fn key_comp(&self, kid: KeyId, key: &Key) -> Option<Arc<KeyComp<'a>>> {
-        let slot = self.compiled.get(kid as usize)?;
-        let mut held = lock(slot);
-        if let Some(k) = held.as_ref() {
-            return Some(k.clone());
-        }
-        let k = Arc::new(compile_key(self, kid, key));
-        *held = Some(k.clone());
-        drop(held);
-        let total = self.compiled_entries.fetch_add(k.len, AtOrd::Relaxed) + k.len;
-        if total > KEY_CACHE_ENTRIES {
-            // Forget everything but this key; keys in use live on in their holders' `Arc`s.
-            for (i, other) in self.compiled.iter().enumerate() {
-                if i != kid as usize {
-                    if let Some(o) = lock(other).take() {
-                        self.compiled_entries.fetch_sub(o.len, AtOrd::Relaxed);
-                    }
-                }
-            }
-        }
-        Some(k)
-    }
-
+impl VulnIndex<'_> {
     /// Does the data name this canonical vendor:product anywhere (NVD or JVN)?
     pub fn knows(&self, vendor: &str, product: &str) -> bool {
         let k = canonical_vendor_product(vendor, product);
@@ -552,6 +522,64 @@ struct KeyComp<'a> {
     len: usize,
 }
 
+/// The compiled criteria of the keys one scan needs, shared by its workers: compiled by the first
+/// worker that asks (the other waits rather than doing the same work) and dropped as soon as no
+/// profile still to come names the key, so only keys in use are held.
+struct KeyCache<'a> {
+    slots: Vec<Mutex<Option<Arc<KeyComp<'a>>>>>,
+    /// Per key: device CPEs of profiles still to come that name it.
+    left: Vec<AtomicUsize>,
+    entries: AtomicUsize,
+}
+
+impl<'a> KeyCache<'a> {
+    fn new(index: &VulnIndex<'a>, profiles: &[ProfileGroup]) -> Self {
+        let n = index.key_cves.len();
+        let left: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+        for (_, (cpes, _)) in profiles {
+            for c in cpes {
+                if let Some(l) = left.get(c.kid as usize) {
+                    l.fetch_add(1, AtOrd::Relaxed);
+                }
+            }
+        }
+        KeyCache { slots: (0..n).map(|_| Mutex::new(None)).collect(), left, entries: AtomicUsize::new(0) }
+    }
+
+    fn get(&self, index: &VulnIndex<'a>, kid: KeyId, key: &Key) -> Option<Arc<KeyComp<'a>>> {
+        let slot = self.slots.get(kid as usize)?;
+        let mut held = lock(slot);
+        if let Some(k) = held.as_ref() {
+            return Some(k.clone());
+        }
+        let k = Arc::new(compile_key(index, kid, key));
+        *held = Some(k.clone());
+        drop(held);
+        let total = self.entries.fetch_add(k.len, AtOrd::Relaxed) + k.len;
+        if total > KEY_CACHE_ENTRIES {
+            // Forget everything but this key; keys in use live on in their holders' `Arc`s.
+            for (i, other) in self.slots.iter().enumerate() {
+                if i != kid as usize {
+                    if let Some(o) = lock(other).take() {
+                        self.entries.fetch_sub(o.len, AtOrd::Relaxed);
+                    }
+                }
+            }
+        }
+        Some(k)
+    }
+
+    /// One device CPE naming `kid` is done: the key is dropped after its last one.
+    fn release(&self, kid: KeyId) {
+        let Some(l) = self.left.get(kid as usize) else { return };
+        if l.fetch_sub(1, AtOrd::Relaxed) == 1 {
+            if let Some(o) = lock(&self.slots[kid as usize]).take() {
+                self.entries.fetch_sub(o.len, AtOrd::Relaxed);
+            }
+        }
+    }
+}
+
 /// Parses criteria once per distinct (interned) string and version bounds once per text.
 #[derive(Default)]
 struct CritParser<'a> {
@@ -692,6 +720,9 @@ fn compile_key<'a>(index: &VulnIndex<'a>, kid: KeyId, key: &Key) -> KeyComp<'a> 
             }
         }
     }
+    // Held until evicted: no slack (most exact versions have one or two criteria).
+    kc.other.shrink_to_fit();
+    kc.exact.values_mut().for_each(Vec::shrink_to_fit);
     kc
 }
 
@@ -708,7 +739,7 @@ struct Scan<'a, 'i> {
 }
 
 /// Items a worker's caches hold at most (compiled criteria, parsed strings, interned texts).
-const WORKER_CACHE: usize = 150_000;
+const WORKER_CACHE: usize = 60_000;
 
 impl<'a, 'i> Scan<'a, 'i> {
     fn new(index: &'i VulnIndex<'a>) -> Self {
@@ -1010,30 +1041,55 @@ struct Solo<'a> {
     cves: Vec<u32>,
 }
 
-/// The solos of one scan, shared by its workers (each device CPE is evaluated once per scan);
-/// emptied when more than [`SOLO_CACHE`] findings and hits are held.
-#[derive(Default)]
+type SoloCell<'a> = Arc<OnceLock<Arc<Solo<'a>>>>;
+
+/// The solos of one scan, shared by its workers: each device CPE is evaluated once per scan and
+/// kept only while profiles still to come have it (a CPE of one profile only is not kept at all);
+/// emptied when more than [`SOLO_CACHE`] findings and hits are held anyway.
 struct SoloCache<'a> {
-    map: Mutex<FxMap<String, Arc<OnceLock<Arc<Solo<'a>>>>>>,
-    held: AtomicUsize,
+    /// Per device CPE: how many profiles still to come have it, and its solo once made.
+    left: Mutex<FxMap<String, (usize, Option<SoloCell<'a>>)>>,
+    held: std::sync::atomic::AtomicIsize,
 }
 
-const SOLO_CACHE: usize = 200_000;
+const SOLO_CACHE: isize = 200_000;
+
+fn solo_size(s: &Solo) -> isize {
+    (s.decided.len() + s.joint.len() + 1) as isize
+}
 
 impl<'a> SoloCache<'a> {
-    fn get(&self, scan: &mut Scan<'a, '_>, d: &DevCpe) -> Arc<Solo<'a>> {
-        let cell = {
-            let mut map = lock(&self.map);
-            match map.get(d.fs.as_str()) {
-                Some(c) => c.clone(),
-                None => map.entry(d.fs.clone()).or_default().clone(),
+    fn new(profiles: &[ProfileGroup]) -> Self {
+        let mut left: FxMap<String, (usize, Option<SoloCell<'a>>)> = FxMap::default();
+        for (_, (cpes, _)) in profiles {
+            for c in cpes {
+                left.entry(c.fs.clone()).or_insert((0, None)).0 += 1;
+            }
+        }
+        SoloCache { left: Mutex::new(left), held: Default::default() }
+    }
+
+    fn get(&self, keys: &KeyCache<'a>, scan: &mut Scan<'a, '_>, d: &DevCpe) -> Arc<Solo<'a>> {
+        let (cell, last) = {
+            let mut map = lock(&self.left);
+            match map.get_mut(d.fs.as_str()) {
+                Some((left, slot)) => {
+                    *left = left.saturating_sub(1);
+                    let cell = slot.get_or_insert_with(Default::default).clone();
+                    let last = *left == 0;
+                    if last {
+                        map.remove(d.fs.as_str());
+                    }
+                    (cell, last)
+                }
+                None => (SoloCell::default(), true),
             }
         };
         let mut made = false;
         let s = cell
             .get_or_init(|| {
                 made = true;
-                Arc::new(solo(scan, d))
+                Arc::new(solo(scan, keys, d))
             })
             .clone();
         if made {
@@ -1043,20 +1099,31 @@ impl<'a> SoloCache<'a> {
                 st[1] += s.decided.len();
                 st[2] += s.joint.len();
             });
-            let n = s.decided.len() + s.joint.len() + 1;
-            if self.held.fetch_add(n, AtOrd::Relaxed) + n > SOLO_CACHE {
-                lock(&self.map).clear();
-                self.held.store(0, AtOrd::Relaxed);
-                STATS.with(|st| st.borrow_mut()[3] += 1);
+        }
+        // Held: made for later profiles; released by the last profile that uses it.
+        match (made, last) {
+            (true, false) => {
+                let n = solo_size(&s);
+                if self.held.fetch_add(n, AtOrd::Relaxed) + n > SOLO_CACHE {
+                    for (_, slot) in lock(&self.left).values_mut() {
+                        *slot = None;
+                    }
+                    self.held.store(0, AtOrd::Relaxed);
+                    STATS.with(|st| st.borrow_mut()[3] += 1);
+                }
             }
+            (false, true) => {
+                self.held.fetch_sub(solo_size(&s), AtOrd::Relaxed);
+            }
+            _ => {}
         }
         s
     }
 }
 
-fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
+fn solo<'a>(scan: &mut Scan<'a, '_>, keys: &KeyCache<'a>, d: &DevCpe) -> Solo<'a> {
     let index = scan.index;
-    let mut hits = cpe_hits(index, &scan.reasons, d);
+    let mut hits = cpe_hits(index, keys, &scan.reasons, d);
     hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
     let matched = [scan.interner.s(&d.fs)];
     let mut out = Solo { decided: Vec::new(), joint: Vec::new(), cves: Vec::new() };
@@ -1090,16 +1157,9 @@ fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
 
 /// The findings of one profile: each CPE's own findings as made once, and a joint evaluation where
 /// the profile's CPEs meet (AND configurations, platforms, or two CPEs hitting one CVE).
-fn evaluate_profile<'a>(
-    scan: &mut Scan<'a, '_>,
-    cache: &SoloCache<'a>,
-    devs: &mut [DevCpe],
-) -> Vec<Arc<ProfileFinding>> {
+fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, shared: &Shared<'a>, devs: &mut [DevCpe]) -> Vec<Arc<ProfileFinding>> {
     let index = scan.index;
-    for d in devs.iter_mut() {
-        d.kid = index.key_id(&d.key);
-    }
-    let solos: Vec<Arc<Solo<'a>>> = devs.iter().map(|d| cache.get(scan, d)).collect();
+    let solos: Vec<Arc<Solo<'a>>> = devs.iter().map(|d| shared.solos.get(&shared.keys, scan, d)).collect();
     // CVEs hit by more than one of the profile's CPEs are decided jointly.
     let mut overlap: Vec<u32> = Vec::new();
     if solos.len() > 1 {
@@ -1120,7 +1180,7 @@ fn evaluate_profile<'a>(
             out.extend(s.decided.iter().filter(|(c, _)| overlap.binary_search(c).is_err()).cloned());
             // The hits behind decided CVEs another CPE also hits: made again (rare; not kept in memory).
             let decided = |c: &u32| s.decided.binary_search_by_key(c, |(x, _)| *x).is_ok();
-            let again = cpe_hits(index, &scan.reasons, &devs[di]);
+            let again = cpe_hits(index, &shared.keys, &scan.reasons, &devs[di]);
             hits.extend(
                 again
                     .into_iter()
@@ -1208,9 +1268,9 @@ fn index_of(index: &VulnIndex, id: &str) -> u32 {
 /// The hits of one device CPE on the criteria naming its vendor:product (`dev` 0): the
 /// criteria without an exact version first, then those of the device's exact versions, each in
 /// CVE order.
-fn cpe_hits<'a>(index: &VulnIndex<'a>, rs: &Reasons, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
+fn cpe_hits<'a>(index: &VulnIndex<'a>, keys: &KeyCache<'a>, rs: &Reasons, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
     let mut hits = Vec::new();
-    let Some(kc) = index.key_comp(d.kid, &d.key) else { return hits };
+    let Some(kc) = keys.get(index, d.kid, &d.key) else { return hits };
     let mut eval = |list: &[KEntry<'a>]| {
         for k in list {
             if let Some(c) = &k.e.info {
@@ -1536,7 +1596,10 @@ pub fn scan_normalised(
     let mut d = Diagnosis::default();
     let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
     for (i, (dev, n)) in devices.iter().zip(normalised).enumerate() {
-        let cpes = device_cpes(&n);
+        let mut cpes = device_cpes(&n);
+        for c in &mut cpes {
+            c.kid = index.key_id(&c.key);
+        }
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem {
                 device_ref: dev.device_ref.clone(),
@@ -1551,7 +1614,7 @@ pub fn scan_normalised(
     let mut order: Vec<ProfileGroup> = groups.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     d.profiles_evaluated = order.len();
-    let cache = SoloCache::default();
+    let shared = Shared { keys: KeyCache::new(index, &order), solos: SoloCache::new(&order) };
     // Profiles are independent: up to two workers (the target machines have two cores) take runs
     // of the sorted profiles from one queue; each device CPE's own findings are made once
     // (`SoloCache`) and each vendor:product compiled once (the index), whichever worker needs
@@ -1561,7 +1624,7 @@ pub fn scan_normalised(
         let mut scan = Scan::new(index);
         let _guard = StatsPrint;
         for p in order {
-            eval_one(&mut scan, &cache, p, &mut sink);
+            eval_one(&mut scan, &shared, p, &mut sink);
         }
         return d;
     }
@@ -1579,13 +1642,13 @@ pub fn scan_normalised(
         let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(64);
         for _ in 0..workers {
             let tx = tx.clone();
-            let (runs, next, cache) = (&runs, &next, &cache);
+            let (runs, next, shared) = (&runs, &next, &shared);
             s.spawn(move || {
                 let mut scan = Scan::new(index);
                 let _guard = StatsPrint;
                 while let Some(run) = runs.get(next.fetch_add(1, AtOrd::Relaxed)) {
                     for p in std::mem::take(&mut *lock(run)) {
-                        eval_one(&mut scan, cache, p, &mut |p| {
+                        eval_one(&mut scan, shared, p, &mut |p| {
                             let _ = tx.send(p);
                         });
                     }
@@ -1605,9 +1668,18 @@ const PROFILE_RUN: usize = 16;
 
 type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
 
-fn eval_one<'a>(scan: &mut Scan<'a, '_>, cache: &SoloCache<'a>, p: ProfileGroup, sink: &mut dyn FnMut(Profile)) {
+/// What the workers of one scan share.
+struct Shared<'a> {
+    keys: KeyCache<'a>,
+    solos: SoloCache<'a>,
+}
+
+fn eval_one<'a>(scan: &mut Scan<'a, '_>, shared: &Shared<'a>, p: ProfileGroup, sink: &mut dyn FnMut(Profile)) {
     let (key, (mut cpes, members)) = p;
-    let findings = if cpes.is_empty() { Vec::new() } else { evaluate_profile(scan, cache, &mut cpes) };
+    let findings = if cpes.is_empty() { Vec::new() } else { evaluate_profile(scan, shared, &mut cpes) };
+    for c in &cpes {
+        shared.keys.release(c.kid);
+    }
     STATS.with(|st| {
         let mut st = st.borrow_mut();
         st[4] += 1;
