@@ -17,8 +17,8 @@ use mamori_model::Facility;
 use mamori_model::ledger::Device;
 use mamori_store::Store;
 use mamori_store::vuln::{
-    CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FeedStatus, FeedStream, FeedStreamEnd,
-    FindingData, FindingFilter, FindingState, ScanRow, StoredFinding, StreamOutcome,
+    CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedReader, FeedRecord, FeedStatus, FeedStream,
+    FeedStreamEnd, FindingData, FindingFilter, FindingState, ScanRow, StoredFinding, StreamOutcome,
 };
 use mamori_vuln::cpe::canonical_vendor_product;
 use mamori_vuln::{
@@ -154,12 +154,7 @@ fn feed_stream(path: &Path, kind: FileKind) -> FeedStream {
         FileKind::Kev => Feed::Kev,
         FileKind::Jvn => Feed::Jvn,
     };
-    let read: Box<
-        dyn FnOnce(
-                &mut dyn FnMut(FeedRecord) -> std::result::Result<(), String>,
-            ) -> std::result::Result<FeedStreamEnd, String>
-            + Send,
-    > = match kind {
+    let read: FeedReader = match kind {
         FileKind::Nvd => Box::new(move |emit| {
             let sha256 = file_sha256(&path).map_err(|e| e.to_string())?;
             let mut newest: Option<String> = None;

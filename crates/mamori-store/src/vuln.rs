@@ -100,14 +100,16 @@ pub struct FeedStream {
     pub feed: Feed,
     /// File name as given.
     pub source: String,
-    #[allow(clippy::type_complexity)]
-    pub read: Box<
-        dyn FnOnce(
-                &mut dyn FnMut(FeedRecord) -> std::result::Result<(), String>,
-            ) -> std::result::Result<FeedStreamEnd, String>
-            + Send,
-    >,
+    pub read: FeedReader,
 }
+
+/// Reads a file, handing each record to the given `emit` (see [`FeedStream`]).
+pub type FeedReader = Box<
+    dyn FnOnce(
+            &mut dyn FnMut(FeedRecord) -> std::result::Result<(), String>,
+        ) -> std::result::Result<FeedStreamEnd, String>
+        + Send,
+>;
 
 /// What a file's reader tells at its end.
 #[derive(Debug, Clone)]
@@ -694,8 +696,8 @@ impl Store {
                 }
                 continue;
             }
-            if !held.contains_key(&feed) {
-                held.insert(feed, held_records(&mut tx, feed).await?);
+            if let std::collections::hash_map::Entry::Vacant(e) = held.entry(feed) {
+                e.insert(held_records(&mut tx, feed).await?);
             }
             let (batches, received) = std::sync::mpsc::sync_channel::<Vec<FeedRecord>>(2);
             let reader = tokio::task::spawn_blocking(move || {

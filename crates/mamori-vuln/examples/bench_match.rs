@@ -639,7 +639,7 @@ fn main() {
     let mut max_rss = 0f64;
     let q = scan_devices(&index, &queries, |_| {
         nq += 1;
-        if nq % 200_000 == 0 {
+        if nq.is_multiple_of(200_000) {
             max_rss = max_rss.max(vm_rss_mib());
         }
     });

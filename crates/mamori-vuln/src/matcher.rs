@@ -559,10 +559,11 @@ impl<'a> KeyCache<'a> {
         if total > KEY_CACHE_ENTRIES {
             // Forget everything but this key; keys in use live on in their holders' `Arc`s.
             for (i, other) in self.slots.iter().enumerate() {
-                if i != kid as usize {
-                    if let Some(o) = lock(other).take() {
-                        self.entries.fetch_sub(o.len, AtOrd::Relaxed);
-                    }
+                if i == kid as usize {
+                    continue;
+                }
+                if let Some(o) = lock(other).take() {
+                    self.entries.fetch_sub(o.len, AtOrd::Relaxed);
                 }
             }
         }
@@ -572,10 +573,11 @@ impl<'a> KeyCache<'a> {
     /// One device CPE naming `kid` is done: the key is dropped after its last one.
     fn release(&self, kid: KeyId) {
         let Some(l) = self.left.get(kid as usize) else { return };
-        if l.fetch_sub(1, AtOrd::Relaxed) == 1 {
-            if let Some(o) = lock(&self.slots[kid as usize]).take() {
-                self.entries.fetch_sub(o.len, AtOrd::Relaxed);
-            }
+        if l.fetch_sub(1, AtOrd::Relaxed) != 1 {
+            return;
+        }
+        if let Some(o) = lock(&self.slots[kid as usize]).take() {
+            self.entries.fetch_sub(o.len, AtOrd::Relaxed);
         }
     }
 }
@@ -1273,10 +1275,8 @@ fn cpe_hits<'a>(index: &VulnIndex<'a>, keys: &KeyCache<'a>, rs: &Reasons, d: &De
     let Some(kc) = keys.get(index, d.kid, &d.key) else { return hits };
     let mut eval = |list: &[KEntry<'a>]| {
         for k in list {
-            if let Some(c) = &k.e.info {
-                if let Some(h) = eval_entry(&k.e, c, d, 0, rs) {
-                    hits.push((k.r, h));
-                }
+            if let Some(h) = k.e.info.as_ref().and_then(|c| eval_entry(&k.e, c, d, 0, rs)) {
+                hits.push((k.r, h));
             }
         }
     };
