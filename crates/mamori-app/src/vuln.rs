@@ -1,7 +1,8 @@
 //! Vulnerability diagnosis over the store: feeds, scans, findings and their lifecycle.
 //!
-//! - [`import_feeds`]: NVD / KEV / JVN files, all validated before anything is written, then one
-//!   transaction; re-import is idempotent and incremental (added / updated / unchanged per file).
+//! - [`import_feeds`]: NVD / KEV / JVN files in one transaction, NVD files streamed record by record
+//!   into it (a 400k-CVE feed is never held in memory); a bad file anywhere rolls everything back.
+//!   Re-import is idempotent and incremental (added / updated / unchanged per file).
 //! - [`scan`]: the facility's devices → CPEs (the normaliser, or a person's override) → only the feed
 //!   records naming those products are loaded → the engine's matcher → findings merged with their
 //!   lifecycle (a "fixed" finding that still matches is reopened, and the report says so).
@@ -16,13 +17,13 @@ use mamori_model::Facility;
 use mamori_model::ledger::Device;
 use mamori_store::Store;
 use mamori_store::vuln::{
-    CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FeedStatus, FindingData, FindingFilter,
-    FindingState, ScanRow, StoredFinding,
+    CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedReader, FeedRecord, FeedStatus, FeedStream,
+    FeedStreamEnd, FindingData, FindingFilter, FindingState, ScanRow, StoredFinding, StreamOutcome,
 };
 use mamori_vuln::cpe::canonical_vendor_product;
 use mamori_vuln::{
-    Confidence, Cpe, CveRecord, DeviceFacts, Finding, ImportBatch, JvnRecord, KevEntry, Normalised, PriorityTier,
-    VulnDb, VulnError, VulnIndex,
+    Confidence, Cpe, CveRecord, DeviceFacts, FileKind, Finding, ImportBatch, JvnRecord, KevEntry, Normalised,
+    PriorityTier, VulnDb, VulnError, VulnIndex,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -53,6 +54,19 @@ fn date_part(s: &str) -> String {
     s.chars().take(10).collect()
 }
 
+/// The store record of one NVD CVE.
+fn nvd_record(r: &CveRecord) -> FeedRecord {
+    let data = json(r);
+    FeedRecord {
+        id: r.id.clone(),
+        stamp: Some(r.last_modified.clone()),
+        digest: digest(&data),
+        data,
+        products: mamori_vuln::cve_products(r),
+        cves: Vec::new(),
+    }
+}
+
 /// Reads and validates one feed file (any kind, recognised by content) into store records.
 pub fn read_feed_file(path: &Path) -> std::result::Result<FeedFile, VulnError> {
     let batch = mamori_vuln::read_any(path)?;
@@ -61,21 +75,7 @@ pub fn read_feed_file(path: &Path) -> std::result::Result<FeedFile, VulnError> {
     Ok(match batch {
         ImportBatch::Nvd(f) => {
             let data_as_of = f.records.iter().map(|r| r.last_modified.as_str()).max().map(date_part);
-            let records = f
-                .records
-                .iter()
-                .map(|r| {
-                    let data = json(r);
-                    FeedRecord {
-                        id: r.id.clone(),
-                        stamp: Some(r.last_modified.clone()),
-                        digest: digest(&data),
-                        data,
-                        products: mamori_vuln::cve_products(r),
-                        cves: Vec::new(),
-                    }
-                })
-                .collect();
+            let records = f.records.iter().map(nvd_record).collect();
             FeedFile { feed: Feed::Nvd, source, sha256, data_as_of, records }
         }
         ImportBatch::Kev(cat) => {
@@ -143,34 +143,71 @@ pub enum ImportOutcome {
     Refused(Vec<String>),
 }
 
-/// Reads and validates every file first; if any is bad, nothing is written and every problem is
-/// returned. Otherwise all files are written in one transaction.
+/// The reader of one file for [`Store::vuln_import_streams`]: an NVD file is streamed record by
+/// record (parsed, validated and handed over one at a time); KEV and JVN files, small, are read
+/// whole first.
+fn feed_stream(path: &Path, kind: FileKind) -> FeedStream {
+    let source = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = path.to_path_buf();
+    let feed = match kind {
+        FileKind::Nvd => Feed::Nvd,
+        FileKind::Kev => Feed::Kev,
+        FileKind::Jvn => Feed::Jvn,
+    };
+    let read: FeedReader = match kind {
+        FileKind::Nvd => Box::new(move |emit| {
+            let sha256 = file_sha256(&path).map_err(|e| e.to_string())?;
+            let mut newest: Option<String> = None;
+            mamori_vuln::nvd::stream_nvd_file(&path, &mut |r| {
+                if newest.as_deref().is_none_or(|n| n < r.last_modified.as_str()) {
+                    newest = Some(r.last_modified.clone());
+                }
+                emit(nvd_record(&r))
+            })
+            .map_err(|e| e.to_string())?;
+            Ok(FeedStreamEnd { sha256, data_as_of: newest.as_deref().map(date_part) })
+        }),
+        FileKind::Kev | FileKind::Jvn => Box::new(move |emit| {
+            let f = read_feed_file(&path).map_err(|e| e.to_string())?;
+            for r in f.records {
+                emit(r)?;
+            }
+            Ok(FeedStreamEnd { sha256: f.sha256, data_as_of: f.data_as_of })
+        }),
+    };
+    FeedStream { feed, source, read }
+}
+
+/// Imports the files in one transaction, NVD files streamed into it. If any file is bad, nothing is
+/// written and every bad file's problem is returned (the files after the first bad one are still
+/// read, not written).
 pub async fn import_feeds(store: &Store, paths: &[PathBuf], by: &str) -> Result<ImportOutcome> {
-    let mut files = Vec::new();
+    let mut streams = Vec::new();
     let mut problems = Vec::new();
     for p in paths {
-        match read_feed_file(p) {
-            Ok(f) => files.push(f),
+        match mamori_vuln::detect(p) {
+            Ok(kind) => streams.push(feed_stream(p, kind)),
             Err(e) => problems.push(e.to_string()),
         }
     }
     if !problems.is_empty() {
         return Ok(ImportOutcome::Refused(problems));
     }
-    let counts = store.vuln_import_feeds(&files, by).await?;
-    Ok(ImportOutcome::Written(
-        files
-            .iter()
-            .zip(counts)
-            .map(|(f, counts)| FeedFileReport {
-                file: f.source.clone(),
-                feed: f.feed,
-                records: f.records.len(),
-                counts,
-                data_as_of: f.data_as_of.clone(),
-            })
-            .collect(),
-    ))
+    Ok(match store.vuln_import_streams(streams, by).await? {
+        StreamOutcome::Refused(problems) => ImportOutcome::Refused(problems),
+        StreamOutcome::Written(files) => ImportOutcome::Written(
+            files
+                .into_iter()
+                .map(|f| FeedFileReport {
+                    file: f.source,
+                    feed: f.feed,
+                    records: f.records,
+                    counts: f.counts,
+                    data_as_of: f.data_as_of,
+                })
+                .collect(),
+        ),
+    })
 }
 
 /// Days since the data of a feed, if known.

@@ -92,6 +92,49 @@ pub struct FeedCounts {
     pub older_ignored: usize,
 }
 
+/// A feed file read record by record: `read` runs on a blocking thread, hands each validated
+/// record to `emit` in file order and returns the file's digest and data-as-of date, or what is
+/// wrong with the file (then nothing of the import is written). An error from `emit` means the
+/// writer stopped: `read` returns it.
+pub struct FeedStream {
+    pub feed: Feed,
+    /// File name as given.
+    pub source: String,
+    pub read: FeedReader,
+}
+
+/// Reads a file, handing each record to the given `emit` (see [`FeedStream`]).
+pub type FeedReader = Box<
+    dyn FnOnce(
+            &mut dyn FnMut(FeedRecord) -> std::result::Result<(), String>,
+        ) -> std::result::Result<FeedStreamEnd, String>
+        + Send,
+>;
+
+/// What a file's reader tells at its end.
+#[derive(Debug, Clone)]
+pub struct FeedStreamEnd {
+    pub sha256: String,
+    pub data_as_of: Option<String>,
+}
+
+/// One file written by [`Store::vuln_import_streams`].
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamedFile {
+    pub feed: Feed,
+    pub source: String,
+    pub records: usize,
+    pub counts: FeedCounts,
+    pub data_as_of: Option<String>,
+}
+
+/// The result of a streamed import: every file written, or nothing and what was wrong with each bad file.
+#[derive(Debug, Clone, Serialize)]
+pub enum StreamOutcome {
+    Written(Vec<StreamedFile>),
+    Refused(Vec<String>),
+}
+
 /// One row of the feed import history.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedImportRow {
@@ -439,197 +482,292 @@ struct HistoryInsert {
     reason: String,
 }
 
+/// Records handed from a file's reader to the writer at once.
+const IMPORT_BATCH: usize = 2_000;
+
+/// (stamp, digest) of every record of a feed held, by id.
+async fn held_records(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    feed: Feed,
+) -> Result<HashMap<String, (Option<String>, String)>> {
+    let (id, stamp) = match feed {
+        Feed::Nvd => ("id", "last_modified"),
+        Feed::Kev => ("cve_id", "CAST(NULL AS TEXT)"),
+        Feed::Jvn => ("id", "last_updated"),
+    };
+    let sql = format!("SELECT {id} AS id, {stamp} AS stamp, digest FROM {}", feed.table());
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut **tx).await?;
+    let mut m = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        m.insert(r.try_get::<String, _>("id")?, (r.try_get::<Option<String>, _>("stamp")?, r.try_get("digest")?));
+    }
+    Ok(m)
+}
+
+/// Writes one batch of a file's records: new ones added, changed ones replaced (with their product
+/// index), identical and older ones left alone. `map` is what is held, kept up to date.
+async fn write_batch(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    map: &mut HashMap<String, (Option<String>, String)>,
+    feed: Feed,
+    counts: &mut FeedCounts,
+    records: &[FeedRecord],
+) -> Result<()> {
+    let mut write: Vec<&FeedRecord> = Vec::new();
+    let mut replaced: Vec<&str> = Vec::new();
+    // Within one file the last record of an id wins (NVD files do not repeat ids).
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for r in records {
+        match map.get(&r.id) {
+            None => counts.added += 1,
+            Some((stamp, digest)) => {
+                if r.stamp.is_some() && stamp.is_some() && r.stamp < *stamp {
+                    counts.older_ignored += 1;
+                    continue;
+                } else if *digest == r.digest {
+                    counts.unchanged += 1;
+                    continue;
+                }
+                counts.updated += 1;
+                replaced.push(&r.id);
+            }
+        }
+        map.insert(r.id.clone(), (r.stamp.clone(), r.digest.clone()));
+        if let Some(&i) = seen.get(r.id.as_str()) {
+            write[i] = r;
+        } else {
+            seen.insert(&r.id, write.len());
+            write.push(r);
+        }
+    }
+    // Replaced records lose their old index rows first.
+    let index_tables: &[(&str, &str)] = match feed {
+        Feed::Nvd => &[("vuln_cve_products", "cve_id")],
+        Feed::Kev => &[],
+        Feed::Jvn => &[("vuln_jvn_products", "jvn_id"), ("vuln_jvn_cves", "jvn_id")],
+    };
+    for (table, col) in index_tables {
+        for chunk in replaced.chunks(500) {
+            let sql = format!("DELETE FROM {table} WHERE {col} IN {}", in_list(backend, chunk.len()));
+            let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
+            bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).execute(&mut **tx).await?;
+        }
+    }
+    match feed {
+        Feed::Nvd => {
+            let mut vals = Vec::with_capacity(write.len() * 4);
+            for r in &write {
+                vals.extend([V::S(&r.id), V::S(r.stamp.as_deref().unwrap_or("")), V::S(&r.digest), V::S(&r.data)]);
+            }
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_cves (id, last_modified, digest, data)",
+                "ON CONFLICT (id) DO UPDATE SET last_modified = excluded.last_modified, digest = excluded.digest, data = excluded.data",
+                4,
+                &vals,
+            )
+            .await?;
+            let mut pv = Vec::new();
+            for r in &write {
+                let uniq: HashSet<&(String, String)> = r.products.iter().collect();
+                for (v, p) in uniq {
+                    pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
+                }
+            }
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_cve_products (vendor, product, cve_id)",
+                "ON CONFLICT DO NOTHING",
+                3,
+                &pv,
+            )
+            .await?;
+        }
+        Feed::Kev => {
+            let mut vals = Vec::with_capacity(write.len() * 3);
+            for r in &write {
+                vals.extend([V::S(&r.id), V::S(&r.digest), V::S(&r.data)]);
+            }
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_kev (cve_id, digest, data)",
+                "ON CONFLICT (cve_id) DO UPDATE SET digest = excluded.digest, data = excluded.data",
+                3,
+                &vals,
+            )
+            .await?;
+        }
+        Feed::Jvn => {
+            let mut vals = Vec::with_capacity(write.len() * 4);
+            for r in &write {
+                vals.extend([V::S(&r.id), V::O(r.stamp.as_deref()), V::S(&r.digest), V::S(&r.data)]);
+            }
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_jvn (id, last_updated, digest, data)",
+                "ON CONFLICT (id) DO UPDATE SET last_updated = excluded.last_updated, digest = excluded.digest, data = excluded.data",
+                4,
+                &vals,
+            )
+            .await?;
+            let mut pv = Vec::new();
+            let mut cv = Vec::new();
+            for r in &write {
+                let uniq: HashSet<&(String, String)> = r.products.iter().collect();
+                for (v, p) in uniq {
+                    pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
+                }
+                let uc: HashSet<&String> = r.cves.iter().collect();
+                for c in uc {
+                    cv.extend([V::S(c), V::S(&r.id)]);
+                }
+            }
+            insert_rows(
+                tx,
+                backend,
+                "INSERT INTO vuln_jvn_products (vendor, product, jvn_id)",
+                "ON CONFLICT DO NOTHING",
+                3,
+                &pv,
+            )
+            .await?;
+            insert_rows(tx, backend, "INSERT INTO vuln_jvn_cves (cve_id, jvn_id)", "ON CONFLICT DO NOTHING", 2, &cv)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     // ------------------------------------------------------------------------------------------- feeds
 
     /// Imports validated feed files in ONE transaction: new records are added, changed ones replaced
     /// (with their product index), identical ones and older ones left alone; each file is recorded in
-    /// the import history. Either every file is written or none is.
+    /// the import history. Either every file is written or none is. (Files held in memory; see
+    /// [`Store::vuln_import_streams`] for files too large for that.)
     pub async fn vuln_import_feeds(&self, files: &[FeedFile], by: &str) -> Result<Vec<FeedCounts>> {
-        let backend = self.backend();
-        // (stamp, digest) of what is held, per feed, loaded once.
-        let mut held: HashMap<Feed, HashMap<String, (Option<String>, String)>> = HashMap::new();
-        for feed in files.iter().map(|f| f.feed).collect::<HashSet<_>>() {
-            let (id, stamp) = match feed {
-                Feed::Nvd => ("id", "last_modified"),
-                Feed::Kev => ("cve_id", "CAST(NULL AS TEXT)"),
-                Feed::Jvn => ("id", "last_updated"),
-            };
-            let sql = format!("SELECT {id} AS id, {stamp} AS stamp, digest FROM {}", feed.table());
-            let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
-            let mut m = HashMap::with_capacity(rows.len());
-            for r in &rows {
-                m.insert(
-                    r.try_get::<String, _>("id")?,
-                    (r.try_get::<Option<String>, _>("stamp")?, r.try_get("digest")?),
-                );
-            }
-            held.insert(feed, m);
+        let streams = files
+            .iter()
+            .map(|f| {
+                let f = f.clone();
+                FeedStream {
+                    feed: f.feed,
+                    source: f.source.clone(),
+                    read: Box::new(move |emit| {
+                        for r in f.records {
+                            emit(r)?;
+                        }
+                        Ok(FeedStreamEnd { sha256: f.sha256, data_as_of: f.data_as_of })
+                    }),
+                }
+            })
+            .collect();
+        match self.vuln_import_streams(streams, by).await? {
+            StreamOutcome::Written(done) => Ok(done.into_iter().map(|d| d.counts).collect()),
+            StreamOutcome::Refused(problems) => Err(StoreError::Invalid(problems.join("\n"))),
         }
-        let mut all_counts = Vec::new();
+    }
+
+    /// Imports feed files read record by record, in ONE transaction: each file's reader runs on a
+    /// blocking thread and hands its records over in batches, which are written into the open
+    /// transaction as they come, so no file is ever held in memory whole. If any file turns out
+    /// bad (corrupt, truncated …) the transaction is rolled back — nothing is written — and the
+    /// files after it are still read, so that every bad file is reported.
+    pub async fn vuln_import_streams(&self, files: Vec<FeedStream>, by: &str) -> Result<StreamOutcome> {
+        let backend = self.backend();
         let mut tx = self.pool().begin().await?;
+        // (stamp, digest) of what is held, per feed, loaded when the feed first comes.
+        let mut held: HashMap<Feed, HashMap<String, (Option<String>, String)>> = HashMap::new();
+        let mut done = Vec::new();
+        let mut problems = Vec::new();
         for file in files {
-            let map = held.entry(file.feed).or_default();
+            let FeedStream { feed, source, read } = file;
+            if !problems.is_empty() {
+                // Reading only: every bad file is reported, nothing more is written.
+                match tokio::task::spawn_blocking(move || read(&mut |_| Ok(()))).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => problems.push(e),
+                    Err(e) => problems.push(format!("{source}: {e}")),
+                }
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = held.entry(feed) {
+                e.insert(held_records(&mut tx, feed).await?);
+            }
+            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<FeedRecord>>(2);
+            let reader = tokio::task::spawn_blocking(move || {
+                let mut batch = Vec::with_capacity(IMPORT_BATCH);
+                let stopped = || "データベースへの書き込みが中断しました / the database writer stopped".to_string();
+                let end = read(&mut |r| {
+                    batch.push(r);
+                    if batch.len() >= IMPORT_BATCH {
+                        batches.send(std::mem::take(&mut batch)).map_err(|_| stopped())?;
+                    }
+                    Ok(())
+                })?;
+                if !batch.is_empty() {
+                    batches.send(batch).map_err(|_| stopped())?;
+                }
+                Ok(end)
+            });
             let mut counts = FeedCounts::default();
-            let mut write: Vec<&FeedRecord> = Vec::new();
-            let mut replaced: Vec<&str> = Vec::new();
-            // Within one file the last record of an id wins (NVD files do not repeat ids).
-            let mut seen: HashMap<&str, usize> = HashMap::new();
-            for r in &file.records {
-                match map.get(&r.id) {
-                    None => counts.added += 1,
-                    Some((stamp, digest)) => {
-                        if r.stamp.is_some() && stamp.is_some() && r.stamp < *stamp {
-                            counts.older_ignored += 1;
-                            continue;
-                        } else if *digest == r.digest {
-                            counts.unchanged += 1;
-                            continue;
-                        }
-                        counts.updated += 1;
-                        replaced.push(&r.id);
-                    }
-                }
-                map.insert(r.id.clone(), (r.stamp.clone(), r.digest.clone()));
-                if let Some(&i) = seen.get(r.id.as_str()) {
-                    write[i] = r;
-                } else {
-                    seen.insert(&r.id, write.len());
-                    write.push(r);
+            let mut records = 0usize;
+            let mut rx = received;
+            let map = held.entry(feed).or_default();
+            loop {
+                // The receiving end waits on a blocking thread too: the runtime's threads stay free.
+                let (back, got) = tokio::task::spawn_blocking(move || {
+                    let got = rx.recv();
+                    (rx, got)
+                })
+                .await
+                .map_err(|e| StoreError::Invalid(format!("{source}: {e}")))?;
+                rx = back;
+                let Ok(batch) = got else { break };
+                records += batch.len();
+                if let Err(e) = write_batch(&mut tx, backend, map, feed, &mut counts, &batch).await {
+                    drop(rx);
+                    let _ = reader.await;
+                    return Err(e);
                 }
             }
-            // Replaced records lose their old index rows first.
-            let index_tables: &[(&str, &str)] = match file.feed {
-                Feed::Nvd => &[("vuln_cve_products", "cve_id")],
-                Feed::Kev => &[],
-                Feed::Jvn => &[("vuln_jvn_products", "jvn_id"), ("vuln_jvn_cves", "jvn_id")],
-            };
-            for (table, col) in index_tables {
-                for chunk in replaced.chunks(500) {
-                    let sql = format!("DELETE FROM {table} WHERE {col} IN {}", in_list(backend, chunk.len()));
-                    let vals: Vec<V> = chunk.iter().map(|s| V::S(s)).collect();
-                    bind_all(sqlx::query(AssertSqlSafe(sql)), &vals).execute(&mut *tx).await?;
+            match reader.await {
+                Ok(Ok(end)) => {
+                    sqlx::query(
+                        "INSERT INTO vuln_feed_imports (feed, source, sha256, records, added, updated, unchanged, \
+                         older_ignored, data_as_of, imported_by, imported_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(feed.as_str())
+                    .bind(&source)
+                    .bind(&end.sha256)
+                    .bind(records as i64)
+                    .bind(counts.added as i64)
+                    .bind(counts.updated as i64)
+                    .bind(counts.unchanged as i64)
+                    .bind(counts.older_ignored as i64)
+                    .bind(end.data_as_of.as_deref())
+                    .bind(by)
+                    .bind(now_text())
+                    .execute(&mut *tx)
+                    .await?;
+                    done.push(StreamedFile { feed, source, records, counts, data_as_of: end.data_as_of });
                 }
+                Ok(Err(e)) => problems.push(e),
+                Err(e) => problems.push(format!("{source}: {e}")),
             }
-            match file.feed {
-                Feed::Nvd => {
-                    let mut vals = Vec::with_capacity(write.len() * 4);
-                    for r in &write {
-                        vals.extend([
-                            V::S(&r.id),
-                            V::S(r.stamp.as_deref().unwrap_or("")),
-                            V::S(&r.digest),
-                            V::S(&r.data),
-                        ]);
-                    }
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_cves (id, last_modified, digest, data)",
-                        "ON CONFLICT (id) DO UPDATE SET last_modified = excluded.last_modified, digest = excluded.digest, data = excluded.data",
-                        4,
-                        &vals,
-                    )
-                    .await?;
-                    let mut pv = Vec::new();
-                    for r in &write {
-                        let uniq: HashSet<&(String, String)> = r.products.iter().collect();
-                        for (v, p) in uniq {
-                            pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
-                        }
-                    }
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_cve_products (vendor, product, cve_id)",
-                        "ON CONFLICT DO NOTHING",
-                        3,
-                        &pv,
-                    )
-                    .await?;
-                }
-                Feed::Kev => {
-                    let mut vals = Vec::with_capacity(write.len() * 3);
-                    for r in &write {
-                        vals.extend([V::S(&r.id), V::S(&r.digest), V::S(&r.data)]);
-                    }
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_kev (cve_id, digest, data)",
-                        "ON CONFLICT (cve_id) DO UPDATE SET digest = excluded.digest, data = excluded.data",
-                        3,
-                        &vals,
-                    )
-                    .await?;
-                }
-                Feed::Jvn => {
-                    let mut vals = Vec::with_capacity(write.len() * 4);
-                    for r in &write {
-                        vals.extend([V::S(&r.id), V::O(r.stamp.as_deref()), V::S(&r.digest), V::S(&r.data)]);
-                    }
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_jvn (id, last_updated, digest, data)",
-                        "ON CONFLICT (id) DO UPDATE SET last_updated = excluded.last_updated, digest = excluded.digest, data = excluded.data",
-                        4,
-                        &vals,
-                    )
-                    .await?;
-                    let mut pv = Vec::new();
-                    let mut cv = Vec::new();
-                    for r in &write {
-                        let uniq: HashSet<&(String, String)> = r.products.iter().collect();
-                        for (v, p) in uniq {
-                            pv.extend([V::S(v), V::S(p), V::S(&r.id)]);
-                        }
-                        let uc: HashSet<&String> = r.cves.iter().collect();
-                        for c in uc {
-                            cv.extend([V::S(c), V::S(&r.id)]);
-                        }
-                    }
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_jvn_products (vendor, product, jvn_id)",
-                        "ON CONFLICT DO NOTHING",
-                        3,
-                        &pv,
-                    )
-                    .await?;
-                    insert_rows(
-                        &mut tx,
-                        backend,
-                        "INSERT INTO vuln_jvn_cves (cve_id, jvn_id)",
-                        "ON CONFLICT DO NOTHING",
-                        2,
-                        &cv,
-                    )
-                    .await?;
-                }
-            }
-            sqlx::query(
-                "INSERT INTO vuln_feed_imports (feed, source, sha256, records, added, updated, unchanged, older_ignored, \
-                 data_as_of, imported_by, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(file.feed.as_str())
-            .bind(&file.source)
-            .bind(&file.sha256)
-            .bind(file.records.len() as i64)
-            .bind(counts.added as i64)
-            .bind(counts.updated as i64)
-            .bind(counts.unchanged as i64)
-            .bind(counts.older_ignored as i64)
-            .bind(file.data_as_of.as_deref())
-            .bind(by)
-            .bind(now_text())
-            .execute(&mut *tx)
-            .await?;
-            all_counts.push(counts);
+        }
+        if !problems.is_empty() {
+            tx.rollback().await?;
+            return Ok(StreamOutcome::Refused(problems));
         }
         tx.commit().await?;
-        Ok(all_counts)
+        Ok(StreamOutcome::Written(done))
     }
 
     /// Import history, newest first.

@@ -951,7 +951,8 @@ mod checklist {
 
 mod vuln {
     use mamori_store::vuln::{
-        DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FindingData, FindingFilter, FindingState, ScanRow,
+        DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedRecord, FeedStream, FeedStreamEnd, FindingData, FindingFilter,
+        FindingState, ScanRow, StreamOutcome,
     };
 
     use super::{hospital, stores};
@@ -1067,6 +1068,71 @@ mod vuln {
             assert_eq!(nvd_s.last.as_ref().unwrap().source, "mod.json");
             assert_eq!(nvd_s.data_as_of.as_deref(), Some("2026-08-01"));
             assert_eq!(store.vuln_feed_imports(10).await.unwrap().len(), 5);
+        }
+    }
+
+    /// A reader that emits `n` records of product `fortinet:fortios`, then fails if `fail` says so.
+    fn stream(name: &str, n: usize, fail: Option<&'static str>) -> FeedStream {
+        let name = name.to_string();
+        FeedStream {
+            feed: Feed::Nvd,
+            source: name.clone(),
+            read: Box::new(move |emit| {
+                for i in 0..n {
+                    emit(rec(
+                        &format!("CVE-S-{i}"),
+                        "2026-01-01T00:00:00",
+                        &format!("s{i}"),
+                        &[("fortinet", "fortios")],
+                        &[],
+                    ))?;
+                }
+                match fail {
+                    Some(why) => Err(format!("{name}: {why}")),
+                    None => Ok(FeedStreamEnd { sha256: format!("sha-{name}"), data_as_of: Some("2026-01-01".into()) }),
+                }
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn streamed_import_writes_batches_in_one_transaction_and_a_bad_file_rolls_all_back() {
+        let s = stores().await;
+        for store in &s.list {
+            // A file cut after 5,000 records (more than two batches were already written into the
+            // transaction): nothing stays, the file after it is still read and reported too.
+            let out = store
+                .vuln_import_streams(
+                    vec![
+                        stream("good.json", 3, None),
+                        stream("cut.json.gz", 5_000, Some("truncated")),
+                        stream("bad2.json", 1, Some("broken")),
+                    ],
+                    "ops",
+                )
+                .await
+                .unwrap();
+            match out {
+                StreamOutcome::Refused(p) => assert_eq!(p, ["cut.json.gz: truncated", "bad2.json: broken"]),
+                StreamOutcome::Written(_) => panic!("a bad file must refuse the import"),
+            }
+            let slice = store.vuln_slice(&[("fortinet".into(), "fortios".into())]).await.unwrap();
+            assert!(slice.cves.is_empty(), "rolled back: {} records left", slice.cves.len());
+            assert!(store.vuln_feed_imports(10).await.unwrap().is_empty(), "no import recorded");
+            // The same file whole: every batch written, counted once; again: all unchanged.
+            for expect in [
+                FeedCounts { added: 4_500, ..Default::default() },
+                FeedCounts { unchanged: 4_500, ..Default::default() },
+            ] {
+                match store.vuln_import_streams(vec![stream("whole.json.gz", 4_500, None)], "ops").await.unwrap() {
+                    StreamOutcome::Written(f) => {
+                        assert_eq!((f.len(), f[0].records, f[0].counts), (1, 4_500, expect));
+                    }
+                    StreamOutcome::Refused(p) => panic!("{p:?}"),
+                }
+            }
+            assert_eq!(store.vuln_slice(&[("fortinet".into(), "fortios".into())]).await.unwrap().cves.len(), 4_500);
+            assert_eq!(store.vuln_feed_imports(10).await.unwrap().len(), 2);
         }
     }
 

@@ -633,9 +633,16 @@ fn main() {
             ..Default::default()
         })
         .collect();
+    println!("  resident before the CPE queries: {:.0} MiB", vm_rss_mib());
     let (t, c0) = (Instant::now(), cpu_s());
     let mut nq = 0usize;
-    let q = scan_devices(&index, &queries, |_| nq += 1);
+    let mut max_rss = 0f64;
+    let q = scan_devices(&index, &queries, |_| {
+        nq += 1;
+        if nq.is_multiple_of(200_000) {
+            max_rss = max_rss.max(vm_rss_mib());
+        }
+    });
     println!(
         "match {} real CPE queries (scan_devices): {:.3} s wall, {:.2} s CPU, {} findings, {} distinct profiles",
         queries.len(),
@@ -644,7 +651,7 @@ fn main() {
         nq,
         q.profiles_evaluated
     );
-    println!("  peak memory so far (VmHWM): {:.0} MiB", vm_hwm_mib());
+    println!("  peak memory so far (VmHWM): {:.0} MiB; resident during the queries up to {max_rss:.0} MiB", vm_hwm_mib());
     if !std::env::args().any(|a| a == "materialize") {
         println!("peak memory (VmHWM): {:.0} MiB (after feed generation: {:.0} MiB)", vm_hwm_mib(), hwm_gen);
         println!("(run with `materialize` to also keep every finding of the ledger in one sorted Vec)");

@@ -15,10 +15,17 @@ pub enum ImportBatch {
     Jvn(Vec<JvnRecord>),
 }
 
-/// Reads one file of any supported kind, recognised by its content: NVD CVE API 2.0 JSON (plain
-/// or gzip), CISA KEV (JSON or CSV), JVN iPedia VULDEF XML. The whole file is validated first; on
-/// any error nothing is returned, so the caller's data stays as it was.
-pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError> {
+/// The kind of a feed file, recognised by its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Nvd,
+    Kev,
+    Jvn,
+}
+
+/// Recognises a file by its first 64 KiB: NVD CVE API 2.0 JSON (plain or gzip), CISA KEV (JSON
+/// or CSV), JVN iPedia VULDEF XML.
+pub fn detect(path: &std::path::Path) -> Result<FileKind, crate::VulnError> {
     use std::io::Read;
     let mut head = vec![0u8; 64 * 1024];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).map_err(|e| crate::VulnError::io(path, e))?;
@@ -27,15 +34,13 @@ pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError>
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let has = |needle: &[u8]| text.windows(needle.len()).any(|w| w == needle);
     if head.starts_with(&[0x1f, 0x8b]) {
-        return crate::nvd::read_nvd_file(path).map(ImportBatch::Nvd);
+        return Ok(FileKind::Nvd);
     }
     match first {
-        Some(b'<') => crate::jvn::read_jvn_file(path).map(ImportBatch::Jvn),
-        Some(b'{') if has(b"\"cveID\"") || has(b"\"catalogVersion\"") => {
-            crate::kev::read_kev_file(path).map(ImportBatch::Kev)
-        }
-        Some(b'{') => crate::nvd::read_nvd_file(path).map(ImportBatch::Nvd),
-        Some(_) if has(b"cveID") => crate::kev::read_kev_file(path).map(ImportBatch::Kev),
+        Some(b'<') => Ok(FileKind::Jvn),
+        Some(b'{') if has(b"\"cveID\"") || has(b"\"catalogVersion\"") => Ok(FileKind::Kev),
+        Some(b'{') => Ok(FileKind::Nvd),
+        Some(_) if has(b"cveID") => Ok(FileKind::Kev),
         _ => Err(crate::VulnError::parse(
             &path.display().to_string(),
             "0",
@@ -46,6 +51,16 @@ pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError>
             ),
         )),
     }
+}
+
+/// Reads one file of any supported kind, recognised by its content ([`detect`]). The whole file
+/// is validated first; on any error nothing is returned, so the caller's data stays as it was.
+pub fn read_any(path: &std::path::Path) -> Result<ImportBatch, crate::VulnError> {
+    Ok(match detect(path)? {
+        FileKind::Nvd => ImportBatch::Nvd(crate::nvd::read_nvd_file(path)?),
+        FileKind::Jvn => ImportBatch::Jvn(crate::jvn::read_jvn_file(path)?),
+        FileKind::Kev => ImportBatch::Kev(crate::kev::read_kev_file(path)?),
+    })
 }
 
 /// What a merge changed.

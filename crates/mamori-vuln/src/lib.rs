@@ -17,7 +17,7 @@ pub mod nvd;
 pub mod version;
 
 pub use cpe::{Av, Cpe};
-pub use db::{ApplyReport, ImportBatch, VulnDb, read_any};
+pub use db::{ApplyReport, FileKind, ImportBatch, VulnDb, detect, read_any};
 pub use error::VulnError;
 pub use matcher::{
     Confidence, Diagnosis, Finding, KevInfo, PriorityTier, Profile, ProfileFinding, ReviewItem, VulnIndex, cpe_product,

@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtOrd};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -179,15 +180,31 @@ impl Fx {
 
 type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
 
-/// Lookup structure over a [`VulnDb`], keyed by canonical (vendor, product).
+/// Lookup structure over a [`VulnDb`], keyed by canonical (vendor, product). `Sync`: the scan's
+/// workers share it, and with it the compiled criteria of each vendor:product.
 pub struct VulnIndex<'a> {
     db: &'a VulnDb,
     cves: Vec<&'a CveRecord>,
-    by_vp: HashMap<Key, Vec<u32>>,
+    /// Canonical vendor:product → its id (an index into `key_cves` and `compiled`).
+    by_vp: FxMap<Key, KeyId>,
+    /// The CVEs filed under each key (ascending indexes into `cves`).
+    key_cves: Vec<Vec<u32>>,
+    /// Keys no CVE is filed under (platforms, products only devices name): ids after `key_cves`.
+    extra_keys: Mutex<FxMap<Key, KeyId>>,
     jvn_by_vp: HashMap<Key, Vec<&'a JvnRecord>>,
     jvn_by_cve: HashMap<&'a str, &'a JvnRecord>,
     /// Criteria that did not parse as CPE 2.3 (skipped).
     pub bad_criteria: usize,
+}
+
+/// Compiled criteria a scan keeps at most (≈100 bytes each, plus their parsed versions) even
+/// when the profiles still to come need more.
+const KEY_CACHE_ENTRIES: usize = 200_000;
+
+/// A poisoned lock only means another worker panicked; the data behind it is still consistent
+/// (every writer replaces whole values).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn vp_key(c: &Cpe) -> Option<Key> {
@@ -201,7 +218,8 @@ impl<'a> VulnIndex<'a> {
     pub fn build(db: &'a VulnDb) -> VulnIndex<'a> {
         let mut cves: Vec<&CveRecord> = db.cves.values().filter(|c| !c.is_rejected()).collect();
         cves.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        let mut by_vp: HashMap<Key, Vec<u32>> = HashMap::new();
+        let mut by_vp: FxMap<Key, KeyId> = FxMap::default();
+        let mut key_cves: Vec<Vec<u32>> = Vec::new();
         let mut bad = 0;
         for (i, c) in cves.iter().enumerate() {
             for cfg in &c.configurations {
@@ -209,7 +227,12 @@ impl<'a> VulnIndex<'a> {
                     for m in n.cpe_match.iter().filter(|m| m.vulnerable) {
                         match Cpe::parse(&m.criteria).ok().as_ref().and_then(vp_key) {
                             Some(k) => {
-                                let v = by_vp.entry(k).or_default();
+                                let next = key_cves.len() as KeyId;
+                                let kid = *by_vp.entry(k).or_insert(next);
+                                if kid == next {
+                                    key_cves.push(Vec::new());
+                                }
+                                let v = &mut key_cves[kid as usize];
                                 if v.last() != Some(&(i as u32)) {
                                     v.push(i as u32);
                                 }
@@ -220,6 +243,7 @@ impl<'a> VulnIndex<'a> {
                 }
             }
         }
+        key_cves.iter_mut().for_each(|v| v.shrink_to_fit());
         let mut jvn_by_vp: HashMap<Key, Vec<&JvnRecord>> = HashMap::new();
         let mut jvn_by_cve: HashMap<&str, &JvnRecord> = HashMap::new();
         let mut jvns: Vec<&JvnRecord> = db.jvn.values().collect();
@@ -237,9 +261,30 @@ impl<'a> VulnIndex<'a> {
                 }
             }
         }
-        VulnIndex { db, cves, by_vp, jvn_by_vp, jvn_by_cve, bad_criteria: bad }
+        VulnIndex {
+            db,
+            cves,
+            by_vp,
+            key_cves,
+            extra_keys: Mutex::new(FxMap::default()),
+            jvn_by_vp,
+            jvn_by_cve,
+            bad_criteria: bad,
+        }
     }
 
+    /// The id of a canonical vendor:product (the same for every worker and scan of this index).
+    fn key_id(&self, k: &Key) -> KeyId {
+        if let Some(i) = self.by_vp.get(k) {
+            return *i;
+        }
+        let mut extra = lock(&self.extra_keys);
+        let next = (self.key_cves.len() + extra.len()) as KeyId;
+        *extra.entry(k.clone()).or_insert(next)
+    }
+}
+
+impl VulnIndex<'_> {
     /// Does the data name this canonical vendor:product anywhere (NVD or JVN)?
     pub fn knows(&self, vendor: &str, product: &str) -> bool {
         let k = canonical_vendor_product(vendor, product);
@@ -426,16 +471,16 @@ enum Listed {
 #[derive(Debug)]
 enum Bounds {
     None,
-    Ok([Option<Rc<Version>>; 4]),
+    Ok([Option<Arc<Version>>; 4]),
     Bad(String),
 }
 
 struct CEntry<'a> {
     m: &'a CpeMatch,
-    info: Option<Rc<CritInfo>>,
+    info: Option<Arc<CritInfo>>,
     bounds: Bounds,
     /// The reason for the usual outcome (inside the range / exact version), made once.
-    reason: std::cell::OnceCell<Arc<str>>,
+    reason: OnceLock<Arc<str>>,
 }
 
 struct CNode<'a> {
@@ -451,87 +496,120 @@ struct CConfig<'a> {
     nodes: Vec<CNode<'a>>,
 }
 
-/// Per-scan caches: criteria and version bounds are parsed once, CVEs compiled when first touched.
-struct Scan<'a, 'i> {
-    index: &'i VulnIndex<'a>,
-    key_ids: FxMap<Key, KeyId>,
-    crit_cache: FxMap<&'a str, Option<Rc<CritInfo>>>,
-    /// The same, by the address of the (interned, shared) criteria string: no hashing of its text.
-    crit_by_ptr: FxMap<usize, Option<Rc<CritInfo>>>,
-    ver_cache: FxMap<(Family, &'a str), Option<Rc<Version>>>,
-    compiled: Vec<Option<Box<[CConfig<'a>]>>>,
-    by_kid: FxMap<KeyId, Rc<KeyEntries>>,
-    /// The criteria hits of one device CPE (by its formatted string) are the same in every profile
-    /// that has it: evaluated once per scan (the hits' `dev` is set per profile).
-    cpe_hits: FxMap<String, Rc<Solo<'a>>>,
-    interner: Interner<'a>,
-    reasons: Reasons,
-    compiled_entries: usize,
-    cached_hits: usize,
-}
-
-/// Where one criterion sits in a compiled CVE.
+/// Where one criterion sits in a CVE.
 #[derive(Clone, Copy, Debug)]
 struct ERef {
     cve: u32,
     cfg: u32,
-    node: u32,
-    entry: u32,
     /// The configuration is a plain OR of vulnerable criteria (no AND, negation or platform):
     /// its best hit decides it without looking at the rest of the tree.
     plain: bool,
 }
 
-/// The vulnerable criteria of one vendor:product: exact versions by canonical text, the rest in a list.
-#[derive(Default)]
-struct KeyEntries {
-    exact: FxMap<String, Vec<ERef>>,
-    other: Vec<ERef>,
+/// One vulnerable criterion of a vendor:product, with everything its evaluation reads, stored
+/// inline: a device CPE walks these in sequence.
+struct KEntry<'a> {
+    r: ERef,
+    e: CEntry<'a>,
 }
 
-impl<'a, 'i> Scan<'a, 'i> {
-    fn new(index: &'i VulnIndex<'a>) -> Self {
-        let mut compiled = Vec::with_capacity(index.cves.len());
-        compiled.resize_with(index.cves.len(), || None);
-        Scan {
-            index,
-            key_ids: FxMap::default(),
-            crit_cache: FxMap::default(),
-            crit_by_ptr: FxMap::default(),
-            ver_cache: FxMap::default(),
-            compiled,
-            by_kid: FxMap::default(),
-            cpe_hits: FxMap::default(),
-            interner: Interner::default(),
-            reasons: Reasons::default(),
-            compiled_entries: 0,
-            cached_hits: 0,
+/// The vulnerable criteria of one vendor:product (compiled once per index, shared by workers):
+/// exact versions by canonical text, the rest in a list, both in CVE order.
+struct KeyComp<'a> {
+    exact: FxMap<String, Vec<KEntry<'a>>>,
+    other: Vec<KEntry<'a>>,
+    /// Criteria held (for the cache bound).
+    len: usize,
+}
+
+/// The compiled criteria of the keys one scan needs, shared by its workers: compiled by the first
+/// worker that asks (the other waits rather than doing the same work) and dropped as soon as no
+/// profile still to come names the key, so only keys in use are held.
+struct KeyCache<'a> {
+    slots: Vec<Mutex<Option<Arc<KeyComp<'a>>>>>,
+    /// Per key: device CPEs of profiles still to come that name it.
+    left: Vec<AtomicUsize>,
+    entries: AtomicUsize,
+}
+
+impl<'a> KeyCache<'a> {
+    fn new(index: &VulnIndex<'a>, profiles: &[ProfileGroup]) -> Self {
+        let n = index.key_cves.len();
+        let left: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+        for (_, (cpes, _)) in profiles {
+            for c in cpes {
+                if let Some(l) = left.get(c.kid as usize) {
+                    l.fetch_add(1, AtOrd::Relaxed);
+                }
+            }
         }
+        KeyCache { slots: (0..n).map(|_| Mutex::new(None)).collect(), left, entries: AtomicUsize::new(0) }
     }
 
-    fn kid(&mut self, k: &Key) -> KeyId {
-        if let Some(i) = self.key_ids.get(k) {
-            return *i;
+    fn get(&self, index: &VulnIndex<'a>, kid: KeyId, key: &Key) -> Option<Arc<KeyComp<'a>>> {
+        let slot = self.slots.get(kid as usize)?;
+        let mut held = lock(slot);
+        if let Some(k) = held.as_ref() {
+            return Some(k.clone());
         }
-        let i = self.key_ids.len() as KeyId;
-        self.key_ids.insert(k.clone(), i);
-        i
+        let k = Arc::new(compile_key(index, kid, key));
+        *held = Some(k.clone());
+        drop(held);
+        let total = self.entries.fetch_add(k.len, AtOrd::Relaxed) + k.len;
+        if total > KEY_CACHE_ENTRIES {
+            // Forget everything but this key; keys in use live on in their holders' `Arc`s.
+            for (i, other) in self.slots.iter().enumerate() {
+                if i == kid as usize {
+                    continue;
+                }
+                if let Some(o) = lock(other).take() {
+                    self.entries.fetch_sub(o.len, AtOrd::Relaxed);
+                }
+            }
+        }
+        Some(k)
     }
 
-    fn crit(&mut self, s: &'a str) -> Option<Rc<CritInfo>> {
+    /// One device CPE naming `kid` is done: the key is dropped after its last one.
+    fn release(&self, kid: KeyId) {
+        let Some(l) = self.left.get(kid as usize) else { return };
+        if l.fetch_sub(1, AtOrd::Relaxed) != 1 {
+            return;
+        }
+        if let Some(o) = lock(&self.slots[kid as usize]).take() {
+            self.entries.fetch_sub(o.len, AtOrd::Relaxed);
+        }
+    }
+}
+
+/// Parses criteria once per distinct (interned) string and version bounds once per text.
+#[derive(Default)]
+struct CritParser<'a> {
+    /// By the address of the (interned, shared) criteria string: no hashing of its text.
+    by_ptr: FxMap<usize, Option<Arc<CritInfo>>>,
+    by_text: FxMap<&'a str, Option<Arc<CritInfo>>>,
+    vers: FxMap<(Family, &'a str), Option<Arc<Version>>>,
+}
+
+impl<'a> CritParser<'a> {
+    fn len(&self) -> usize {
+        self.by_ptr.len() + self.vers.len()
+    }
+
+    fn crit(&mut self, index: &VulnIndex<'a>, s: &'a str) -> Option<Arc<CritInfo>> {
         let ptr = s.as_ptr() as usize;
-        if let Some(c) = self.crit_by_ptr.get(&ptr) {
+        if let Some(c) = self.by_ptr.get(&ptr) {
             return c.clone();
         }
-        if let Some(c) = self.crit_cache.get(s) {
+        if let Some(c) = self.by_text.get(s) {
             let c = c.clone();
-            self.crit_by_ptr.insert(ptr, c.clone());
+            self.by_ptr.insert(ptr, c.clone());
             return c;
         }
         let info = Cpe::parse(s).ok().and_then(|cpe| {
             let key = vp_key(&cpe)?;
             let family = family_for(&key.0, &key.1);
-            let kid = self.kid(&key);
+            let kid = index.key_id(&key);
             let cu = cpe.update.text();
             let update_folded = match (&cpe.update, family) {
                 (_, Family::PanOs | Family::Ivanti) => true,
@@ -557,100 +635,162 @@ impl<'a, 'i> Scan<'a, 'i> {
             let part = cpe.part_char();
             let rest = [cpe.edition, cpe.language, cpe.sw_edition, cpe.target_sw, cpe.target_hw, cpe.other];
             let rest = (!rest.iter().all(Av::is_any)).then(|| Box::new(rest));
-            Some(Rc::new(CritInfo { part, update: cpe.update, rest, kid, family, update_folded, listed }))
+            Some(Arc::new(CritInfo { part, update: cpe.update, rest, kid, family, update_folded, listed }))
         });
-        self.crit_cache.insert(s, info.clone());
-        self.crit_by_ptr.insert(ptr, info.clone());
+        self.by_text.insert(s, info.clone());
+        self.by_ptr.insert(ptr, info.clone());
         info
     }
 
-    fn bound(&mut self, f: Family, b: Option<&'a str>) -> Result<Option<Rc<Version>>, String> {
+    fn bound(&mut self, f: Family, b: Option<&'a str>) -> Result<Option<Arc<Version>>, String> {
         let Some(b) = b else { return Ok(None) };
-        let v = self.ver_cache.entry((f, b)).or_insert_with(|| Version::parse(f, b).ok().map(Rc::new)).clone();
+        let v = self.vers.entry((f, b)).or_insert_with(|| Version::parse(f, b).ok().map(Arc::new)).clone();
         v.map(Some).ok_or_else(|| b.to_string())
     }
 
-    /// The criteria of a vendor:product, built when first asked for.
-    fn key_entries(&mut self, key: &Key, kid: KeyId) -> Option<Rc<KeyEntries>> {
-        if let Some(k) = self.by_kid.get(&kid) {
-            return Some(k.clone());
-        }
-        let index = self.index;
-        let cves = index.by_vp.get(key)?;
-        let mut ke = KeyEntries::default();
-        for &i in cves {
-            self.compile(i as usize);
-            let Some(configs) = self.compiled[i as usize].as_deref() else { continue };
-            for (ci, cfg) in configs.iter().enumerate() {
-                let plain = !cfg.negate
-                    && cfg.operator == Operator::Or
-                    && cfg.nodes.iter().filter(|n| n.has_vulnerable).all(|n| !n.negate && n.operator == Operator::Or);
-                for (ni, node) in cfg.nodes.iter().enumerate() {
-                    for (ei, e) in node.entries.iter().enumerate() {
-                        let Some(info) = e.info.as_ref().filter(|c| e.m.vulnerable && c.kid == kid) else { continue };
-                        let r = ERef { cve: i, cfg: ci as u32, node: ni as u32, entry: ei as u32, plain };
-                        match (&e.bounds, &info.listed) {
-                            (Bounds::None, Listed::Value { parsed: Some(v), .. }) => {
-                                ke.exact.entry(v.canonical()).or_default().push(r)
-                            }
-                            _ => ke.other.push(r),
-                        }
+    fn entry(&mut self, index: &VulnIndex<'a>, m: &'a CpeMatch, info: Option<Arc<CritInfo>>) -> CEntry<'a> {
+        let _ = index;
+        let bounds = match (&info, m.has_range()) {
+            (Some(inf), true) => {
+                let f = inf.family;
+                let r: Result<Vec<_>, String> =
+                    [m.start_including(), m.start_excluding(), m.end_including(), m.end_excluding()]
+                        .into_iter()
+                        .map(|b| self.bound(f, b))
+                        .collect();
+                match r {
+                    Ok(v) => Bounds::Ok([v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()]),
+                    Err(b) => Bounds::Bad(b),
+                }
+            }
+            _ => Bounds::None,
+        };
+        CEntry { m, info, bounds, reason: OnceLock::new() }
+    }
+}
+
+/// Can this criterion name the key `(vendor, product)`? A cheap look at its raw text: when the raw
+/// vendor and product are already canonical CPE text, it names the key only if they are the key
+/// (after renames); anything else is parsed in full.
+fn may_name(criteria: &str, key: &Key) -> bool {
+    let Some(rest) = criteria.strip_prefix("cpe:2.3:") else { return true };
+    let mut f = rest.splitn(4, ':');
+    let (_, Some(v), Some(p)) = (f.next(), f.next(), f.next()) else { return true };
+    let plain =
+        |x: &str| !x.is_empty() && x.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'));
+    if !plain(v) || !plain(p) {
+        return true;
+    }
+    if v == key.0 && p == key.1 {
+        return true;
+    }
+    let (cv, cp) = canonical_vendor_product(v, p);
+    cv == key.0 && cp == key.1
+}
+
+/// The vulnerable criteria of one key, over the CVEs filed under it.
+fn compile_key<'a>(index: &VulnIndex<'a>, kid: KeyId, key: &Key) -> KeyComp<'a> {
+    let mut kc = KeyComp { exact: FxMap::default(), other: Vec::new(), len: 0 };
+    let Some(cves) = index.key_cves.get(kid as usize) else { return kc };
+    let mut p = CritParser::default();
+    for &i in cves {
+        let cve = index.cves[i as usize];
+        for (ci, cfg) in cve.configurations.iter().enumerate() {
+            let plain = !cfg.negate
+                && cfg.operator == Operator::Or
+                && cfg
+                    .nodes
+                    .iter()
+                    .filter(|n| n.cpe_match.iter().any(|m| m.vulnerable))
+                    .all(|n| !n.negate && n.operator == Operator::Or);
+            for n in &cfg.nodes {
+                for m in n.cpe_match.iter().filter(|m| m.vulnerable) {
+                    if !may_name(&m.criteria, key) {
+                        continue;
                     }
+                    let Some(info) = p.crit(index, &m.criteria).filter(|c| c.kid == kid) else { continue };
+                    let e = p.entry(index, m, Some(info.clone()));
+                    let r = ERef { cve: i, cfg: ci as u32, plain };
+                    match (&e.bounds, &info.listed) {
+                        (Bounds::None, Listed::Value { parsed: Some(v), .. }) => {
+                            kc.exact.entry(v.canonical()).or_default().push(KEntry { r, e })
+                        }
+                        _ => kc.other.push(KEntry { r, e }),
+                    }
+                    kc.len += 1;
                 }
             }
         }
-        let ke = Rc::new(ke);
-        self.by_kid.insert(kid, ke.clone());
-        Some(ke)
+    }
+    // Held until evicted: no slack (most exact versions have one or two criteria).
+    kc.other.shrink_to_fit();
+    kc.exact.values_mut().for_each(Vec::shrink_to_fit);
+    kc
+}
+
+/// What one worker keeps during a scan: whole CVEs compiled for joint evaluation (AND and platform
+/// configurations), the interner of finding texts, and reasons. Bounded: emptied between profiles
+/// when it grows past [`WORKER_CACHE`].
+struct Scan<'a, 'i> {
+    index: &'i VulnIndex<'a>,
+    parser: CritParser<'a>,
+    compiled: FxMap<u32, Box<[CConfig<'a>]>>,
+    compiled_entries: usize,
+    interner: Interner<'a>,
+    reasons: Reasons,
+}
+
+/// Items a worker's caches hold at most (compiled criteria, parsed strings, interned texts).
+const WORKER_CACHE: usize = 60_000;
+
+impl<'a, 'i> Scan<'a, 'i> {
+    fn new(index: &'i VulnIndex<'a>) -> Self {
+        Scan {
+            index,
+            parser: CritParser::default(),
+            compiled: FxMap::default(),
+            compiled_entries: 0,
+            interner: Interner::default(),
+            reasons: Reasons::default(),
+        }
     }
 
-    fn compile(&mut self, i: usize) {
-        if self.compiled[i].is_some() {
-            return;
-        }
-        let cve = self.index.cves[i];
-        let mut configs = Vec::with_capacity(cve.configurations.len());
-        for cfg in &cve.configurations {
-            let mut nodes = Vec::with_capacity(cfg.nodes.len());
-            for n in &cfg.nodes {
-                let mut entries = Vec::with_capacity(n.cpe_match.len());
-                for m in &n.cpe_match {
-                    let info = self.crit(&m.criteria);
-                    let bounds = match (&info, m.has_range()) {
-                        (Some(inf), true) => {
-                            let f = inf.family;
-                            let r: Result<Vec<_>, String> =
-                                [m.start_including(), m.start_excluding(), m.end_including(), m.end_excluding()]
-                                    .into_iter()
-                                    .map(|b| self.bound(f, b))
-                                    .collect();
-                            match r {
-                                Ok(v) => Bounds::Ok([v[0].clone(), v[1].clone(), v[2].clone(), v[3].clone()]),
-                                Err(b) => Bounds::Bad(b),
-                            }
-                        }
-                        _ => Bounds::None,
-                    };
-                    entries.push(CEntry { m, info, bounds, reason: std::cell::OnceCell::new() });
-                    self.compiled_entries += 1;
+    fn held(&self) -> usize {
+        self.compiled_entries + self.parser.len() + self.interner.len() + self.reasons.len()
+    }
+
+    /// Compiles the whole configuration tree of a CVE, when first asked for (joint evaluation).
+    fn compile(&mut self, i: u32) {
+        if !self.compiled.contains_key(&i) {
+            let Some(cve) = self.index.cves.get(i as usize) else { return };
+            let mut configs = Vec::with_capacity(cve.configurations.len());
+            for cfg in &cve.configurations {
+                let mut nodes = Vec::with_capacity(cfg.nodes.len());
+                for n in &cfg.nodes {
+                    let mut entries = Vec::with_capacity(n.cpe_match.len());
+                    for m in &n.cpe_match {
+                        let info = self.parser.crit(self.index, &m.criteria);
+                        entries.push(self.parser.entry(self.index, m, info));
+                        self.compiled_entries += 1;
+                    }
+                    nodes.push(CNode {
+                        negate: n.negate,
+                        operator: n.operator,
+                        has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable),
+                        entries,
+                    });
                 }
-                nodes.push(CNode {
-                    negate: n.negate,
-                    operator: n.operator,
-                    has_vulnerable: n.cpe_match.iter().any(|m| m.vulnerable),
-                    entries,
-                });
+                configs.push(CConfig { negate: cfg.negate, operator: cfg.operator, nodes });
             }
-            configs.push(CConfig { negate: cfg.negate, operator: cfg.operator, nodes });
+            self.compiled.insert(i, configs.into_boxed_slice());
         }
-        self.compiled[i] = Some(configs.into_boxed_slice());
     }
 }
 
 /// Is `v` inside pre-parsed bounds? None when the family cannot order them.
-fn in_bounds(v: &Version, b: &[Option<Rc<Version>>; 4]) -> Option<bool> {
+fn in_bounds(v: &Version, b: &[Option<Arc<Version>>; 4]) -> Option<bool> {
     use std::cmp::Ordering::*;
-    let c = |x: &Option<Rc<Version>>| -> Option<Option<std::cmp::Ordering>> {
+    let c = |x: &Option<Arc<Version>>| -> Option<Option<std::cmp::Ordering>> {
         match x {
             None => Some(None),
             Some(bv) => v.compare(bv).map(Some),
@@ -669,6 +809,10 @@ fn in_bounds(v: &Version, b: &[Option<Rc<Version>>; 4]) -> Option<bool> {
 struct Reasons(std::cell::RefCell<FxMap<(usize, u8), Arc<str>>>);
 
 impl Reasons {
+    fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
     fn get(&self, key: usize, kind: u8, make: impl FnOnce() -> String) -> Arc<str> {
         if let Some(r) = self.0.borrow().get(&(key, kind)) {
             return r.clone();
@@ -899,9 +1043,89 @@ struct Solo<'a> {
     cves: Vec<u32>,
 }
 
-fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
+type SoloCell<'a> = Arc<OnceLock<Arc<Solo<'a>>>>;
+
+/// The solos of one scan, shared by its workers: each device CPE is evaluated once per scan and
+/// kept only while profiles still to come have it (a CPE of one profile only is not kept at all);
+/// emptied when more than [`SOLO_CACHE`] findings and hits are held anyway.
+struct SoloCache<'a> {
+    /// Per device CPE: how many profiles still to come have it, and its solo once made.
+    left: Mutex<FxMap<String, (usize, Option<SoloCell<'a>>)>>,
+    held: std::sync::atomic::AtomicIsize,
+}
+
+const SOLO_CACHE: isize = 200_000;
+
+fn solo_size(s: &Solo) -> isize {
+    (s.decided.len() + s.joint.len() + 1) as isize
+}
+
+impl<'a> SoloCache<'a> {
+    fn new(profiles: &[ProfileGroup]) -> Self {
+        let mut left: FxMap<String, (usize, Option<SoloCell<'a>>)> = FxMap::default();
+        for (_, (cpes, _)) in profiles {
+            for c in cpes {
+                left.entry(c.fs.clone()).or_insert((0, None)).0 += 1;
+            }
+        }
+        SoloCache { left: Mutex::new(left), held: Default::default() }
+    }
+
+    fn get(&self, keys: &KeyCache<'a>, scan: &mut Scan<'a, '_>, d: &DevCpe) -> Arc<Solo<'a>> {
+        let (cell, last) = {
+            let mut map = lock(&self.left);
+            match map.get_mut(d.fs.as_str()) {
+                Some((left, slot)) => {
+                    *left = left.saturating_sub(1);
+                    let cell = slot.get_or_insert_with(Default::default).clone();
+                    let last = *left == 0;
+                    if last {
+                        map.remove(d.fs.as_str());
+                    }
+                    (cell, last)
+                }
+                None => (SoloCell::default(), true),
+            }
+        };
+        let mut made = false;
+        let s = cell
+            .get_or_init(|| {
+                made = true;
+                Arc::new(solo(scan, keys, d))
+            })
+            .clone();
+        if made {
+            STATS.with(|st| {
+                let mut st = st.borrow_mut();
+                st[0] += 1;
+                st[1] += s.decided.len();
+                st[2] += s.joint.len();
+            });
+        }
+        // Held: made for later profiles; released by the last profile that uses it.
+        match (made, last) {
+            (true, false) => {
+                let n = solo_size(&s);
+                if self.held.fetch_add(n, AtOrd::Relaxed) + n > SOLO_CACHE {
+                    for (_, slot) in lock(&self.left).values_mut() {
+                        *slot = None;
+                    }
+                    self.held.store(0, AtOrd::Relaxed);
+                    STATS.with(|st| st.borrow_mut()[3] += 1);
+                }
+            }
+            (false, true) => {
+                self.held.fetch_sub(solo_size(&s), AtOrd::Relaxed);
+            }
+            _ => {}
+        }
+        s
+    }
+}
+
+fn solo<'a>(scan: &mut Scan<'a, '_>, keys: &KeyCache<'a>, d: &DevCpe) -> Solo<'a> {
     let index = scan.index;
-    let mut hits = cpe_hits(scan, d);
+    let mut hits = cpe_hits(index, keys, &scan.reasons, d);
     hits.sort_by_key(|(r, _)| (r.cve, r.cfg));
     let matched = [scan.interner.s(&d.fs)];
     let mut out = Solo { decided: Vec::new(), joint: Vec::new(), cves: Vec::new() };
@@ -935,31 +1159,9 @@ fn solo<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Solo<'a> {
 
 /// The findings of one profile: each CPE's own findings as made once, and a joint evaluation where
 /// the profile's CPEs meet (AND configurations, platforms, or two CPEs hitting one CVE).
-fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Arc<ProfileFinding>> {
+fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, shared: &Shared<'a>, devs: &mut [DevCpe]) -> Vec<Arc<ProfileFinding>> {
     let index = scan.index;
-    for d in devs.iter_mut() {
-        d.kid = scan.kid(&d.key);
-    }
-    let mut solos: Vec<Rc<Solo<'a>>> = Vec::with_capacity(devs.len());
-    for d in devs.iter() {
-        let cached = scan.cpe_hits.get(d.fs.as_str()).cloned();
-        let s = match cached {
-            Some(s) => s,
-            None => {
-                let s = Rc::new(solo(scan, d));
-                STATS.with(|st| {
-                    let mut st = st.borrow_mut();
-                    st[0] += 1;
-                    st[1] += s.decided.len();
-                    st[2] += s.joint.len();
-                });
-                scan.cached_hits += s.decided.len() * 2 + s.joint.len() + 1;
-                scan.cpe_hits.insert(d.fs.clone(), s.clone());
-                s
-            }
-        };
-        solos.push(s);
-    }
+    let solos: Vec<Arc<Solo<'a>>> = devs.iter().map(|d| shared.solos.get(&shared.keys, scan, d)).collect();
     // CVEs hit by more than one of the profile's CPEs are decided jointly.
     let mut overlap: Vec<u32> = Vec::new();
     if solos.len() > 1 {
@@ -980,7 +1182,7 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Arc
             out.extend(s.decided.iter().filter(|(c, _)| overlap.binary_search(c).is_err()).cloned());
             // The hits behind decided CVEs another CPE also hits: made again (rare; not kept in memory).
             let decided = |c: &u32| s.decided.binary_search_by_key(c, |(x, _)| *x).is_ok();
-            let again = cpe_hits(scan, &devs[di]);
+            let again = cpe_hits(index, &shared.keys, &scan.reasons, &devs[di]);
             hits.extend(
                 again
                     .into_iter()
@@ -1014,7 +1216,8 @@ fn evaluate_profile<'a>(scan: &mut Scan<'a, '_>, devs: &mut [DevCpe]) -> Vec<Arc
                     }
                     Some(hits[k].1.clone())
                 } else {
-                    match scan.compiled[cve as usize].as_deref() {
+                    scan.compile(cve);
+                    match scan.compiled.get(&cve) {
                         Some(configs) => eval_config(&configs[cfg_i as usize], devs, &scan.reasons),
                         None => None,
                     }
@@ -1064,40 +1267,37 @@ fn index_of(index: &VulnIndex, id: &str) -> u32 {
     index.cves.binary_search_by(|c| c.id.as_str().cmp(id)).map(|i| i as u32).unwrap_or(u32::MAX)
 }
 
-/// The hits of one device CPE on the criteria naming its vendor:product (`dev` 0), in index order.
-fn cpe_hits<'a>(scan: &mut Scan<'a, '_>, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
+/// The hits of one device CPE on the criteria naming its vendor:product (`dev` 0): the
+/// criteria without an exact version first, then those of the device's exact versions, each in
+/// CVE order.
+fn cpe_hits<'a>(index: &VulnIndex<'a>, keys: &KeyCache<'a>, rs: &Reasons, d: &DevCpe) -> Vec<(ERef, Hit<'a>)> {
     let mut hits = Vec::new();
-    let di = 0;
-    {
-        let Some(ke) = scan.key_entries(&d.key, d.kid) else { return hits };
-        let mut refs: Vec<ERef> = Vec::new();
-        match &d.ver {
-            DevVer::Parsed(base, combined) => {
-                let mut keys = vec![combined.canonical(), base.canonical()];
-                // A bare Citrix release ("13.0") lists every build of it.
-                keys.push(combined.prefix_canonical(1));
-                keys.push(combined.prefix_canonical(2));
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    if let Some(v) = ke.exact.get(&k) {
-                        refs.extend_from_slice(v);
-                    }
-                }
+    let Some(kc) = keys.get(index, d.kid, &d.key) else { return hits };
+    let mut eval = |list: &[KEntry<'a>]| {
+        for k in list {
+            if let Some(h) = k.e.info.as_ref().and_then(|c| eval_entry(&k.e, c, d, 0, rs)) {
+                hits.push((k.r, h));
             }
-            _ => {
-                for v in ke.exact.values() {
-                    refs.extend_from_slice(v);
+        }
+    };
+    eval(&kc.other);
+    match &d.ver {
+        DevVer::Parsed(base, combined) => {
+            let mut keys = vec![combined.canonical(), base.canonical()];
+            // A bare Citrix release ("13.0") lists every build of it.
+            keys.push(combined.prefix_canonical(1));
+            keys.push(combined.prefix_canonical(2));
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                if let Some(v) = kc.exact.get(&k) {
+                    eval(v);
                 }
             }
         }
-        for r in ke.other.iter().chain(refs.iter()) {
-            let Some(configs) = scan.compiled[r.cve as usize].as_deref() else { continue };
-            let e = &configs[r.cfg as usize].nodes[r.node as usize].entries[r.entry as usize];
-            if let Some(c) = &e.info {
-                if let Some(h) = eval_entry(e, c, d, di, &scan.reasons) {
-                    hits.push((*r, h));
-                }
+        _ => {
+            for v in kc.exact.values() {
+                eval(v);
             }
         }
     }
@@ -1258,17 +1458,21 @@ pub struct Profile {
 /// Shares identical strings (criteria, reasons, CVSS) across all findings of a scan.
 #[derive(Default)]
 struct Interner<'a> {
-    strs: FxMap<Box<str>, Arc<str>>,
+    strs: std::collections::HashSet<Arc<str>, std::hash::BuildHasherDefault<Fx>>,
     decor: FxMap<(Cow<'a, str>, Option<&'a str>), Rc<CveDecor>>,
 }
 
 impl Interner<'_> {
+    fn len(&self) -> usize {
+        self.strs.len() + self.decor.len()
+    }
+
     fn s(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.strs.get(s) {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(s);
-        self.strs.insert(s.into(), a.clone());
+        self.strs.insert(a.clone());
         a
     }
 }
@@ -1368,9 +1572,6 @@ fn finding(dev_ref: &Arc<str>, external: bool, h: &ProfileFinding) -> Finding {
     }
 }
 
-/// Compiled criteria kept at most (≈100 bytes each) before the scan's caches are emptied.
-const MAX_COMPILED_ENTRIES: usize = 600_000;
-
 /// Normalises every device, groups devices with identical CPEs into profiles and evaluates each
 /// profile once, calling `sink` with each profile and its findings (nothing is kept). Profiles are
 /// visited in CPE order so caches stay warm (two workers split the sorted list; the order in which
@@ -1395,7 +1596,10 @@ pub fn scan_normalised(
     let mut d = Diagnosis::default();
     let mut groups: FxMap<Vec<String>, (Vec<DevCpe>, Vec<usize>)> = FxMap::default();
     for (i, (dev, n)) in devices.iter().zip(normalised).enumerate() {
-        let cpes = device_cpes(&n);
+        let mut cpes = device_cpes(&n);
+        for c in &mut cpes {
+            c.kid = index.key_id(&c.key);
+        }
         if cpes.is_empty() || !n.unrecognised.is_empty() || !n.notes.is_empty() {
             d.review.push(ReviewItem {
                 device_ref: dev.device_ref.clone(),
@@ -1410,23 +1614,45 @@ pub fn scan_normalised(
     let mut order: Vec<ProfileGroup> = groups.into_iter().collect();
     order.sort_by(|a, b| a.0.cmp(&b.0));
     d.profiles_evaluated = order.len();
-    // Profiles are independent: up to two workers (the target machines have two cores), each with
-    // its own caches over a contiguous run of the sorted profiles; the caller's sink runs here.
+    let shared = Shared { keys: KeyCache::new(index, &order), solos: SoloCache::new(&order) };
+    // Profiles are independent: up to two workers (the target machines have two cores) take runs
+    // of the sorted profiles from one queue; each device CPE's own findings are made once
+    // (`SoloCache`) and each vendor:product compiled once (the index), whichever worker needs
+    // them first. The caller's sink runs here.
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 2);
-    if workers == 1 || order.len() < 64 {
-        eval_profiles(index, order, MAX_COMPILED_ENTRIES, &mut sink);
+    if workers == 1 || order.len() < 2 * PROFILE_RUN {
+        let mut scan = Scan::new(index);
+        let _guard = StatsPrint;
+        for p in order {
+            eval_one(&mut scan, &shared, p, &mut sink);
+        }
         return d;
     }
-    let half = order.len() / 2;
-    let second = order.split_off(half);
+    let mut runs: Vec<Mutex<Vec<ProfileGroup>>> = Vec::with_capacity(order.len() / PROFILE_RUN + 1);
+    let mut rest = order.into_iter();
+    loop {
+        let run: Vec<ProfileGroup> = rest.by_ref().take(PROFILE_RUN).collect();
+        if run.is_empty() {
+            break;
+        }
+        runs.push(Mutex::new(run));
+    }
+    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(16);
-        for part in [order, second] {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Profile>(64);
+        for _ in 0..workers {
             let tx = tx.clone();
+            let (runs, next, shared) = (&runs, &next, &shared);
             s.spawn(move || {
-                eval_profiles(index, part, MAX_COMPILED_ENTRIES, &mut |p| {
-                    let _ = tx.send(p);
-                })
+                let mut scan = Scan::new(index);
+                let _guard = StatsPrint;
+                while let Some(run) = runs.get(next.fetch_add(1, AtOrd::Relaxed)) {
+                    for p in std::mem::take(&mut *lock(run)) {
+                        eval_one(&mut scan, shared, p, &mut |p| {
+                            let _ = tx.send(p);
+                        });
+                    }
+                }
             });
         }
         drop(tx);
@@ -1437,32 +1663,32 @@ pub fn scan_normalised(
     d
 }
 
+/// Profiles a worker takes from the queue at once (neighbours in CPE order share CPEs).
+const PROFILE_RUN: usize = 16;
+
 type ProfileGroup = (Vec<String>, (Vec<DevCpe>, Vec<usize>));
 
-fn eval_profiles(index: &VulnIndex, order: Vec<ProfileGroup>, mut max_entries: usize, sink: &mut dyn FnMut(Profile)) {
-    let mut scan = Scan::new(index);
-    let mut since_reset = 0usize;
-    let _guard = StatsPrint;
-    for (key, (mut cpes, members)) in order {
-        let findings = if cpes.is_empty() { Vec::new() } else { evaluate_profile(&mut scan, &mut cpes) };
-        STATS.with(|st| {
-            let mut st = st.borrow_mut();
-            st[4] += 1;
-            st[5] += findings.len();
-        });
-        sink(Profile { cpes: key, devices: members, findings });
-        since_reset += 1;
-        if scan.compiled_entries + scan.cached_hits > max_entries {
-            // A working set larger than the bound would be recompiled for every profile: grow
-            // the bound instead of thrashing.
-            if since_reset < 32 {
-                max_entries *= 2;
-            } else {
-                STATS.with(|st| st.borrow_mut()[3] += 1);
-                scan = Scan::new(index);
-                since_reset = 0;
-            }
-        }
+/// What the workers of one scan share.
+struct Shared<'a> {
+    keys: KeyCache<'a>,
+    solos: SoloCache<'a>,
+}
+
+fn eval_one<'a>(scan: &mut Scan<'a, '_>, shared: &Shared<'a>, p: ProfileGroup, sink: &mut dyn FnMut(Profile)) {
+    let (key, (mut cpes, members)) = p;
+    let findings = if cpes.is_empty() { Vec::new() } else { evaluate_profile(scan, shared, &mut cpes) };
+    for c in &cpes {
+        shared.keys.release(c.kid);
+    }
+    STATS.with(|st| {
+        let mut st = st.borrow_mut();
+        st[4] += 1;
+        st[5] += findings.len();
+    });
+    sink(Profile { cpes: key, devices: members, findings });
+    if scan.held() > WORKER_CACHE {
+        STATS.with(|st| st.borrow_mut()[3] += 1);
+        *scan = Scan::new(scan.index);
     }
 }
 

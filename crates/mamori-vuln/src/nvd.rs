@@ -35,6 +35,41 @@ pub fn read_nvd_file(path: &Path) -> Result<NvdFile, VulnError> {
 
 /// Parses NVD JSON (plain or gzip) from any reader. `name` is used in error messages.
 pub fn parse_nvd<R: Read>(reader: R, name: &str) -> Result<NvdFile, VulnError> {
+    let mut records = Vec::new();
+    // Identical criteria strings share one allocation in the records returned.
+    let end = stream(reader, name, true, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    Ok(NvdFile { source: name.to_string(), timestamp: end.timestamp, records })
+}
+
+/// What streaming an NVD file tells at its end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NvdStreamEnd {
+    /// Feed `timestamp`, when the file is a feed.
+    pub timestamp: Option<String>,
+    pub records: usize,
+}
+
+/// Streams the records of an NVD file (plain or gzip) to `each` as they are parsed and validated,
+/// in file order; nothing of the file is held. The whole file is still checked: an error — in the
+/// file (corrupt, truncated, wrong counts …) or returned by `each` — can come after many records
+/// were handed over, so the caller must be able to discard them (e.g. roll back a transaction).
+pub fn stream_nvd_file(
+    path: &Path,
+    each: &mut dyn FnMut(CveRecord) -> Result<(), String>,
+) -> Result<NvdStreamEnd, VulnError> {
+    let f = std::fs::File::open(path).map_err(|e| VulnError::io(path, e))?;
+    stream(f, &path.display().to_string(), false, each)
+}
+
+fn stream<R: Read>(
+    reader: R,
+    name: &str,
+    intern: bool,
+    each: &mut dyn FnMut(CveRecord) -> Result<(), String>,
+) -> Result<NvdStreamEnd, VulnError> {
     let counter = Rc::new(Cell::new(0u64));
     let mut raw = BufReader::with_capacity(1 << 16, Counting { inner: reader, count: counter.clone() });
     let head = raw.fill_buf().map_err(|e| VulnError::Io { file: name.to_string(), source: e })?;
@@ -42,18 +77,14 @@ pub fn parse_nvd<R: Read>(reader: R, name: &str) -> Result<NvdFile, VulnError> {
     if head.is_empty() {
         return Err(VulnError::parse(name, "0", ("ファイルが空です", "the file is empty"), TODO_REFETCH));
     }
+    let top = TopVisitor { sink: each, intern };
     let result = if gz {
         let dec = flate2::read::MultiGzDecoder::new(raw);
-        parse_json(BufReader::with_capacity(1 << 16, dec))
+        parse_json(BufReader::with_capacity(1 << 16, dec), top)
     } else {
-        parse_json(raw)
+        parse_json(raw, top)
     };
-    result
-        .map(|mut f| {
-            f.source = name.to_string();
-            f
-        })
-        .map_err(|e| json_error(name, gz, counter.get(), e))
+    result.map_err(|e| json_error(name, gz, counter.get(), e))
 }
 
 /// Parses an in-memory NVD file (plain or gzip).
@@ -116,31 +147,37 @@ fn json_error(name: &str, gz: bool, compressed_read: u64, e: serde_json::Error) 
     }
 }
 
-fn parse_json<R: Read>(reader: R) -> Result<NvdFile, serde_json::Error> {
+fn parse_json<R: Read>(reader: R, top: TopVisitor) -> Result<NvdStreamEnd, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let file = de.deserialize_map(TopVisitor)?;
+    let file = de.deserialize_map(top)?;
     de.end()?;
     Ok(file)
 }
 
-struct TopVisitor;
+type Sink<'s> = &'s mut dyn FnMut(CveRecord) -> Result<(), String>;
 
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = NvdFile;
+struct TopVisitor<'s> {
+    sink: Sink<'s>,
+    intern: bool,
+}
+
+impl<'de> Visitor<'de> for TopVisitor<'_> {
+    type Value = NvdStreamEnd;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an NVD CVE API 2.0 object (feed with `vulnerabilities`, or one CVE record)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NvdFile, A::Error> {
-        let mut records: Option<Vec<CveRecord>> = None;
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NvdStreamEnd, A::Error> {
+        let TopVisitor { sink, intern } = self;
+        let mut records: Option<usize> = None;
         let mut other = serde_json::Map::new();
         while let Some(key) = map.next_key::<String>()? {
             if key == "vulnerabilities" {
                 if records.is_some() {
                     return Err(de::Error::custom("duplicate `vulnerabilities`"));
                 }
-                records = Some(map.next_value_seed(VulnSeq)?);
+                records = Some(map.next_value_seed(VulnSeq { sink: &mut *sink, intern })?);
             } else {
                 let v: serde_json::Value = map.next_value()?;
                 other.insert(key, v);
@@ -152,15 +189,14 @@ impl<'de> Visitor<'de> for TopVisitor {
                 // A feed states how many records it carries; a mismatch means a cut or spliced file.
                 for key in ["resultsPerPage", "totalResults"] {
                     if let Some(n) = other.get(key).and_then(|v| v.as_u64()) {
-                        if key == "resultsPerPage" && n != records.len() as u64 {
+                        if key == "resultsPerPage" && n != records as u64 {
                             return Err(de::Error::custom(format!(
-                                "resultsPerPage says {n} records but the file holds {}",
-                                records.len()
+                                "resultsPerPage says {n} records but the file holds {records}"
                             )));
                         }
                     }
                 }
-                Ok(NvdFile { source: String::new(), timestamp, records })
+                Ok(NvdStreamEnd { timestamp, records })
             }
             None => {
                 let raw: RawCve = if let Some(cve) = other.remove("cve") {
@@ -171,36 +207,40 @@ impl<'de> Visitor<'de> for TopVisitor {
                     return Err(de::Error::custom("no `vulnerabilities` array, `cve` object or CVE `id` found"));
                 };
                 let rec = raw.into_record(&mut Interner::default()).map_err(de::Error::custom)?;
-                Ok(NvdFile { source: String::new(), timestamp, records: vec![rec] })
+                sink(rec).map_err(de::Error::custom)?;
+                Ok(NvdStreamEnd { timestamp, records: 1 })
             }
         }
     }
 }
 
-struct VulnSeq;
+struct VulnSeq<'s> {
+    sink: Sink<'s>,
+    intern: bool,
+}
 
-impl<'de> DeserializeSeed<'de> for VulnSeq {
-    type Value = Vec<CveRecord>;
+impl<'de> DeserializeSeed<'de> for VulnSeq<'_> {
+    type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for VulnSeq {
-    type Value = Vec<CveRecord>;
+impl<'de> Visitor<'de> for VulnSeq<'_> {
+    type Value = usize;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of {\"cve\": {...}} objects")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<CveRecord>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(1024).min(1 << 20));
-        let mut interner = Interner::default();
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+        let mut n = 0usize;
+        // Streaming callers do not keep the records: sharing their strings would only hold them.
+        let mut interner = Interner { enabled: self.intern, ..Default::default() };
         while let Some(w) = seq.next_element::<RawWrapper>()? {
-            let n = out.len();
-            out.push(
-                w.cve.into_record(&mut interner).map_err(|e| de::Error::custom(format!("record #{}: {e}", n + 1)))?,
-            );
+            n += 1;
+            let rec = w.cve.into_record(&mut interner).map_err(|e| de::Error::custom(format!("record #{n}: {e}")))?;
+            (self.sink)(rec).map_err(|e| de::Error::custom(format!("record #{n}: {e}")))?;
         }
-        Ok(out)
+        Ok(n)
     }
 }
 
@@ -325,15 +365,21 @@ fn valid_cve_id(id: &str) -> bool {
 
 /// Shares identical criteria strings within one file.
 #[derive(Default)]
-struct Interner(std::collections::HashSet<Arc<str>>);
+struct Interner {
+    set: std::collections::HashSet<Arc<str>>,
+    enabled: bool,
+}
 
 impl Interner {
     fn get(&mut self, s: String) -> Arc<str> {
-        if let Some(a) = self.0.get(s.as_str()) {
+        if !self.enabled {
+            return Arc::from(s);
+        }
+        if let Some(a) = self.set.get(s.as_str()) {
             return a.clone();
         }
         let a: Arc<str> = Arc::from(s);
-        self.0.insert(a.clone());
+        self.set.insert(a.clone());
         a
     }
 }

@@ -269,14 +269,20 @@ pub(crate) async fn findings_page(
         label: t.pick(s.label_ja(), s.label_en()).into(),
         selected: selected == s.as_str(),
     }));
+    // A view of the findings is security-sensitive (where the hospital is open to attack): logged
+    // like the ledger pages' views, with the filter it was shown with.
+    let shown =
+        if query_text(&q).is_empty() { "一覧".to_string() } else { format!("一覧（{}）", query_text(&q)) };
+    st.store
+        .append_audit(&ctx.audit(
+            AuditCategory::View,
+            "脆弱性診断結果を閲覧",
+            &format!("{shown} {}件", rows.len()),
+            Some(f.id),
+        ))
+        .await?;
     // The page shows the highest-priority rows; the counts and the export cover them all.
     let views: Vec<RowView> = rows.iter().take(PAGE_ROWS).map(|r| row_view(t, &r.f, &r.hostname, &r.device)).collect();
-    let mut query = Vec::new();
-    for (k, v) in [("state", &q.state), ("kev", &q.kev), ("ext", &q.ext), ("min", &q.min)] {
-        if !v.is_empty() {
-            query.push(format!("{k}={}", enc(v)));
-        }
-    }
     Ok(FindingsPage {
         chrome: st.chrome(&ctx, &format!("/f/{fid}/vuln"), Some(&f)).await?,
         can_triage: ctx.principal.can(Action::TriageVuln),
@@ -309,10 +315,21 @@ pub(crate) async fn findings_page(
         kev_only: q.kev == "1",
         external_only: q.ext == "1",
         min_cvss: q.min.clone(),
-        query: query.join("&"),
+        query: query_text(&q),
         notice: if q.scanned == "1" { t.s("vuln.scan_done").into() } else { String::new() },
     }
     .into_response())
+}
+
+/// The list's filter as a query string (for the export link and the access log).
+fn query_text(q: &ListQuery) -> String {
+    let mut query = Vec::new();
+    for (k, v) in [("state", &q.state), ("kev", &q.kev), ("ext", &q.ext), ("min", &q.min)] {
+        if !v.is_empty() {
+            query.push(format!("{k}={}", enc(v)));
+        }
+    }
+    query.join("&")
 }
 
 // ---------------------------------------------------------------- one finding
@@ -363,6 +380,7 @@ pub(crate) async fn finding_page(
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let sf = st.store.vuln_finding(f.id, &q.key).await?.ok_or(WebError::NotFound)?;
+    st.store.append_audit(&ctx.audit(AuditCategory::View, "脆弱性診断結果（個別）を閲覧", &q.key, Some(f.id))).await?;
     let dev = st.store.record::<Device>(f.id, &sf.data.asset_no, None).await?;
     let detail: serde_json::Value = serde_json::from_str(&sf.data.detail).unwrap_or_default();
     let cvss = ["cvss_v3", "cvss_v4"]
@@ -524,7 +542,16 @@ pub(crate) async fn device_page(
     Query(q): Query<SavedQuery>,
 ) -> WebResult<Response> {
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
-    Ok(device_page_for(&st, &ctx, &f, &asset, String::new(), q.saved == "1").await?.into_response())
+    let page = device_page_for(&st, &ctx, &f, &asset, String::new(), q.saved == "1").await?;
+    st.store
+        .append_audit(&ctx.audit(
+            AuditCategory::View,
+            "機器の脆弱性診断結果を閲覧",
+            &format!("{asset}（{}件）", page.rows.len()),
+            Some(f.id),
+        ))
+        .await?;
+    Ok(page.into_response())
 }
 
 #[derive(serde::Deserialize)]

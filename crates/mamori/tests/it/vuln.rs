@@ -373,6 +373,27 @@ async fn pages_by_role_direct_urls_and_forged_posts() {
     assert!(
         log.iter().any(|e| e.entry.user_login == "surveyor" && e.entry.operation.contains("脆弱性診断結果を書き出し"))
     );
+    // Views of findings are logged too (list, one finding, one device), for every role that saw them;
+    // refused requests are not views.
+    for who in ["ops", "exec", "surveyor"] {
+        let views = |op: &str, target: &str| {
+            log.iter().any(|e| {
+                e.entry.user_login == who
+                    && e.entry.category == mamori_model::audit::AuditCategory::View
+                    && e.entry.operation == op
+                    && e.entry.target.contains(target)
+            })
+        };
+        assert!(views("脆弱性診断結果を閲覧", "一覧"), "{who}: list view not logged");
+        assert!(views("脆弱性診断結果（個別）を閲覧", VPN_KEY), "{who}: finding view not logged");
+        assert!(views("機器の脆弱性診断結果を閲覧", "0021"), "{who}: device view not logged");
+    }
+    for who in ["minato", "tokyo-pref"] {
+        assert!(
+            !log.iter().any(|e| e.entry.user_login == who && e.entry.operation.contains("脆弱性診断結果")),
+            "{who} was refused, nothing was shown"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- the browser
