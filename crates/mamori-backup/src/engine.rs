@@ -2,7 +2,8 @@
 //!
 //! Every public operation opens the repository itself and drops it at the end: rustic_core keeps
 //! state per opened handle (a second backup through the same handle does not deduplicate), and
-//! each open derives the key with scrypt (~128 MiB, a fraction of a second in release builds).
+//! each open derives the key with scrypt once (see `keys`: 32 MiB with the key files mamori
+//! writes, 128 MiB with rustic's default ones).
 //! Repository defaults are kept (config version 2, default chunker and compression), so Debian's
 //! `restic` reads, checks and restores what we write.
 
@@ -63,36 +64,27 @@ fn has_repository(repo: &Path) -> bool {
 
 /// Opens a repository with a password. Opening writes nothing.
 pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenStatus>> {
+    open_unlocked(repo, &unlock(repo, password, BACKUP_KEY_USER)?)
+}
+
+/// Unlocks the master key (one scrypt derivation when the key of `prefer` fits the password).
+pub(crate) fn unlock(repo: &Path, password: &Password, prefer: &str) -> Result<crate::keys::Unlocked> {
     if !has_repository(repo) {
         return Err(BackupError::NoRepository { repo: repo.to_path_buf() });
     }
+    crate::keys::unlock(repo, password, prefer)
+}
+
+/// Opens a repository with an already unlocked master key.
+pub(crate) fn open_unlocked(repo: &Path, key: &crate::keys::Unlocked) -> Result<Repository<OpenStatus>> {
     let be = backends(repo)?;
     let r = match crate::progress::current() {
         Some(bars) => Repository::new_with_progress(&repo_options(), &be, bars),
         None => Repository::new(&repo_options(), &be),
     };
-    r.map_err(BackupError::repo("open", repo))?.open(&Credentials::password(password.expose())).map_err(|e| {
-        if e.is_incorrect_password() {
-            BackupError::WrongPassword { repo: repo.to_path_buf() }
-        } else {
-            BackupError::repo("open", repo)(e)
-        }
-    })
-}
-
-/// The key user name (`username` in the restic key file) of the key that opened the repository.
-fn key_user(repo_path: &Path, repo: &Repository<OpenStatus>) -> Result<String> {
-    let Some(id) = repo.key_id() else {
-        return Ok(String::new());
-    };
-    let file = repo_path.join("keys").join(hex_id(id));
-    let text = std::fs::read_to_string(&file).map_err(BackupError::io(&file))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| BackupError::Repository {
-        op: "read key",
-        repo: repo_path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(v.get("username").and_then(|u| u.as_str()).unwrap_or_default().to_string())
+    r.map_err(BackupError::repo("open", repo))?
+        .open(&Credentials::Masterkey(key.master.clone()))
+        .map_err(BackupError::repo("open", repo))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,15 +112,12 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
             &ConfigOptions::default(),
         )
         .map_err(BackupError::repo("init", repo))?;
-    let admin_key = r
-        .add_key(admin.expose(), &KeyOptions::default().username(ADMIN_KEY_USER.to_string()))
-        .map_err(BackupError::repo("add admin key", repo))?;
-    Ok(InitRun {
-        repository: repo.to_path_buf(),
-        repository_id: hex_id(&r.config().id),
-        backup_key_id: r.key_id().as_ref().map(hex_id).unwrap_or_default(),
-        admin_key_id: hex_id(&admin_key),
-    })
+    // rustic wrote the backup key with its own scrypt parameters (128 MiB per open): replace it
+    // by one with mamori's (see `keys`), and write the admin key the same way.
+    let old_id = r.key_id().as_ref().map(hex_id).unwrap_or_default();
+    let master = r.key();
+    let (backup_key_id, admin_key_id) = crate::keys::replace_init_key(repo, &old_id, &master, backup, admin)?;
+    Ok(InitRun { repository: repo.to_path_buf(), repository_id: hex_id(&r.config().id), backup_key_id, admin_key_id })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,8 +527,8 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         .chain(src.args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    // Check the password before starting the dump; reopen for the backup itself.
-    drop(open(repo, password)?);
+    // Check the password before starting the dump; the backup itself reopens with the same key.
+    let key = unlock(repo, password, BACKUP_KEY_USER)?;
 
     let spool_dir = src.work_dir.join("spool").join(&src.system);
     std::fs::create_dir_all(&spool_dir).map_err(BackupError::io(&spool_dir))?;
@@ -562,7 +551,7 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         ]),
     };
     let result = (|| {
-        let r = open(repo, password)?.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
+        let r = open_unlocked(repo, &key)?.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
         let mut opts = BackupOptions::default();
         opts.parent_opts.force = true;
         r.archive(&opts, &source, snapshot_template(&src.system, &src.dump_type)?, &[PathBuf::from(&src.file_name)])
@@ -781,13 +770,13 @@ fn restore_sequential(
 
 fn restore_into(
     repo: &Path,
-    password: &Password,
+    key: &crate::keys::Unlocked,
     which: &SnapshotRef,
     dest_dir: &Path,
     mode: RestoreMode,
 ) -> Result<(SnapshotFile, RestoreRun)> {
     let t0 = Instant::now();
-    let r = open(repo, password)?;
+    let r = open_unlocked(repo, key)?;
     let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let snap = select_snapshot(repo, &snaps, which)?;
     let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
@@ -822,7 +811,7 @@ pub fn restore_to(
     dest: &Path,
     mode: RestoreMode,
 ) -> Result<RestoreRun> {
-    restore_into(repo, password, which, dest, mode).map(|(_, r)| r)
+    restore_into(repo, &unlock(repo, password, BACKUP_KEY_USER)?, which, dest, mode).map(|(_, r)| r)
 }
 
 /// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
@@ -839,9 +828,9 @@ pub fn restore_drill(
     let at = Utc::now();
     let t0 = Instant::now();
     // Fail on a wrong password before creating anything.
-    drop(open(repo, password)?);
+    let key = unlock(repo, password, BACKUP_KEY_USER)?;
     let dest_dir = scratch.join(format!("drill-{}", at.format("%Y%m%dT%H%M%S%.6f")));
-    let outcome = restore_into(repo, password, which, &dest_dir, RestoreMode::Sequential).and_then(|(snap, _)| {
+    let outcome = restore_into(repo, &key, which, &dest_dir, RestoreMode::Sequential).and_then(|(snap, _)| {
         let sid = hex_id(&snap.id);
         let found = find_manifests(&dest_dir)?;
         let [mfile] = found.as_slice() else {
@@ -910,11 +899,11 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
     if keep_newest == 0 {
         return Err(BackupError::invalid("保持する世代数は1以上にしてください", "keep_newest must be at least 1"));
     }
-    let r = open(repo, admin)?;
-    let user = key_user(repo, &r)?;
-    if user != ADMIN_KEY_USER {
-        return Err(BackupError::NotAdmin { repo: repo.to_path_buf(), user });
+    let key = unlock(repo, admin, ADMIN_KEY_USER)?;
+    if key.user != ADMIN_KEY_USER {
+        return Err(BackupError::NotAdmin { repo: repo.to_path_buf(), user: key.user });
     }
+    let r = open_unlocked(repo, &key)?;
     let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let gens: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
     let (kept, removed) = select_forget(&gens, keep_newest);

@@ -6,6 +6,7 @@
 
 mod engine;
 mod error;
+mod keys;
 pub mod policy;
 pub mod progress;
 pub mod sys;
@@ -18,5 +19,6 @@ pub use engine::{
     generations, init_repository, restore_drill, restore_to, select_forget,
 };
 pub use error::{BackupError, Result};
+pub use keys::{SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, key_parameters};
 pub use targets::*;
 pub use types::*;
