@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rustic_backend::BackendOptions;
-use rustic_core::repofile::{Metadata, Node, NodeType, SnapshotFile};
+use rustic_core::ReadBackend;
+use rustic_core::repofile::{FileType, Metadata, Node, NodeType, SnapshotFile};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination, LsOptions,
     OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
@@ -49,7 +50,25 @@ fn path_str(repo: &Path) -> Result<&str> {
     })
 }
 
-fn backends(repo: &Path) -> Result<RepositoryBackends> {
+/// A repository on a restic REST server (`rest:http://host:8000/repo`, T3 off-site) rather than a
+/// local path. Needs the `rest` cargo feature.
+pub fn is_rest(repo: &Path) -> bool {
+    repo.to_str().is_some_and(|s| s.starts_with("rest:"))
+}
+
+pub(crate) fn backends(repo: &Path) -> Result<RepositoryBackends> {
+    if is_rest(repo) && !cfg!(feature = "rest") {
+        return Err(BackupError::invalid(
+            format!(
+                "{} は REST サーバーのリポジトリですが、この mamori は REST 対応（cargo feature `rest`）なしでビルドされています",
+                repo.display()
+            ),
+            format!(
+                "{} is a REST server repository, but this mamori was built without the `rest` cargo feature",
+                repo.display()
+            ),
+        ));
+    }
     BackendOptions::default().repository(path_str(repo)?).to_backends().map_err(BackupError::repo("open", repo))
 }
 
@@ -58,8 +77,20 @@ fn repo_options() -> RepositoryOptions {
     RepositoryOptions::default().no_cache(true)
 }
 
-fn has_repository(repo: &Path) -> bool {
-    repo.join("config").is_file()
+fn has_repository(repo: &Path) -> Result<bool> {
+    if !is_rest(repo) {
+        return Ok(repo.join("config").is_file());
+    }
+    let be = backends(repo)?.repository();
+    Ok(!be.list(FileType::Config).map_err(BackupError::repo("open", repo))?.is_empty())
+}
+
+/// Number of pack files (for "packs removed" figures), local or remote.
+fn count_packs(repo: &Path) -> u64 {
+    backends(repo)
+        .and_then(|b| b.repository().list(FileType::Pack).map_err(BackupError::repo("list", repo)))
+        .map(|v| v.len() as u64)
+        .unwrap_or(0)
 }
 
 /// Opens a repository with a password. Opening writes nothing.
@@ -69,10 +100,10 @@ pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenSt
 
 /// Unlocks the master key (one scrypt derivation when the key of `prefer` fits the password).
 pub(crate) fn unlock(repo: &Path, password: &Password, prefer: &str) -> Result<crate::keys::Unlocked> {
-    if !has_repository(repo) {
+    if !has_repository(repo)? {
         return Err(BackupError::NoRepository { repo: repo.to_path_buf() });
     }
-    crate::keys::unlock(repo, password, prefer)
+    crate::keys::unlock(repo, &backends(repo)?.repository(), password, prefer)
 }
 
 /// Opens a repository with an already unlocked master key.
@@ -99,10 +130,12 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
             "the backup and admin passwords must differ",
         ));
     }
-    if has_repository(repo) {
+    if has_repository(repo)? {
         return Err(BackupError::AlreadyExists { repo: repo.to_path_buf() });
     }
-    std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
+    if !is_rest(repo) {
+        std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
+    }
     let be = backends(repo)?;
     let r = Repository::new(&repo_options(), &be)
         .map_err(BackupError::repo("init", repo))?
@@ -116,7 +149,8 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
     // by one with mamori's (see `keys`), and write the admin key the same way.
     let old_id = r.key_id().as_ref().map(hex_id).unwrap_or_default();
     let master = r.key();
-    let (backup_key_id, admin_key_id) = crate::keys::replace_init_key(repo, &old_id, &master, backup, admin)?;
+    let (backup_key_id, admin_key_id) =
+        crate::keys::replace_init_key(repo, &be.repository(), &old_id, &master, backup, admin)?;
     Ok(InitRun { repository: repo.to_path_buf(), repository_id: hex_id(&r.config().id), backup_key_id, admin_key_id })
 }
 
@@ -1013,10 +1047,6 @@ pub fn select_forget(gens: &[Generation], keep: usize) -> (Vec<String>, Vec<Stri
     (kept, removed)
 }
 
-fn count_files(dir: &Path) -> u64 {
-    sys::walk_files(dir).map(|(f, _)| f.len() as u64).unwrap_or(0)
-}
-
 /// Removes all but the newest `keep_newest` generations per system and prunes unused data.
 /// Needs the admin password; the everyday backup password is refused and nothing changes.
 pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result<ForgetRun> {
@@ -1034,14 +1064,14 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
     let gens: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
     let (kept, removed) = select_forget(&gens, keep_newest);
     let ids: Vec<_> = snaps.iter().filter(|s| removed.contains(&hex_id(&s.id))).map(|s| s.id).collect();
-    let packs_before = count_files(&repo.join("data"));
+    let packs_before = count_packs(repo);
     if !ids.is_empty() {
         r.delete_snapshots(&ids).map_err(BackupError::repo("forget", repo))?;
         let opts = PruneOptions::default();
         let plan = r.prune_plan(&opts).map_err(BackupError::repo("prune", repo))?;
         r.prune(&opts, plan).map_err(BackupError::repo("prune", repo))?;
     }
-    let packs_after = count_files(&repo.join("data"));
+    let packs_after = count_packs(repo);
     Ok(ForgetRun {
         repository: repo.to_path_buf(),
         at,

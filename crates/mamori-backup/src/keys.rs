@@ -13,12 +13,13 @@
 //! nonce ‖ AES-256-CTR ciphertext ‖ Poly1305-AES tag of the master key JSON), so restic and rustic
 //! read what we write.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
-use rustic_core::repofile::{KeyFile, MasterKey};
+use rustic_core::repofile::{FileType, KeyFile, MasterKey};
+use rustic_core::{Id, ReadBackend, WriteBackend};
 use sha2::{Digest, Sha256};
 
 use crate::error::{BackupError, Result};
@@ -59,11 +60,11 @@ fn random_bytes(buf: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
-fn bad_key(repo: &Path, file: &Path, what: impl std::fmt::Display) -> BackupError {
+fn bad_key(repo: &Path, id: &str, what: impl std::fmt::Display) -> BackupError {
     BackupError::Repository {
         op: "read key",
         repo: repo.to_path_buf(),
-        message: format!("鍵ファイル {} が不正です / invalid key file: {what}", file.display()),
+        message: format!("鍵ファイル keys/{id} が不正です / invalid key file keys/{id}: {what}"),
     }
 }
 
@@ -86,7 +87,7 @@ fn derive(password: &Password, salt: &[u8], params: &scrypt::Params) -> Option<a
 }
 
 /// Tries one key file; `Ok(None)` when the password does not fit it.
-fn try_key(repo: &Path, file: &Path, kf: &KeyFile, password: &Password) -> Result<Option<MasterKey>> {
+fn try_key(repo: &Path, file: &str, kf: &KeyFile, password: &Password) -> Result<Option<MasterKey>> {
     if kf.kdf != "scrypt" {
         return Err(bad_key(repo, file, format!("kdf {}", kf.kdf)));
     }
@@ -105,27 +106,24 @@ fn try_key(repo: &Path, file: &Path, kf: &KeyFile, password: &Password) -> Resul
     serde_json::from_slice::<MasterKey>(&plain).map(Some).map_err(|e| bad_key(repo, file, e))
 }
 
-fn key_files(repo: &Path) -> Result<Vec<(PathBuf, KeyFile)>> {
-    let dir = repo.join("keys");
+/// The repository's backend (local directory, or a REST server with the `rest` feature).
+pub(crate) type Backend = Arc<dyn WriteBackend>;
+
+fn key_files(repo: &Path, be: &Backend) -> Result<Vec<(String, KeyFile)>> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(&dir).map_err(BackupError::io(&dir))? {
-        let e = e.map_err(BackupError::io(&dir))?;
-        let p = e.path();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            continue; // temp files and strangers
-        }
-        let text = std::fs::read(&p).map_err(BackupError::io(&p))?;
-        let kf: KeyFile = serde_json::from_slice(&text).map_err(|err| bad_key(repo, &p, err))?;
-        out.push((p, kf));
+    for id in be.list(FileType::Key).map_err(BackupError::repo("list keys", repo))? {
+        let name = id.to_hex().as_str().to_string();
+        let text = be.read_full(FileType::Key, &id).map_err(BackupError::repo("read key", repo))?;
+        let kf: KeyFile = serde_json::from_slice(&text).map_err(|err| bad_key(repo, &name, err))?;
+        out.push((name, kf));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
 /// Unlocks the master key with `password`, trying key files whose username is `prefer` first.
-pub(crate) fn unlock(repo: &Path, password: &Password, prefer: &str) -> Result<Unlocked> {
-    let mut files = key_files(repo)?;
+pub(crate) fn unlock(repo: &Path, be: &Backend, password: &Password, prefer: &str) -> Result<Unlocked> {
+    let mut files = key_files(repo, be)?;
     files.sort_by_key(|(_, kf)| kf.username.as_deref() != Some(prefer));
     for (p, kf) in &files {
         if let Some(master) = try_key(repo, p, kf, password)? {
@@ -136,7 +134,13 @@ pub(crate) fn unlock(repo: &Path, password: &Password, prefer: &str) -> Result<U
 }
 
 /// Writes a new key file for `master` with mamori's scrypt parameters; returns its id.
-pub(crate) fn write_key(repo: &Path, master: &MasterKey, password: &Password, template: &KeyFile) -> Result<String> {
+pub(crate) fn write_key(
+    repo: &Path,
+    be: &Backend,
+    master: &MasterKey,
+    password: &Password,
+    template: &KeyFile,
+) -> Result<String> {
     let params = scrypt_params(1 << SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
         .ok_or_else(|| BackupError::invalid("scrypt パラメータが不正です", "invalid scrypt parameters"))?;
     let mut salt = vec![0u8; 64];
@@ -165,17 +169,10 @@ pub(crate) fn write_key(repo: &Path, master: &MasterKey, password: &Password, te
         salt,
     };
     let json = serde_json::to_vec(&kf).map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
-    let id = hex::encode(Sha256::digest(&json));
-    let dir = repo.join("keys");
-    let tmp = dir.join(format!(".{id}.tmp"));
-    let dst = dir.join(&id);
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(BackupError::io(&tmp))?;
-        f.write_all(&json).map_err(BackupError::io(&tmp))?;
-        f.sync_all().map_err(BackupError::io(&tmp))?;
-    }
-    std::fs::rename(&tmp, &dst).map_err(BackupError::io(&dst))?;
-    Ok(id)
+    let name = hex::encode(Sha256::digest(&json));
+    let id = name.parse::<Id>().map_err(BackupError::repo("write key", repo))?;
+    be.write_bytes(FileType::Key, &id, false, json.into()).map_err(BackupError::repo("write key", repo))?;
+    Ok(name)
 }
 
 /// Right after `init`: replaces rustic's backup key file `old_id` by one with mamori's scrypt
@@ -183,25 +180,29 @@ pub(crate) fn write_key(repo: &Path, master: &MasterKey, password: &Password, te
 /// The new files are written and synced before the old one is removed.
 pub(crate) fn replace_init_key(
     repo: &Path,
+    be: &Backend,
     old_id: &str,
     master: &MasterKey,
     backup: &Password,
     admin: &Password,
 ) -> Result<(String, String)> {
-    let old = repo.join("keys").join(old_id);
-    let text = std::fs::read(&old).map_err(BackupError::io(&old))?;
-    let mut template: KeyFile = serde_json::from_slice(&text).map_err(|e| bad_key(repo, &old, e))?;
+    let old = old_id.parse::<Id>().map_err(BackupError::repo("read key", repo))?;
+    let text = be.read_full(FileType::Key, &old).map_err(BackupError::repo("read key", repo))?;
+    let mut template: KeyFile = serde_json::from_slice(&text).map_err(|e| bad_key(repo, old_id, e))?;
     template.username = Some(crate::engine::BACKUP_KEY_USER.to_string());
-    let backup_id = write_key(repo, master, backup, &template)?;
+    let backup_id = write_key(repo, be, master, backup, &template)?;
     template.username = Some(crate::engine::ADMIN_KEY_USER.to_string());
-    let admin_id = write_key(repo, master, admin, &template)?;
-    std::fs::remove_file(&old).map_err(BackupError::io(&old))?;
+    let admin_id = write_key(repo, be, master, admin, &template)?;
+    be.remove(FileType::Key, &old, false).map_err(BackupError::repo("remove key", repo))?;
     Ok((backup_id, admin_id))
 }
 
 /// The scrypt parameters (N, r, p) of every key file, for reports and tests.
 pub fn key_parameters(repo: &Path) -> Result<Vec<(String, u32, u32, u32)>> {
-    Ok(key_files(repo)?.into_iter().map(|(_, kf)| (kf.username.unwrap_or_default(), kf.n, kf.r, kf.p)).collect())
+    Ok(key_files(repo, &crate::engine::backends(repo)?.repository())?
+        .into_iter()
+        .map(|(_, kf)| (kf.username.unwrap_or_default(), kf.n, kf.r, kf.p))
+        .collect())
 }
 
 #[cfg(test)]
