@@ -92,9 +92,6 @@ fn child_main(args: &[String]) -> i32 {
             },
         )
         .map(|r| r.snapshot_id),
-        // The ingest manifest pass alone (SHA-256 of every file; part of every mamori backup).
-        "manifest" => mamori_backup::build_manifest(Path::new(&args[1]), "ehr", "full")
-            .map(|(m, _)| format!("{} files", m.files.len())),
         // Opening alone (key derivation + config + snapshot list): the floor of every operation.
         "open" => mamori_backup::generations(Path::new(&args[1]), &pw).map(|g| format!("{} generations", g.len())),
         other => {
@@ -322,12 +319,6 @@ fn main() {
             (a, b)
         };
         rows.push((format!("backup day {}", day + 1), fm, fr));
-        let fmf = run("mamori manifest", Command::new(&me).args(["child", "manifest", landing.to_str().unwrap()]));
-        rows.push((
-            format!("… of which the ingest manifest pass (day {}; restic: nothing)", day + 1),
-            fmf,
-            Fig::default(),
-        ));
         sizes.push((du(&m_repo), du(&r_repo)));
     }
     let fr = run(

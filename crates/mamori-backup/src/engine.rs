@@ -20,7 +20,7 @@ use rustic_core::ReadBackend;
 use rustic_core::repofile::{FileType, Metadata, Node, NodeType, SnapshotFile};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination, LsOptions,
-    OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
+    OpenStatus, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
     RepositoryBackends, RepositoryOptions, RestoreOptions, RusticError, RusticResult, SnapshotOptions,
 };
 use sha2::{Digest, Sha256};
@@ -305,16 +305,6 @@ pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Man
     ))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(BackupError::io(&tmp))?;
-        f.write_all(bytes).map_err(BackupError::io(&tmp))?;
-        f.sync_all().map_err(BackupError::io(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(BackupError::io(path))
-}
-
 // ---------------------------------------------------------------------------------------------
 // backup from a landing directory
 
@@ -336,18 +326,220 @@ fn summary_numbers(s: &SnapshotFile) -> (u64, u64, u64) {
         .unwrap_or_default()
 }
 
-/// Backs up a landing directory: hashes every file into the manifest, then stores the directory
-/// and the manifest in one snapshot tagged `mamori`, `system=…`, `dump=…`.
+/// What the ingest source learnt while rustic read the landing directory.
+#[derive(Default)]
+struct IngestProgress {
+    /// Regular files yielded to the archiver (absolute path, size at listing), in order.
+    files: Vec<(PathBuf, u64)>,
+    /// SHA-256 and byte count of every file read to its end.
+    hashes: BTreeMap<PathBuf, (u64, String)>,
+    /// Files yielded whose reader has not finished yet.
+    pending: usize,
+    /// Not regular files and not directories (left out of the manifest).
+    others: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct IngestState {
+    progress: Mutex<IngestProgress>,
+    changed: std::sync::Condvar,
+}
+
+impl IngestState {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IngestProgress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A reader that hashes what rustic reads, so the manifest costs no second pass over the data.
+struct HashingReader {
+    inner: std::fs::File,
+    path: PathBuf,
+    hasher: Option<Sha256>,
+    bytes: u64,
+    state: std::sync::Arc<IngestState>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.as_mut() {
+            if n == 0 {
+                let sha = hex::encode(self.hasher.take().map(|h| h.finalize()).unwrap_or_default());
+                self.state.lock().hashes.insert(self.path.clone(), (self.bytes, sha));
+            } else {
+                h.update(&buf[..n]);
+                self.bytes += n as u64;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for HashingReader {
+    fn drop(&mut self) {
+        let mut p = self.state.lock();
+        p.pending = p.pending.saturating_sub(1);
+        drop(p);
+        self.state.changed.notify_all();
+    }
+}
+
+enum IngestOpen {
+    File(PathBuf, std::sync::Arc<IngestState>),
+    Manifest(Box<dyn FnOnce() -> RusticResult<Vec<u8>> + Send>),
+}
+
+impl ReadSourceOpen for IngestOpen {
+    type Reader = Box<dyn Read + Send>;
+    fn open(self) -> RusticResult<Self::Reader> {
+        match self {
+            Self::File(path, state) => match std::fs::File::open(&path) {
+                Ok(inner) => Ok(Box::new(HashingReader { inner, path, hasher: Some(Sha256::new()), bytes: 0, state })),
+                Err(e) => {
+                    let mut p = state.lock();
+                    p.pending = p.pending.saturating_sub(1);
+                    drop(p);
+                    state.changed.notify_all();
+                    Err(RusticError::with_source(ErrorKind::InputOutput, "cannot open `{path}`", e)
+                        .attach_context("path", path.display().to_string()))
+                }
+            },
+            Self::Manifest(make) => Ok(Box::new(std::io::Cursor::new(make()?))),
+        }
+    }
+}
+
+type IngestIter = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<IngestOpen>>> + Send>;
+
+/// The landing directory as rustic's own local source sees it, every regular file hashed while
+/// rustic reads it, and the manifest as one last file beside the landing directory
+/// (`<landing>.mamori-manifest.json`, which sorts after everything inside it). The manifest's
+/// content is made when the archiver reaches it, after every file before it was read.
+struct IngestSource {
+    inner: rustic_core::LocalSource,
+    landing: PathBuf,
+    manifest_path: PathBuf,
+    template: Manifest,
+    state: std::sync::Arc<IngestState>,
+}
+
+/// Manifest JSON padded with spaces to a length fixed before the files are read (the node of the
+/// manifest file carries its size up front): every size reserved at 20 digits, every hash at 64.
+fn manifest_json(m: &Manifest, reserved: Option<usize>) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(m).unwrap_or_default();
+    if let Some(len) = reserved {
+        json.resize(len.max(json.len()), b' ');
+    }
+    json
+}
+
+fn reserve_len(m: &Manifest, files: &[(PathBuf, u64)], landing: &Path) -> usize {
+    let mut r = m.clone();
+    r.files = files
+        .iter()
+        .map(|(p, _)| ManifestEntry { path: rel_slash(landing, p), size: u64::MAX, sha256: "0".repeat(64) })
+        .collect();
+    manifest_json(&r, None).len()
+}
+
+impl ReadSource for IngestSource {
+    type Open = IngestOpen;
+    type Iter = IngestIter;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        self.inner.size()
+    }
+
+    fn entries(&self) -> Self::Iter {
+        let state = self.state.clone();
+        let files = self.inner.entries().map(move |e| {
+            let e = e?;
+            let open = match (e.node.node_type == NodeType::File, e.open) {
+                (true, Some(_)) => {
+                    let mut p = state.lock();
+                    p.files.push((e.path.clone(), e.node.meta.size));
+                    p.pending += 1;
+                    Some(IngestOpen::File(e.path.clone(), state.clone()))
+                }
+                (_, _) => {
+                    if !e.node.is_dir() {
+                        state.lock().others.push(e.path.clone());
+                    }
+                    None
+                }
+            };
+            Ok(ReadSourceEntry { path: e.path, node: e.node, open })
+        });
+        let state = self.state.clone();
+        let landing = self.landing.clone();
+        let template = self.template.clone();
+        let path = self.manifest_path.clone();
+        let manifest = std::iter::once_with(move || {
+            let files = state.lock().files.clone();
+            let reserved = reserve_len(&template, &files, &landing);
+            let make = move || -> RusticResult<Vec<u8>> {
+                // Wait until every file before the manifest was read; if a reader never finishes
+                // (it should not happen), hash what is left directly rather than hang.
+                let mut p = state.lock();
+                loop {
+                    if p.pending == 0 {
+                        break;
+                    }
+                    let before = p.pending;
+                    let (g, timeout) = state
+                        .changed
+                        .wait_timeout(p, std::time::Duration::from_secs(120))
+                        .unwrap_or_else(|e| e.into_inner());
+                    p = g;
+                    if timeout.timed_out() && p.pending == before {
+                        break;
+                    }
+                }
+                let hashes = p.hashes.clone();
+                drop(p);
+                let mut m = template;
+                for (f, _) in &files {
+                    let (size, sha256) = match hashes.get(f) {
+                        Some(h) => h.clone(),
+                        None => match sha256_file(f) {
+                            Ok(h) => h,
+                            Err(_) => continue, // unreadable: the count check warns
+                        },
+                    };
+                    m.files.push(ManifestEntry { path: rel_slash(&landing, f), size, sha256 });
+                }
+                Ok(manifest_json(&m, Some(reserved)))
+            };
+            let node = Node::new_node(
+                path.file_name().unwrap_or_default(),
+                NodeType::File,
+                Metadata {
+                    mode: Some(0o644), // restic stores Go file modes: a regular file is its permission bits
+                    mtime: Some(rustic_core::jiff::Timestamp::now()),
+                    size: reserved as u64,
+                    ..Default::default()
+                },
+            );
+            Ok(ReadSourceEntry { path, node, open: Some(IngestOpen::Manifest(Box::new(make))) })
+        });
+        Box::new(files.chain(manifest))
+    }
+}
+
+/// Backs up a landing directory into one snapshot tagged `mamori`, `system=…`, `dump=…`, with the
+/// ingest manifest (SHA-256 of every file) beside it as `<landing>.mamori-manifest.json`. The
+/// hashes are taken from the very bytes the backup reads (no second pass over the data).
 pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Result<BackupRun> {
     let started_at = Utc::now();
     let t0 = Instant::now();
     validate_name("システム名", &src.system)?;
     validate_name("ダンプ種別", &src.dump_type)?;
     let landing = src.landing.canonicalize().map_err(BackupError::io(&src.landing))?;
-    if !landing.is_dir() {
+    if !landing.is_dir() || landing.parent().is_none() {
         return Err(BackupError::invalid(
-            format!("{} はフォルダではありません", landing.display()),
-            format!("{} is not a directory", landing.display()),
+            format!("{} はフォルダではないか、ルートです", landing.display()),
+            format!("{} is not a directory, or is the root", landing.display()),
         ));
     }
     // Open first: a wrong password must fail before anything is written anywhere.
@@ -361,26 +553,69 @@ pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Re
             "work_dir and the landing directory must not contain each other",
         ));
     }
-    let staging = work.join("manifest").join(&src.system);
-    std::fs::create_dir_all(&staging).map_err(BackupError::io(&staging))?;
-
-    let (manifest, mut warnings) = build_manifest(&landing, &src.system, &src.dump_type)?;
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
-    let manifest_path = staging.join(MANIFEST_NAME);
-    write_atomic(&manifest_path, &json)?;
+    let name = landing.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let manifest_path = landing.with_file_name(format!("{name}.{MANIFEST_NAME}"));
+    let template = Manifest {
+        format: 1,
+        system: src.system.clone(),
+        dump_type: src.dump_type.clone(),
+        created_at: Utc::now(),
+        root: landing.to_string_lossy().into_owned(),
+        files: Vec::new(),
+    };
+    let state = std::sync::Arc::new(IngestState::default());
+    let opts = BackupOptions::default();
+    let inner = rustic_core::LocalSource::new(
+        opts.ignore_save_opts,
+        &opts.excludes,
+        &opts.ignore_filter_opts,
+        std::slice::from_ref(&landing),
+    )
+    .map_err(BackupError::repo("backup", repo))?;
+    let source = IngestSource {
+        inner,
+        landing: landing.clone(),
+        manifest_path: manifest_path.clone(),
+        template: template.clone(),
+        state: state.clone(),
+    };
 
     let r = r.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
-    let paths: PathList = [landing.clone(), staging.clone()].into_iter().collect();
-    let paths = paths.sanitize().map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    // Every file is read (no parent shortcut), so every file is hashed from what was stored.
+    let mut opts = opts;
+    opts.parent_opts.force = true;
     let snap = r
-        .backup(&BackupOptions::default(), &paths, snapshot_template(&src.system, &src.dump_type)?)
+        .archive(
+            &opts,
+            &source,
+            snapshot_template(&src.system, &src.dump_type)?,
+            &[landing.clone(), manifest_path.clone()],
+        )
         .map_err(BackupError::repo("backup", repo))?;
     drop(r);
 
+    let progress = std::mem::take(&mut *state.lock());
+    let mut manifest = template;
+    for (f, _) in &progress.files {
+        if let Some((size, sha256)) = progress.hashes.get(f) {
+            manifest.files.push(ManifestEntry { path: rel_slash(&landing, f), size: *size, sha256: sha256.clone() });
+        }
+    }
+    let mut warnings: Vec<String> = progress
+        .others
+        .iter()
+        .map(|o| {
+            format!(
+                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
+                p = o.display()
+            )
+        })
+        .collect();
+    let reserved = reserve_len(&manifest, &progress.files, &landing) as u64;
     let (files, bytes, added) = summary_numbers(&snap);
-    let want_files = manifest.files.len() as u64 + 1;
-    let want_bytes = manifest.total_bytes() + json.len() as u64;
-    if files != want_files || bytes != want_bytes {
+    let want_files = progress.files.len() as u64 + 1;
+    let want_bytes = manifest.total_bytes() + reserved;
+    if files != want_files || bytes != want_bytes || manifest.files.len() != progress.files.len() {
         warnings.push(format!(
             "バックアップ中に受け入れフォルダが変化したか、読めないファイルがありました（マニフェスト {want_files} 件 {want_bytes} バイト、保存 {files} 件 {bytes} バイト）。復元訓練で確認してください。 / The landing directory changed during the backup or a file could not be read (manifest {want_files} files {want_bytes} bytes, stored {files} files {bytes} bytes); run a restore drill."
         ));

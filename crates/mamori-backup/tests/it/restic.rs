@@ -90,8 +90,8 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
         );
     }
     // Our own comparison against the manifest agrees.
-    let mfile =
-        target.join(f.work.canonicalize().unwrap().strip_prefix("/").unwrap()).join("manifest/ehr").join(MANIFEST_NAME);
+    // The manifest lies beside the landing directory: `<landing>.mamori-manifest.json`.
+    let mfile = target.join(format!("{}.{MANIFEST_NAME}", landing.strip_prefix("/").unwrap().display()));
     let m: Manifest = serde_json::from_slice(&std::fs::read(&mfile).unwrap()).unwrap();
     let (n, _, mism) = compare_with_manifest(&target, &m, &mfile).unwrap();
     assert!(mism.is_empty() && n == 3, "{mism:?}");
