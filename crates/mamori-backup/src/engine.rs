@@ -2,7 +2,8 @@
 //!
 //! Every public operation opens the repository itself and drops it at the end: rustic_core keeps
 //! state per opened handle (a second backup through the same handle does not deduplicate), and
-//! each open derives the key with scrypt (~128 MiB, a fraction of a second in release builds).
+//! each open derives the key with scrypt once (see `keys`: 32 MiB with the key files mamori
+//! writes, 128 MiB with rustic's default ones).
 //! Repository defaults are kept (config version 2, default chunker and compression), so Debian's
 //! `restic` reads, checks and restores what we write.
 
@@ -15,10 +16,11 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rustic_backend::BackendOptions;
-use rustic_core::repofile::{Metadata, Node, NodeType, SnapshotFile};
+use rustic_core::ReadBackend;
+use rustic_core::repofile::{FileType, Metadata, Node, NodeType, SnapshotFile};
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, ErrorKind, KeyOptions, LocalDestination, LsOptions,
-    OpenStatus, PathList, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
+    OpenStatus, PruneOptions, ReadSource, ReadSourceEntry, ReadSourceOpen, ReadSubsetOption, Repository,
     RepositoryBackends, RepositoryOptions, RestoreOptions, RusticError, RusticResult, SnapshotOptions,
 };
 use sha2::{Digest, Sha256};
@@ -48,7 +50,25 @@ fn path_str(repo: &Path) -> Result<&str> {
     })
 }
 
-fn backends(repo: &Path) -> Result<RepositoryBackends> {
+/// A repository on a restic REST server (`rest:http://host:8000/repo`, T3 off-site) rather than a
+/// local path. Needs the `rest` cargo feature.
+pub fn is_rest(repo: &Path) -> bool {
+    repo.to_str().is_some_and(|s| s.starts_with("rest:"))
+}
+
+pub(crate) fn backends(repo: &Path) -> Result<RepositoryBackends> {
+    if is_rest(repo) && !cfg!(feature = "rest") {
+        return Err(BackupError::invalid(
+            format!(
+                "{} は REST サーバーのリポジトリですが、この mamori は REST 対応（cargo feature `rest`）なしでビルドされています",
+                repo.display()
+            ),
+            format!(
+                "{} is a REST server repository, but this mamori was built without the `rest` cargo feature",
+                repo.display()
+            ),
+        ));
+    }
     BackendOptions::default().repository(path_str(repo)?).to_backends().map_err(BackupError::repo("open", repo))
 }
 
@@ -57,42 +77,45 @@ fn repo_options() -> RepositoryOptions {
     RepositoryOptions::default().no_cache(true)
 }
 
-fn has_repository(repo: &Path) -> bool {
-    repo.join("config").is_file()
+fn has_repository(repo: &Path) -> Result<bool> {
+    if !is_rest(repo) {
+        return Ok(repo.join("config").is_file());
+    }
+    let be = backends(repo)?.repository();
+    Ok(!be.list(FileType::Config).map_err(BackupError::repo("open", repo))?.is_empty())
+}
+
+/// Number of pack files (for "packs removed" figures), local or remote.
+fn count_packs(repo: &Path) -> u64 {
+    backends(repo)
+        .and_then(|b| b.repository().list(FileType::Pack).map_err(BackupError::repo("list", repo)))
+        .map(|v| v.len() as u64)
+        .unwrap_or(0)
 }
 
 /// Opens a repository with a password. Opening writes nothing.
 pub(crate) fn open(repo: &Path, password: &Password) -> Result<Repository<OpenStatus>> {
-    if !has_repository(repo) {
+    open_unlocked(repo, &unlock(repo, password, BACKUP_KEY_USER)?)
+}
+
+/// Unlocks the master key (one scrypt derivation when the key of `prefer` fits the password).
+pub(crate) fn unlock(repo: &Path, password: &Password, prefer: &str) -> Result<crate::keys::Unlocked> {
+    if !has_repository(repo)? {
         return Err(BackupError::NoRepository { repo: repo.to_path_buf() });
     }
+    crate::keys::unlock(repo, &backends(repo)?.repository(), password, prefer)
+}
+
+/// Opens a repository with an already unlocked master key.
+pub(crate) fn open_unlocked(repo: &Path, key: &crate::keys::Unlocked) -> Result<Repository<OpenStatus>> {
     let be = backends(repo)?;
     let r = match crate::progress::current() {
         Some(bars) => Repository::new_with_progress(&repo_options(), &be, bars),
         None => Repository::new(&repo_options(), &be),
     };
-    r.map_err(BackupError::repo("open", repo))?.open(&Credentials::password(password.expose())).map_err(|e| {
-        if e.is_incorrect_password() {
-            BackupError::WrongPassword { repo: repo.to_path_buf() }
-        } else {
-            BackupError::repo("open", repo)(e)
-        }
-    })
-}
-
-/// The key user name (`username` in the restic key file) of the key that opened the repository.
-fn key_user(repo_path: &Path, repo: &Repository<OpenStatus>) -> Result<String> {
-    let Some(id) = repo.key_id() else {
-        return Ok(String::new());
-    };
-    let file = repo_path.join("keys").join(hex_id(id));
-    let text = std::fs::read_to_string(&file).map_err(BackupError::io(&file))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| BackupError::Repository {
-        op: "read key",
-        repo: repo_path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(v.get("username").and_then(|u| u.as_str()).unwrap_or_default().to_string())
+    r.map_err(BackupError::repo("open", repo))?
+        .open(&Credentials::Masterkey(key.master.clone()))
+        .map_err(BackupError::repo("open", repo))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,10 +130,12 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
             "the backup and admin passwords must differ",
         ));
     }
-    if has_repository(repo) {
+    if has_repository(repo)? {
         return Err(BackupError::AlreadyExists { repo: repo.to_path_buf() });
     }
-    std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
+    if !is_rest(repo) {
+        std::fs::create_dir_all(repo).map_err(BackupError::io(repo))?;
+    }
     let be = backends(repo)?;
     let r = Repository::new(&repo_options(), &be)
         .map_err(BackupError::repo("init", repo))?
@@ -120,15 +145,13 @@ pub fn init_repository(repo: &Path, backup: &Password, admin: &Password) -> Resu
             &ConfigOptions::default(),
         )
         .map_err(BackupError::repo("init", repo))?;
-    let admin_key = r
-        .add_key(admin.expose(), &KeyOptions::default().username(ADMIN_KEY_USER.to_string()))
-        .map_err(BackupError::repo("add admin key", repo))?;
-    Ok(InitRun {
-        repository: repo.to_path_buf(),
-        repository_id: hex_id(&r.config().id),
-        backup_key_id: r.key_id().as_ref().map(hex_id).unwrap_or_default(),
-        admin_key_id: hex_id(&admin_key),
-    })
+    // rustic wrote the backup key with its own scrypt parameters (128 MiB per open): replace it
+    // by one with mamori's (see `keys`), and write the admin key the same way.
+    let old_id = r.key_id().as_ref().map(hex_id).unwrap_or_default();
+    let master = r.key();
+    let (backup_key_id, admin_key_id) =
+        crate::keys::replace_init_key(repo, &be.repository(), &old_id, &master, backup, admin)?;
+    Ok(InitRun { repository: repo.to_path_buf(), repository_id: hex_id(&r.config().id), backup_key_id, admin_key_id })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,16 +305,6 @@ pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Man
     ))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(BackupError::io(&tmp))?;
-        f.write_all(bytes).map_err(BackupError::io(&tmp))?;
-        f.sync_all().map_err(BackupError::io(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(BackupError::io(path))
-}
-
 // ---------------------------------------------------------------------------------------------
 // backup from a landing directory
 
@@ -313,18 +326,220 @@ fn summary_numbers(s: &SnapshotFile) -> (u64, u64, u64) {
         .unwrap_or_default()
 }
 
-/// Backs up a landing directory: hashes every file into the manifest, then stores the directory
-/// and the manifest in one snapshot tagged `mamori`, `system=…`, `dump=…`.
+/// What the ingest source learnt while rustic read the landing directory.
+#[derive(Default)]
+struct IngestProgress {
+    /// Regular files yielded to the archiver (absolute path, size at listing), in order.
+    files: Vec<(PathBuf, u64)>,
+    /// SHA-256 and byte count of every file read to its end.
+    hashes: BTreeMap<PathBuf, (u64, String)>,
+    /// Files yielded whose reader has not finished yet.
+    pending: usize,
+    /// Not regular files and not directories (left out of the manifest).
+    others: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct IngestState {
+    progress: Mutex<IngestProgress>,
+    changed: std::sync::Condvar,
+}
+
+impl IngestState {
+    fn lock(&self) -> std::sync::MutexGuard<'_, IngestProgress> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A reader that hashes what rustic reads, so the manifest costs no second pass over the data.
+struct HashingReader {
+    inner: std::fs::File,
+    path: PathBuf,
+    hasher: Option<Sha256>,
+    bytes: u64,
+    state: std::sync::Arc<IngestState>,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.as_mut() {
+            if n == 0 {
+                let sha = hex::encode(self.hasher.take().map(|h| h.finalize()).unwrap_or_default());
+                self.state.lock().hashes.insert(self.path.clone(), (self.bytes, sha));
+            } else {
+                h.update(&buf[..n]);
+                self.bytes += n as u64;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for HashingReader {
+    fn drop(&mut self) {
+        let mut p = self.state.lock();
+        p.pending = p.pending.saturating_sub(1);
+        drop(p);
+        self.state.changed.notify_all();
+    }
+}
+
+enum IngestOpen {
+    File(PathBuf, std::sync::Arc<IngestState>),
+    Manifest(Box<dyn FnOnce() -> RusticResult<Vec<u8>> + Send>),
+}
+
+impl ReadSourceOpen for IngestOpen {
+    type Reader = Box<dyn Read + Send>;
+    fn open(self) -> RusticResult<Self::Reader> {
+        match self {
+            Self::File(path, state) => match std::fs::File::open(&path) {
+                Ok(inner) => Ok(Box::new(HashingReader { inner, path, hasher: Some(Sha256::new()), bytes: 0, state })),
+                Err(e) => {
+                    let mut p = state.lock();
+                    p.pending = p.pending.saturating_sub(1);
+                    drop(p);
+                    state.changed.notify_all();
+                    Err(RusticError::with_source(ErrorKind::InputOutput, "cannot open `{path}`", e)
+                        .attach_context("path", path.display().to_string()))
+                }
+            },
+            Self::Manifest(make) => Ok(Box::new(std::io::Cursor::new(make()?))),
+        }
+    }
+}
+
+type IngestIter = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<IngestOpen>>> + Send>;
+
+/// The landing directory as rustic's own local source sees it, every regular file hashed while
+/// rustic reads it, and the manifest as one last file beside the landing directory
+/// (`<landing>.mamori-manifest.json`, which sorts after everything inside it). The manifest's
+/// content is made when the archiver reaches it, after every file before it was read.
+struct IngestSource {
+    inner: rustic_core::LocalSource,
+    landing: PathBuf,
+    manifest_path: PathBuf,
+    template: Manifest,
+    state: std::sync::Arc<IngestState>,
+}
+
+/// Manifest JSON padded with spaces to a length fixed before the files are read (the node of the
+/// manifest file carries its size up front): every size reserved at 20 digits, every hash at 64.
+fn manifest_json(m: &Manifest, reserved: Option<usize>) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(m).unwrap_or_default();
+    if let Some(len) = reserved {
+        json.resize(len.max(json.len()), b' ');
+    }
+    json
+}
+
+fn reserve_len(m: &Manifest, files: &[(PathBuf, u64)], landing: &Path) -> usize {
+    let mut r = m.clone();
+    r.files = files
+        .iter()
+        .map(|(p, _)| ManifestEntry { path: rel_slash(landing, p), size: u64::MAX, sha256: "0".repeat(64) })
+        .collect();
+    manifest_json(&r, None).len()
+}
+
+impl ReadSource for IngestSource {
+    type Open = IngestOpen;
+    type Iter = IngestIter;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        self.inner.size()
+    }
+
+    fn entries(&self) -> Self::Iter {
+        let state = self.state.clone();
+        let files = self.inner.entries().map(move |e| {
+            let e = e?;
+            let open = match (e.node.node_type == NodeType::File, e.open) {
+                (true, Some(_)) => {
+                    let mut p = state.lock();
+                    p.files.push((e.path.clone(), e.node.meta.size));
+                    p.pending += 1;
+                    Some(IngestOpen::File(e.path.clone(), state.clone()))
+                }
+                (_, _) => {
+                    if !e.node.is_dir() {
+                        state.lock().others.push(e.path.clone());
+                    }
+                    None
+                }
+            };
+            Ok(ReadSourceEntry { path: e.path, node: e.node, open })
+        });
+        let state = self.state.clone();
+        let landing = self.landing.clone();
+        let template = self.template.clone();
+        let path = self.manifest_path.clone();
+        let manifest = std::iter::once_with(move || {
+            let files = state.lock().files.clone();
+            let reserved = reserve_len(&template, &files, &landing);
+            let make = move || -> RusticResult<Vec<u8>> {
+                // Wait until every file before the manifest was read; if a reader never finishes
+                // (it should not happen), hash what is left directly rather than hang.
+                let mut p = state.lock();
+                loop {
+                    if p.pending == 0 {
+                        break;
+                    }
+                    let before = p.pending;
+                    let (g, timeout) = state
+                        .changed
+                        .wait_timeout(p, std::time::Duration::from_secs(120))
+                        .unwrap_or_else(|e| e.into_inner());
+                    p = g;
+                    if timeout.timed_out() && p.pending == before {
+                        break;
+                    }
+                }
+                let hashes = p.hashes.clone();
+                drop(p);
+                let mut m = template;
+                for (f, _) in &files {
+                    let (size, sha256) = match hashes.get(f) {
+                        Some(h) => h.clone(),
+                        None => match sha256_file(f) {
+                            Ok(h) => h,
+                            Err(_) => continue, // unreadable: the count check warns
+                        },
+                    };
+                    m.files.push(ManifestEntry { path: rel_slash(&landing, f), size, sha256 });
+                }
+                Ok(manifest_json(&m, Some(reserved)))
+            };
+            let node = Node::new_node(
+                path.file_name().unwrap_or_default(),
+                NodeType::File,
+                Metadata {
+                    mode: Some(0o644), // restic stores Go file modes: a regular file is its permission bits
+                    mtime: Some(rustic_core::jiff::Timestamp::now()),
+                    size: reserved as u64,
+                    ..Default::default()
+                },
+            );
+            Ok(ReadSourceEntry { path, node, open: Some(IngestOpen::Manifest(Box::new(make))) })
+        });
+        Box::new(files.chain(manifest))
+    }
+}
+
+/// Backs up a landing directory into one snapshot tagged `mamori`, `system=…`, `dump=…`, with the
+/// ingest manifest (SHA-256 of every file) beside it as `<landing>.mamori-manifest.json`. The
+/// hashes are taken from the very bytes the backup reads (no second pass over the data).
 pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Result<BackupRun> {
     let started_at = Utc::now();
     let t0 = Instant::now();
     validate_name("システム名", &src.system)?;
     validate_name("ダンプ種別", &src.dump_type)?;
     let landing = src.landing.canonicalize().map_err(BackupError::io(&src.landing))?;
-    if !landing.is_dir() {
+    if !landing.is_dir() || landing.parent().is_none() {
         return Err(BackupError::invalid(
-            format!("{} はフォルダではありません", landing.display()),
-            format!("{} is not a directory", landing.display()),
+            format!("{} はフォルダではないか、ルートです", landing.display()),
+            format!("{} is not a directory, or is the root", landing.display()),
         ));
     }
     // Open first: a wrong password must fail before anything is written anywhere.
@@ -338,26 +553,69 @@ pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Re
             "work_dir and the landing directory must not contain each other",
         ));
     }
-    let staging = work.join("manifest").join(&src.system);
-    std::fs::create_dir_all(&staging).map_err(BackupError::io(&staging))?;
-
-    let (manifest, mut warnings) = build_manifest(&landing, &src.system, &src.dump_type)?;
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
-    let manifest_path = staging.join(MANIFEST_NAME);
-    write_atomic(&manifest_path, &json)?;
+    let name = landing.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let manifest_path = landing.with_file_name(format!("{name}.{MANIFEST_NAME}"));
+    let template = Manifest {
+        format: 1,
+        system: src.system.clone(),
+        dump_type: src.dump_type.clone(),
+        created_at: Utc::now(),
+        root: landing.to_string_lossy().into_owned(),
+        files: Vec::new(),
+    };
+    let state = std::sync::Arc::new(IngestState::default());
+    let opts = BackupOptions::default();
+    let inner = rustic_core::LocalSource::new(
+        opts.ignore_save_opts,
+        &opts.excludes,
+        &opts.ignore_filter_opts,
+        std::slice::from_ref(&landing),
+    )
+    .map_err(BackupError::repo("backup", repo))?;
+    let source = IngestSource {
+        inner,
+        landing: landing.clone(),
+        manifest_path: manifest_path.clone(),
+        template: template.clone(),
+        state: state.clone(),
+    };
 
     let r = r.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
-    let paths: PathList = [landing.clone(), staging.clone()].into_iter().collect();
-    let paths = paths.sanitize().map_err(|e| BackupError::invalid(e.to_string(), e.to_string()))?;
+    // Every file is read (no parent shortcut), so every file is hashed from what was stored.
+    let mut opts = opts;
+    opts.parent_opts.force = true;
     let snap = r
-        .backup(&BackupOptions::default(), &paths, snapshot_template(&src.system, &src.dump_type)?)
+        .archive(
+            &opts,
+            &source,
+            snapshot_template(&src.system, &src.dump_type)?,
+            &[landing.clone(), manifest_path.clone()],
+        )
         .map_err(BackupError::repo("backup", repo))?;
     drop(r);
 
+    let progress = std::mem::take(&mut *state.lock());
+    let mut manifest = template;
+    for (f, _) in &progress.files {
+        if let Some((size, sha256)) = progress.hashes.get(f) {
+            manifest.files.push(ManifestEntry { path: rel_slash(&landing, f), size: *size, sha256: sha256.clone() });
+        }
+    }
+    let mut warnings: Vec<String> = progress
+        .others
+        .iter()
+        .map(|o| {
+            format!(
+                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
+                p = o.display()
+            )
+        })
+        .collect();
+    let reserved = reserve_len(&manifest, &progress.files, &landing) as u64;
     let (files, bytes, added) = summary_numbers(&snap);
-    let want_files = manifest.files.len() as u64 + 1;
-    let want_bytes = manifest.total_bytes() + json.len() as u64;
-    if files != want_files || bytes != want_bytes {
+    let want_files = progress.files.len() as u64 + 1;
+    let want_bytes = manifest.total_bytes() + reserved;
+    if files != want_files || bytes != want_bytes || manifest.files.len() != progress.files.len() {
         warnings.push(format!(
             "バックアップ中に受け入れフォルダが変化したか、読めないファイルがありました（マニフェスト {want_files} 件 {want_bytes} バイト、保存 {files} 件 {bytes} バイト）。復元訓練で確認してください。 / The landing directory changed during the backup or a file could not be read (manifest {want_files} files {want_bytes} bytes, stored {files} files {bytes} bytes); run a restore drill."
         ));
@@ -538,8 +796,8 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         .chain(src.args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    // Check the password before starting the dump; reopen for the backup itself.
-    drop(open(repo, password)?);
+    // Check the password before starting the dump; the backup itself reopens with the same key.
+    let key = unlock(repo, password, BACKUP_KEY_USER)?;
 
     let spool_dir = src.work_dir.join("spool").join(&src.system);
     std::fs::create_dir_all(&spool_dir).map_err(BackupError::io(&spool_dir))?;
@@ -562,7 +820,7 @@ pub fn backup_command(repo: &Path, password: &Password, src: &CommandSource) -> 
         ]),
     };
     let result = (|| {
-        let r = open(repo, password)?.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
+        let r = open_unlocked(repo, &key)?.to_indexed_ids().map_err(BackupError::repo("read index", repo))?;
         let mut opts = BackupOptions::default();
         opts.parent_opts.force = true;
         r.archive(&opts, &source, snapshot_template(&src.system, &src.dump_type)?, &[PathBuf::from(&src.file_name)])
@@ -738,13 +996,138 @@ pub struct RestoreRun {
 }
 
 /// How a restore writes files (復元方式).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RestoreMode {
-    /// rustic_core's restorer: 20 reader threads, fast, memory grows with data in flight.
+    /// The default: one worker per core (2–8) reads, decrypts and writes one blob at a time at
+    /// its offset; memory is bounded by the workers' blobs and rustic's 32 MB blob cache.
+    #[default]
     Parallel,
-    /// One file after another through `dump`: little memory, one core for decryption.
+    /// One file after another through rustic's `dump`.
     Sequential,
+    /// rustic_core's own restorer (20 reader threads, whole pack ranges in flight: fast, but its
+    /// memory grows with the data in flight — 373 MiB for a 512 MiB set). Kept for comparison.
+    Rustic,
+}
+
+/// Number of restore workers: one per core, at least 2 (I/O overlaps decryption), at most 8.
+fn restore_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8)
+}
+
+fn set_times(path: &Path, meta: &Metadata) {
+    let Some(mtime) = meta.mtime.as_ref() else { return };
+    let t = std::time::SystemTime::from(*mtime);
+    let atime = meta.atime.as_ref().map(|a| std::time::SystemTime::from(*a)).unwrap_or(t);
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.set_times(std::fs::FileTimes::new().set_modified(t).set_accessed(atime));
+    }
+}
+
+fn set_mode(path: &Path, meta: &Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(mode) = meta.mode {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777));
+    }
+}
+
+/// One blob of one file: where it goes.
+struct BlobJob {
+    file: usize,
+    offset: u64,
+    id: rustic_core::DataId,
+}
+
+/// The default restore: files are created at their full length first, then `restore_workers()`
+/// threads take blobs in file order, read each (one pread of the blob, decrypt, decompress) and
+/// write it at its offset. Only the blobs being worked on are in memory (plus rustic's 32 MB
+/// blob cache, which also serves blobs that occur twice).
+fn restore_parallel(
+    r: &Repository<rustic_core::IndexedFullStatus>,
+    repo: &Path,
+    node: &Node,
+    dest_dir: &Path,
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let items = r.ls(node, &LsOptions::default()).map_err(BackupError::repo("restore", repo))?;
+    let mut dirs: Vec<(PathBuf, Metadata)> = Vec::new();
+    let mut files: Vec<(PathBuf, Metadata)> = Vec::new();
+    let mut jobs: Vec<BlobJob> = Vec::new();
+    for item in items {
+        let (path, n) = item.map_err(BackupError::repo("restore", repo))?;
+        let target = dest_dir.join(&path);
+        match n.node_type {
+            NodeType::Dir => {
+                std::fs::create_dir_all(&target).map_err(BackupError::io(&target))?;
+                dirs.push((target, n.meta));
+            }
+            NodeType::File => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(BackupError::io(parent))?;
+                }
+                let f = std::fs::File::create(&target).map_err(BackupError::io(&target))?;
+                let mut offset = 0u64;
+                for id in n.content.iter().flatten() {
+                    let ie = r.get_index_entry(id).map_err(BackupError::repo("restore", repo))?;
+                    jobs.push(BlobJob { file: files.len(), offset, id: *id });
+                    offset += u64::from(ie.location.data_length());
+                }
+                f.set_len(offset).map_err(BackupError::io(&target))?;
+                files.push((target, n.meta));
+            }
+            // Symlinks and special files are not part of dump sets; they are left out.
+            _ => {}
+        }
+    }
+
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let first_error: Mutex<Option<BackupError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..restore_workers().min(jobs.len().max(1)) {
+            s.spawn(|| {
+                let mut open: Option<(usize, std::fs::File)> = None;
+                let result = (|| -> Result<()> {
+                    loop {
+                        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(job) = jobs.get(i) else { return Ok(()) };
+                        let path = &files[job.file].0;
+                        let data = r
+                            .get_blob_cached(&rustic_core::BlobId::from(*job.id), rustic_core::repofile::BlobType::Data)
+                            .map_err(BackupError::repo("restore", repo))?;
+                        if open.as_ref().is_none_or(|(k, _)| *k != job.file) {
+                            let f =
+                                std::fs::OpenOptions::new().write(true).open(path).map_err(BackupError::io(path))?;
+                            open = Some((job.file, f));
+                        }
+                        if let Some((_, f)) = &open {
+                            f.write_all_at(&data, job.offset).map_err(BackupError::io(path))?;
+                        }
+                    }
+                })();
+                if let Err(e) = result {
+                    failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                    first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    for (path, meta) in &files {
+        set_mode(path, meta);
+        set_times(path, meta);
+    }
+    // Directories last (writing files into them changed their times), deepest first.
+    for (path, meta) in dirs.iter().rev() {
+        set_mode(path, meta);
+        set_times(path, meta);
+    }
+    Ok(())
 }
 
 fn restore_sequential(
@@ -781,19 +1164,21 @@ fn restore_sequential(
 
 fn restore_into(
     repo: &Path,
-    password: &Password,
+    key: &crate::keys::Unlocked,
     which: &SnapshotRef,
     dest_dir: &Path,
     mode: RestoreMode,
 ) -> Result<(SnapshotFile, RestoreRun)> {
     let t0 = Instant::now();
-    let r = open(repo, password)?;
+    let r = open_unlocked(repo, key)?;
     let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let snap = select_snapshot(repo, &snaps, which)?;
     let r = r.to_indexed().map_err(BackupError::repo("read index", repo))?;
     std::fs::create_dir_all(dest_dir).map_err(BackupError::io(dest_dir))?;
     let node = r.node_from_snapshot_and_path(&snap, "").map_err(BackupError::repo("restore", repo))?;
-    if mode == RestoreMode::Sequential {
+    if mode == RestoreMode::Parallel {
+        restore_parallel(&r, repo, &node, dest_dir)?;
+    } else if mode == RestoreMode::Sequential {
         restore_sequential(&r, repo, &node, dest_dir)?;
     } else {
         let ls = r.ls(&node, &LsOptions::default()).map_err(BackupError::repo("restore", repo))?;
@@ -822,13 +1207,12 @@ pub fn restore_to(
     dest: &Path,
     mode: RestoreMode,
 ) -> Result<RestoreRun> {
-    restore_into(repo, password, which, dest, mode).map(|(_, r)| r)
+    restore_into(repo, &unlock(repo, password, BACKUP_KEY_USER)?, which, dest, mode).map(|(_, r)| r)
 }
 
 /// Restores a snapshot into a fresh directory under `scratch` and compares it with the ingest
 /// manifest stored in the snapshot (復元訓練). The restored copy is removed afterwards unless
-/// `keep_restored` is set. Drills restore sequentially (little memory; a drill must not starve
-/// the machine it runs on).
+/// `keep_restored` is set. Drills use the default restore (bounded memory, see [`RestoreMode`]).
 pub fn restore_drill(
     repo: &Path,
     password: &Password,
@@ -839,9 +1223,9 @@ pub fn restore_drill(
     let at = Utc::now();
     let t0 = Instant::now();
     // Fail on a wrong password before creating anything.
-    drop(open(repo, password)?);
+    let key = unlock(repo, password, BACKUP_KEY_USER)?;
     let dest_dir = scratch.join(format!("drill-{}", at.format("%Y%m%dT%H%M%S%.6f")));
-    let outcome = restore_into(repo, password, which, &dest_dir, RestoreMode::Sequential).and_then(|(snap, _)| {
+    let outcome = restore_into(repo, &key, which, &dest_dir, RestoreMode::default()).and_then(|(snap, _)| {
         let sid = hex_id(&snap.id);
         let found = find_manifests(&dest_dir)?;
         let [mfile] = found.as_slice() else {
@@ -898,10 +1282,6 @@ pub fn select_forget(gens: &[Generation], keep: usize) -> (Vec<String>, Vec<Stri
     (kept, removed)
 }
 
-fn count_files(dir: &Path) -> u64 {
-    sys::walk_files(dir).map(|(f, _)| f.len() as u64).unwrap_or(0)
-}
-
 /// Removes all but the newest `keep_newest` generations per system and prunes unused data.
 /// Needs the admin password; the everyday backup password is refused and nothing changes.
 pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result<ForgetRun> {
@@ -910,23 +1290,23 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
     if keep_newest == 0 {
         return Err(BackupError::invalid("保持する世代数は1以上にしてください", "keep_newest must be at least 1"));
     }
-    let r = open(repo, admin)?;
-    let user = key_user(repo, &r)?;
-    if user != ADMIN_KEY_USER {
-        return Err(BackupError::NotAdmin { repo: repo.to_path_buf(), user });
+    let key = unlock(repo, admin, ADMIN_KEY_USER)?;
+    if key.user != ADMIN_KEY_USER {
+        return Err(BackupError::NotAdmin { repo: repo.to_path_buf(), user: key.user });
     }
+    let r = open_unlocked(repo, &key)?;
     let snaps = r.get_all_snapshots().map_err(BackupError::repo("list snapshots", repo))?;
     let gens: Vec<Generation> = snaps.iter().filter_map(generation_of).collect();
     let (kept, removed) = select_forget(&gens, keep_newest);
     let ids: Vec<_> = snaps.iter().filter(|s| removed.contains(&hex_id(&s.id))).map(|s| s.id).collect();
-    let packs_before = count_files(&repo.join("data"));
+    let packs_before = count_packs(repo);
     if !ids.is_empty() {
         r.delete_snapshots(&ids).map_err(BackupError::repo("forget", repo))?;
         let opts = PruneOptions::default();
         let plan = r.prune_plan(&opts).map_err(BackupError::repo("prune", repo))?;
         r.prune(&opts, plan).map_err(BackupError::repo("prune", repo))?;
     }
-    let packs_after = count_files(&repo.join("data"));
+    let packs_after = count_packs(repo);
     Ok(ForgetRun {
         repository: repo.to_path_buf(),
         at,

@@ -6,6 +6,7 @@
 
 mod engine;
 mod error;
+mod keys;
 pub mod policy;
 pub mod progress;
 pub mod sys;
@@ -15,8 +16,9 @@ mod types;
 pub use engine::{
     ADMIN_KEY_USER, BACKUP_KEY_USER, CommandSource, DirSource, MANIFEST_NAME, RestoreMode, RestoreRun, SnapshotRef,
     TAG_MAMORI, backup_command, backup_directory, build_manifest, check, compare_with_manifest, forget_prune,
-    generations, init_repository, restore_drill, restore_to, select_forget,
+    generations, init_repository, is_rest, restore_drill, restore_to, select_forget,
 };
 pub use error::{BackupError, Result};
+pub use keys::{SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, key_parameters};
 pub use targets::*;
 pub use types::*;

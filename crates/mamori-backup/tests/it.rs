@@ -6,6 +6,9 @@ mod common;
 mod engine;
 #[path = "it/kill.rs"]
 mod kill;
+#[cfg(feature = "rest")]
+#[path = "it/rest.rs"]
+mod rest;
 #[path = "it/restic.rs"]
 mod restic;
 #[path = "it/targets.rs"]

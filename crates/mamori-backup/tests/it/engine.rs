@@ -206,3 +206,44 @@ fn missing_or_wrong_password_fails_clearly_and_changes_nothing() {
     let again = init_repository(&f.repo, &backup_pw(), &admin_pw()).unwrap_err();
     assert!(matches!(again, BackupError::AlreadyExists { .. }), "{again}");
 }
+
+/// The three restore modes write the same bytes, file modes and modification times as the
+/// source: multi-blob files, an empty file, a file stored twice (deduplicated blobs) and a
+/// subfolder.
+#[test]
+fn every_restore_mode_restores_bytes_modes_and_times() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    f.init();
+    f.write_dumps(31, 3 << 20);
+    std::fs::copy(f.landing.join("ehr.bin"), f.landing.join("sub/ehr-copy.bin")).unwrap();
+    std::fs::write(f.landing.join("empty.dmp"), b"").unwrap();
+    std::fs::set_permissions(f.landing.join("ehr.csv"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mtime = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(f.landing.join("ehr.csv"))
+        .unwrap()
+        .set_times(std::fs::FileTimes::new().set_modified(mtime))
+        .unwrap();
+    backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
+    let landing = f.landing.canonicalize().unwrap();
+    for mode in [RestoreMode::default(), RestoreMode::Sequential, RestoreMode::Rustic] {
+        let dest = f.root.join(format!("restore-{mode:?}"));
+        restore_to(&f.repo, &backup_pw(), &SnapshotRef::Latest { system: None }, &dest, mode).unwrap();
+        let base = dest.join(landing.strip_prefix("/").unwrap());
+        for name in ["ehr.bin", "ehr.csv", "sub/orders.sql", "sub/ehr-copy.bin", "empty.dmp"] {
+            assert_eq!(
+                std::fs::read(base.join(name)).unwrap(),
+                std::fs::read(landing.join(name)).unwrap(),
+                "{mode:?} {name}"
+            );
+        }
+        let meta = std::fs::metadata(base.join("ehr.csv")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o640, "{mode:?}");
+        if mode != RestoreMode::Sequential {
+            assert_eq!(meta.modified().unwrap(), mtime, "{mode:?} keeps the modification time");
+        }
+    }
+    assert_eq!(RestoreMode::default(), RestoreMode::Parallel);
+}

@@ -37,6 +37,27 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
     )
     .unwrap();
 
+    // mamori writes its key files itself, with restic's scrypt parameters (32 MiB per open, not
+    // rustic's 128 MiB): exactly two, one per role, and restic opens the repository with either.
+    let mut params = key_parameters(&f.repo).unwrap();
+    params.sort();
+    assert_eq!(
+        params,
+        vec![
+            (ADMIN_KEY_USER.to_string(), 1 << SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P),
+            (BACKUP_KEY_USER.to_string(), 1 << SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)
+        ]
+    );
+    assert_eq!((1u32 << SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P), (32768, 8, 6));
+    let out = restic(&f.repo, &["key", "list", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("restic")
+        .args(["-r", f.repo.to_str().unwrap(), "cat", "config", "--no-cache"])
+        .env("RESTIC_PASSWORD", "admin-pass-管理")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "restic with the admin key: {}", String::from_utf8_lossy(&out.stderr));
+
     let out = restic(&f.repo, &["snapshots", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let snaps: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -69,8 +90,8 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
         );
     }
     // Our own comparison against the manifest agrees.
-    let mfile =
-        target.join(f.work.canonicalize().unwrap().strip_prefix("/").unwrap()).join("manifest/ehr").join(MANIFEST_NAME);
+    // The manifest lies beside the landing directory: `<landing>.mamori-manifest.json`.
+    let mfile = target.join(format!("{}.{MANIFEST_NAME}", landing.strip_prefix("/").unwrap().display()));
     let m: Manifest = serde_json::from_slice(&std::fs::read(&mfile).unwrap()).unwrap();
     let (n, _, mism) = compare_with_manifest(&target, &m, &mfile).unwrap();
     assert!(mism.is_empty() && n == 3, "{mism:?}");
@@ -80,4 +101,32 @@ fn debian_restic_reads_checks_and_restores_our_repository() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(t2.join("lab.dump")).unwrap(), std::fs::read(f.landing.join("ehr.csv")).unwrap());
     assert!(t2.join(format!("lab.dump.{MANIFEST_NAME}")).is_file());
+}
+
+/// Key files mamori did not write still open: one from rustic's default parameters (N=2^17, the
+/// repositories mamori made before it wrote its own keys) and one from restic (calibrated
+/// parameters, its own user name). A wrong password still fails clearly.
+#[test]
+fn repositories_with_rustic_or_restic_key_files_still_open() {
+    let f = Fixture::new();
+    let rustic_repo = f.root.join("rustic-made");
+    std::fs::create_dir_all(&rustic_repo).unwrap();
+    let be = rustic_backend::BackendOptions::default().repository(rustic_repo.to_str().unwrap()).to_backends().unwrap();
+    rustic_core::Repository::new(&rustic_core::RepositoryOptions::default().no_cache(true), &be)
+        .unwrap()
+        .init(
+            &rustic_core::Credentials::password("backup-pass-テスト"),
+            &rustic_core::KeyOptions::default(),
+            &rustic_core::ConfigOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(key_parameters(&rustic_repo).unwrap()[0].1, 1 << 17);
+    assert!(generations(&rustic_repo, &backup_pw()).unwrap().is_empty());
+
+    let restic_repo = f.root.join("restic-made");
+    let out = restic(&restic_repo, &["init"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(generations(&restic_repo, &backup_pw()).unwrap().is_empty());
+    let err = generations(&restic_repo, &admin_pw()).unwrap_err();
+    assert!(matches!(err, BackupError::WrongPassword { .. }), "{err}");
 }
