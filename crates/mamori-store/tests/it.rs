@@ -491,7 +491,8 @@ async fn ledger_search_sees_every_write_and_combines_with_filters_sorts_and_scop
             .iter()
             .filter(|d| d.os.starts_with("Windows") && d.status.as_deref() == Some("active") && d.managed_by == "A社")
             .collect();
-        want.sort_by(|a, b| b.os.cmp(&a.os).then(a.asset_no.cmp(&b.asset_no)));
+        // Descending reverses the whole order: ties by key descending too, as in the key-order paths.
+        want.sort_by(|a, b| b.os.cmp(&a.os).then(b.asset_no.cmp(&a.asset_no)));
         let total = want.len() as i64;
         let want: Vec<String> = want.iter().skip(2).take(4).map(|d| d.asset_no.clone()).collect();
         assert_eq!(page(q).await, (want, total));
