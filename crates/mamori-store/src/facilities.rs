@@ -93,15 +93,23 @@ impl Store {
             }
             q
         };
-        let total: i64 =
-            bind_all(format!("SELECT COUNT(*) FROM facilities{where_sql}")).fetch_one(self.pool()).await?.try_get(0)?;
+        // One statement for the page and the number of matches (every page draws the header's switcher with it);
+        // only a page past the end needs the count on its own.
         let rows = bind_all(format!(
-            "SELECT {COLS} FROM facilities{where_sql} ORDER BY id LIMIT {} OFFSET {}",
+            "SELECT {COLS}, COUNT(*) OVER () AS matches FROM facilities{where_sql} ORDER BY id LIMIT {} OFFSET {}",
             limit.clamp(1, 1000),
             offset.max(0)
         ))
         .fetch_all(self.pool())
         .await?;
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("matches")?,
+            None if offset <= 0 => 0,
+            None => bind_all(format!("SELECT COUNT(*) FROM facilities{where_sql}"))
+                .fetch_one(self.pool())
+                .await?
+                .try_get(0)?,
+        };
         Ok((rows.iter().map(from_row).collect::<Result<Vec<_>>>()?, total))
     }
 

@@ -417,6 +417,11 @@ async fn facilities_in_a_scope_are_listed_searched_and_paged() {
             all.iter().filter(|f| f.data.name.contains("さくら") && f.data.prefecture == "東京都").cloned().collect();
         assert_eq!(total, want.len() as i64);
         assert_eq!(ids(&got), ids(&want[2..5]));
+        // A page past the end still says how many match.
+        let (got, total) = store.facilities_in(&FacilityScope::All, "さくら 東京都", 3, 300).await.unwrap();
+        assert_eq!((got.len(), total), (0, want.len() as i64));
+        let (got, total) = store.facilities_in(&FacilityScope::All, "どこにもない", 3, 0).await.unwrap();
+        assert_eq!((got.len(), total), (0, 0));
         let (got, _) =
             store.facilities_in(&FacilityScope::Prefecture("大阪府".into()), "1312345678", 10, 0).await.unwrap();
         assert_eq!(got.len(), 1, "by 医療機関コード");
