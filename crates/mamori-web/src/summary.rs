@@ -146,7 +146,7 @@ async fn vuln(
     }
     match nvd_age {
         None => notes.push((true, t.s("summary.no_nvd").to_string())),
-        Some(d) if d > 90 => notes.push((true, format!("{} ({d})", t.s("summary.nvd_old")))),
+        Some(d) if d > 90 => notes.push((true, t.s("summary.nvd_old").replace("{days}", &d.to_string()))),
         _ => {}
     }
     let lines = vec![
