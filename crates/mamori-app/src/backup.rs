@@ -59,6 +59,7 @@ pub fn kind_label(kind: &str) -> (&'static str, &'static str) {
         "local_dir" => ("ディレクトリ", "directory"),
         "removable_media" => ("取り外し媒体（RDX/USB）", "removable media (RDX/USB)"),
         "immutable_files" => ("変更不可属性のファイル", "immutable files"),
+        "rest_server" => ("REST サーバー（restic REST）", "REST server (restic REST protocol)"),
         _ => ("不明", "unknown"),
     }
 }
@@ -150,9 +151,22 @@ pub fn engine_target(t: &BackupTargetRow) -> Target {
         kind: match t.data.kind.as_str() {
             "removable_media" => TargetKind::RemovableMedia,
             "immutable_files" => TargetKind::ImmutableFiles,
+            "rest_server" => TargetKind::RestServer,
             _ => TargetKind::LocalDir,
         },
     }
+}
+
+/// What the engine adds to the store's checks of a new target: a REST server location needs a build
+/// with the `rest` feature (clear message otherwise) and no credentials in it. Japanese first.
+pub fn check_new_target(t: &NewBackupTarget) -> std::result::Result<(), String> {
+    if t.kind == "rest_server" || t.path.starts_with("rest:") {
+        if t.kind != "rest_server" {
+            return Err("rest: で始まる場所は種類 rest_server（REST サーバー）で登録してください / a rest: location needs kind rest_server".into());
+        }
+        mamori_backup::validate_rest_location(&t.path).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Generations as last read from a target (stored after each run that opened it).

@@ -56,8 +56,113 @@ pub fn is_rest(repo: &Path) -> bool {
     repo.to_str().is_some_and(|s| s.starts_with("rest:"))
 }
 
-pub(crate) fn backends(repo: &Path) -> Result<RepositoryBackends> {
-    if is_rest(repo) && !cfg!(feature = "rest") {
+/// Whether this build can reach REST server repositories (cargo feature `rest`).
+pub const REST_SUPPORTED: bool = cfg!(feature = "rest");
+
+/// Environment variables with the REST server's HTTP basic-auth credentials: they are never
+/// stored with the target (a location with `user:password@` is refused when a target is added).
+pub const REST_USER_ENV: &str = "MAMORI_BACKUP_REST_USER";
+pub const REST_PASSWORD_ENV: &str = "MAMORI_BACKUP_REST_PASSWORD";
+
+/// Checks a REST location as a person would type it: `rest:http(s)://host[:port]/path`, no
+/// credentials in it, and this build able to use it. Japanese first in the message.
+pub fn validate_rest_location(location: &str) -> Result<()> {
+    let url = location.strip_prefix("rest:").unwrap_or("");
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err(BackupError::invalid(
+            format!("REST サーバーの場所「{location}」は rest:https://ホスト:ポート/パス の形で書いてください"),
+            format!("a REST server location looks like rest:https://host:port/path, not {location}"),
+        ));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() || authority.contains(char::is_whitespace) {
+        return Err(BackupError::invalid(
+            format!("REST サーバーの場所「{location}」にホスト名がありません"),
+            format!("the REST server location {location} has no host"),
+        ));
+    }
+    if authority.contains('@') {
+        return Err(BackupError::invalid(
+            format!(
+                "REST サーバーの場所にユーザー名・パスワードを書かないでください（保存されてしまいます）。環境変数 {REST_USER_ENV} と {REST_PASSWORD_ENV} で渡してください"
+            ),
+            format!(
+                "do not put a user name or password into the REST location (it would be stored); give them in {REST_USER_ENV} and {REST_PASSWORD_ENV}"
+            ),
+        ));
+    }
+    if !REST_SUPPORTED {
+        return Err(BackupError::invalid(
+            format!(
+                "{location} は REST サーバーのリポジトリですが、この mamori は REST 対応（cargo feature `rest`）なしでビルドされています。`cargo build --release -p mamori --features backup-rest` でビルドしてください"
+            ),
+            format!(
+                "{location} is a REST server repository, but this mamori was built without the `rest` cargo feature; build it with `cargo build --release -p mamori --features backup-rest`"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The location handed to rustic: for REST, the credentials from the environment go into the URL
+/// (reqwest sends them as HTTP basic auth); never logged or stored.
+fn backend_location(repo: &Path) -> Result<String> {
+    let s = path_str(repo)?;
+    if !is_rest(repo) {
+        return Ok(s.to_string());
+    }
+    match (std::env::var(REST_USER_ENV), std::env::var(REST_PASSWORD_ENV)) {
+        (Ok(user), Ok(pass)) if !user.is_empty() => {
+            let enc = url_encode;
+            let url = &s["rest:".len()..];
+            let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+            Ok(format!("rest:{scheme}://{}:{}@{rest}", enc(&user), enc(&pass)))
+        }
+        _ => Ok(s.to_string()),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (for URL user info).
+pub(crate) fn url_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Whether a repository exists at `repo` (a local path: its `config` file; REST: the server lists
+/// a config, asked once without retries and with a 20 s timeout, so a status page never waits
+/// long for a server that is down). A REST server that cannot be reached is an error.
+pub fn repository_exists(repo: &Path) -> Result<bool> {
+    if !is_rest(repo) {
+        return has_repository(repo);
+    }
+    let be = rest_backends(repo, 0, std::time::Duration::from_secs(20))?.repository();
+    Ok(!be.list(FileType::Config).map_err(BackupError::repo("open", repo))?.is_empty())
+}
+
+/// A REST server repository through mamori's own client (`rest.rs`: rustls with ring, no aws-lc).
+#[cfg(feature = "rest")]
+fn rest_backends(repo: &Path, retries: usize, timeout: std::time::Duration) -> Result<RepositoryBackends> {
+    let location = backend_location(repo)?;
+    let url = location.strip_prefix("rest:").unwrap_or(&location);
+    Ok(crate::rest::RestBackend::new(url, retries, timeout).map_err(BackupError::repo("open", repo))?.into_backends())
+}
+
+#[cfg(not(feature = "rest"))]
+fn rest_backends(repo: &Path, _retries: usize, _timeout: std::time::Duration) -> Result<RepositoryBackends> {
+    rest_guard(repo)?;
+    Err(BackupError::invalid("REST サーバーには対応していません", "no REST server support in this build"))
+}
+
+fn rest_guard(repo: &Path) -> Result<()> {
+    if is_rest(repo) && !REST_SUPPORTED {
         return Err(BackupError::invalid(
             format!(
                 "{} は REST サーバーのリポジトリですが、この mamori は REST 対応（cargo feature `rest`）なしでビルドされています",
@@ -69,7 +174,16 @@ pub(crate) fn backends(repo: &Path) -> Result<RepositoryBackends> {
             ),
         ));
     }
-    BackendOptions::default().repository(path_str(repo)?).to_backends().map_err(BackupError::repo("open", repo))
+    Ok(())
+}
+
+pub(crate) fn backends(repo: &Path) -> Result<RepositoryBackends> {
+    rest_guard(repo)?;
+    if is_rest(repo) {
+        // Like rustic's REST backend: 5 retries with backoff, 10 minutes per request (large packs).
+        return rest_backends(repo, 5, std::time::Duration::from_secs(600));
+    }
+    BackendOptions::default().repository(backend_location(repo)?).to_backends().map_err(BackupError::repo("open", repo))
 }
 
 fn repo_options() -> RepositoryOptions {
@@ -351,6 +465,42 @@ impl IngestState {
     }
 }
 
+/// Read buffer in front of every ingested file (see `IngestOpen::open`).
+const INGEST_READ_BUF: usize = 256 * 1024;
+
+static SKIP_MANIFEST_HASHES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// FOR THE BENCHMARK ONLY (`examples/bench_vs_restic`, to measure what the ingest manifest costs):
+/// backups in this process record every file of the manifest with the SHA-256 of nothing. Never
+/// called by mamori itself; a manifest written this way fails every restore drill.
+#[doc(hidden)]
+pub fn benchmark_only_skip_manifest_hashes(skip: bool) {
+    SKIP_MANIFEST_HASHES.store(skip, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Fills the caller's buffer completely unless the end of the file comes first. rustic_core 0.13's
+/// Rabin chunker truncates its 4 KiB read buffer to the length of every read it gets, so a reader
+/// that ever returns a short read (a `BufReader` at its buffer's end) would leave it reading a few
+/// bytes per call for the rest of the file.
+struct FillReader<R>(R);
+
+impl<R: Read> Read for FillReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.0.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // Hand over what was read; the error comes again on the next call.
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
+
 /// A reader that hashes what rustic reads, so the manifest costs no second pass over the data.
 struct HashingReader {
     inner: std::fs::File,
@@ -368,7 +518,9 @@ impl Read for HashingReader {
                 let sha = hex::encode(self.hasher.take().map(|h| h.finalize()).unwrap_or_default());
                 self.state.lock().hashes.insert(self.path.clone(), (self.bytes, sha));
             } else {
-                h.update(&buf[..n]);
+                if !SKIP_MANIFEST_HASHES.load(std::sync::atomic::Ordering::Relaxed) {
+                    h.update(&buf[..n]);
+                }
                 self.bytes += n as u64;
             }
         }
@@ -395,7 +547,13 @@ impl ReadSourceOpen for IngestOpen {
     fn open(self) -> RusticResult<Self::Reader> {
         match self {
             Self::File(path, state) => match std::fs::File::open(&path) {
-                Ok(inner) => Ok(Box::new(HashingReader { inner, path, hasher: Some(Sha256::new()), bytes: 0, state })),
+                // rustic's chunker reads 4 KiB at a time once a chunk passed its minimum size: the
+                // buffer turns those reads into memory copies instead of system calls. `FillReader`
+                // because the chunker shrinks its 4 KiB buffer to the length of any short read.
+                Ok(inner) => Ok(Box::new(FillReader(std::io::BufReader::with_capacity(
+                    INGEST_READ_BUF,
+                    HashingReader { inner, path, hasher: Some(Sha256::new()), bytes: 0, state },
+                )))),
                 Err(e) => {
                     let mut p = state.lock();
                     p.pending = p.pending.saturating_sub(1);
@@ -1321,6 +1479,36 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// rustic's chunker shrinks its read buffer to any short read: the ingest reader must never give one
+    /// before the end of the file, whatever the reader below does.
+    #[test]
+    fn the_ingest_reader_fills_every_buffer_until_the_end() {
+        struct Dribble(Vec<u8>, usize);
+        impl Read for Dribble {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = (self.1 % 3 + 1).min(buf.len()).min(self.0.len() - self.1.min(self.0.len()));
+                buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+                self.1 += n;
+                Ok(n)
+            }
+        }
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7) as u8).collect();
+        let mut r = FillReader(std::io::BufReader::with_capacity(100, Dribble(data.clone(), 0)));
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut sizes = Vec::new();
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            sizes.push(n);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, data);
+        assert_eq!(sizes, vec![4096, 4096, 10_000 - 8192]);
+    }
 
     fn g(system: &str, id: &str, day: u32) -> Generation {
         Generation {

@@ -68,6 +68,18 @@ impl BackupError {
         repo: impl Into<PathBuf>,
     ) -> impl FnOnce(Box<rustic_core::RusticError>) -> Self {
         let repo = repo.into();
-        move |err| Self::Repository { op, repo, message: err.to_string() }
+        move |err| Self::Repository { op, repo, message: scrub_rest_password(err.to_string()) }
+    }
+}
+
+/// A REST server error may quote the URL with the basic-auth password mamori put into it (from
+/// the environment): never let that reach a message or a log.
+fn scrub_rest_password(message: String) -> String {
+    match std::env::var(crate::engine::REST_PASSWORD_ENV) {
+        Ok(pw) if !pw.is_empty() => {
+            let enc = crate::engine::url_encode(&pw);
+            message.replace(&enc, "***").replace(&pw, "***")
+        }
+        _ => message,
     }
 }

@@ -102,6 +102,16 @@ impl PolicyReport {
 
 /// Reads the encryption facts of a repository directory.
 pub fn encryption_facts(repo: &Path) -> Option<EncryptionFacts> {
+    if crate::engine::is_rest(repo) {
+        // The same two facts, read over the REST protocol.
+        use rustic_core::ReadBackend;
+        use rustic_core::repofile::FileType;
+        let be = crate::engine::backends(repo).ok()?.repository();
+        let config = be.read_full(FileType::Config, &rustic_core::Id::default()).ok()?;
+        let plaintext = serde_json::from_slice::<serde_json::Value>(&config).is_ok();
+        let key_files = be.list(FileType::Key).map(|k| k.len()).unwrap_or(0);
+        return Some(EncryptionFacts { config_encrypted: !plaintext && config.len() >= 32, key_files });
+    }
     let config = std::fs::read(repo.join("config")).ok()?;
     let plaintext =
         serde_json::from_slice::<serde_json::Value>(&config).is_ok() || config.windows(8).any(|w| w == b"\"chunker");

@@ -194,6 +194,9 @@ pub struct TargetProbe {
 
 /// Looks at a target for real: statvfs, file flags and /proc/self/mountinfo.
 pub fn probe_target(target: &Target) -> TargetProbe {
+    if engine::is_rest(&target.path) {
+        return probe_rest(target);
+    }
     let mut evidence = Vec::new();
     let present = target.path.join("config").is_file();
     let mount = sys::mount_of(&target.path);
@@ -291,5 +294,35 @@ pub fn probe_target(target: &Target) -> TargetProbe {
         mount,
         state,
         evidence,
+    }
+}
+
+/// A REST server target: whether the server answers and lists a repository. Read-only or
+/// append-only modes of the server cannot be read from the client, so it counts as online.
+fn probe_rest(target: &Target) -> TargetProbe {
+    let (present, evidence) = match engine::repository_exists(&target.path) {
+        Ok(true) => (
+            true,
+            "REST サーバーが応答し、リポジトリがあります / the REST server answers and holds a repository".to_string(),
+        ),
+        Ok(false) => (
+            false,
+            "REST サーバーは応答しましたが、リポジトリがありません / the REST server answers but holds no repository"
+                .to_string(),
+        ),
+        Err(e) => (false, format!("REST サーバーに接続できません / cannot reach the REST server: {e}")),
+    };
+    TargetProbe {
+        target_id: target.id.clone(),
+        path: target.path.clone(),
+        repository_present: present,
+        read_only: None,
+        immutable: None,
+        mount: None,
+        state: OfflineState::Online,
+        evidence: vec![
+            evidence,
+            "追記専用・読み取り専用の設定はサーバー側のためクライアントからは確認できず、オンラインとして扱います / append-only or read-only modes are server settings the client cannot read: counted as online".into(),
+        ],
     }
 }

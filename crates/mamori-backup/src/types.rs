@@ -67,6 +67,9 @@ pub enum TargetKind {
     RemovableMedia,
     /// Files made immutable (chattr +i) after writing.
     ImmutableFiles,
+    /// A repository on a restic REST server (`rest:https://…`, e.g. rest-server or `rclone serve
+    /// restic`), typically T3 off-site. Needs the `rest` cargo feature.
+    RestServer,
 }
 
 /// A backup target (バックアップ保管先): one restic-format repository.

@@ -13,7 +13,7 @@ use crate::{Result, Store, StoreError, now_text};
 /// Tiers a target may have: T1 online, T2 offline/immutable, T3 off-site.
 pub const TIERS: [&str; 3] = ["online", "offline", "offsite"];
 /// Kinds of target storage.
-pub const TARGET_KINDS: [&str; 3] = ["local_dir", "removable_media", "immutable_files"];
+pub const TARGET_KINDS: [&str; 4] = ["local_dir", "removable_media", "immutable_files", "rest_server"];
 /// Operations recorded in the run history.
 pub const RUN_OPS: [&str; 7] = ["init", "backup", "check", "drill", "copy", "forget", "immutable"];
 
@@ -241,11 +241,35 @@ impl NewBackupTarget {
         }
         if !TARGET_KINDS.contains(&self.kind.as_str()) {
             return Err(invalid(
-                &format!("保管先の種類「{}」は使えません（local_dir / removable_media / immutable_files）", self.kind),
-                "kind must be local_dir, removable_media or immutable_files",
+                &format!(
+                    "保管先の種類「{}」は使えません（local_dir / removable_media / immutable_files / rest_server）",
+                    self.kind
+                ),
+                "kind must be local_dir, removable_media, immutable_files or rest_server",
             ));
         }
-        if !self.path.starts_with('/') {
+        if self.kind == "rest_server" {
+            let url = self.path.strip_prefix("rest:").unwrap_or("");
+            let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+            match host.map(|h| h.split('/').next().unwrap_or("")) {
+                Some(a) if !a.is_empty() && !a.contains('@') && !a.contains(char::is_whitespace) => {}
+                Some(a) if a.contains('@') => {
+                    return Err(invalid(
+                        "REST サーバーの場所にユーザー名・パスワードを書かないでください（保存されてしまいます）。環境変数 MAMORI_BACKUP_REST_USER と MAMORI_BACKUP_REST_PASSWORD で渡してください",
+                        "do not put credentials into the REST location; give them in MAMORI_BACKUP_REST_USER and MAMORI_BACKUP_REST_PASSWORD",
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        &format!(
+                            "REST サーバーの場所「{}」は rest:https://ホスト:ポート/パス の形で書いてください",
+                            self.path
+                        ),
+                        "a REST server location looks like rest:https://host:port/path",
+                    ));
+                }
+            }
+        } else if !self.path.starts_with('/') {
             return Err(invalid(
                 &format!("保管先のパス「{}」は / で始まる絶対パスにしてください", self.path),
                 "the target path must be absolute",

@@ -713,6 +713,27 @@ mod backup {
             }
             assert_eq!(store.backup_targets(f.id).await.unwrap().len(), 3, "refused targets wrote nothing");
 
+            // A restic REST server (migration 0011): a rest:http(s):// location, never with credentials in it.
+            let rest =
+                |path: &str| NewBackupTarget { path: path.into(), ..target("T3", "offsite", "rest_server", false) };
+            for (bad, why) in [
+                (rest("/srv/backup/T3"), "a path is not a REST location"),
+                (rest("rest:ftp://offsite.example/ehr"), "neither http nor https"),
+                (rest("rest:https://offsite:secret@offsite.example:8000/ehr/"), "credentials in the location"),
+                (rest("rest:https:///ehr"), "no host"),
+            ] {
+                let e = store.add_backup_target(f.id, &bad, "admin").await.expect_err(why);
+                assert!(matches!(e, mamori_store::StoreError::Invalid(_)), "{why}: {e}");
+                assert!(!e.to_string().contains("secret"), "{why}: the password is not echoed: {e}");
+            }
+            store.add_backup_target(f.id, &rest("rest:https://offsite.example:8000/ehr/"), "admin").await.unwrap();
+            let t3 = store.backup_target(f.id, "T3").await.unwrap().unwrap();
+            assert_eq!(
+                (t3.data.kind.as_str(), t3.data.path.as_str()),
+                ("rest_server", "rest:https://offsite.example:8000/ehr/")
+            );
+            assert_eq!(store.backup_targets(f.id).await.unwrap().len(), 4);
+
             store.set_target_generations(f.id, "T1", "[]", "2026-11-20T00:00:00Z").await.unwrap();
             let t1 = store.backup_target(f.id, "T1").await.unwrap().unwrap();
             assert_eq!(t1.generations_at.as_deref(), Some("2026-11-20T00:00:00Z"));

@@ -120,6 +120,8 @@ pub(crate) struct StatusPage {
     /// (value, label)
     pub tiers: Vec<(String, String)>,
     pub kinds: Vec<(String, String)>,
+    /// This build reaches restic REST servers (`rest:https://…` locations).
+    pub rest_supported: bool,
     pub message: String,
     pub error: String,
 }
@@ -252,10 +254,13 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
             .map(|t| (t.data.name.clone(), t.data.media_ids.join("、")))
             .collect(),
         tiers: ["online", "offline", "offsite"].iter().map(|v| (v.to_string(), pick(t, app::tier_label(v)))).collect(),
-        kinds: ["local_dir", "removable_media", "immutable_files"]
+        // A REST server target only where this build can reach one (cargo feature `backup-rest`).
+        kinds: ["local_dir", "removable_media", "immutable_files", "rest_server"]
             .iter()
+            .filter(|v| **v != "rest_server" || app::engine::REST_SUPPORTED)
             .map(|v| (v.to_string(), pick(t, app::kind_label(v))))
             .collect(),
+        rest_supported: app::engine::REST_SUPPORTED,
         message,
         error: error.clone(),
     };
@@ -414,6 +419,9 @@ pub(crate) async fn add_target(
         is_primary: false,
         note: form.note,
     };
+    if let Err(m) = app::check_new_target(&t) {
+        return render_status(&st, &ctx, &f, String::new(), m).await;
+    }
     match st.store.add_backup_target(f.id, &t, &ctx.user.login).await {
         Ok(row) => {
             st.store

@@ -25,7 +25,7 @@ use mamori_backup::progress::{ProgressHandle, ProgressKind, ProgressSink, set_pr
 use mamori_backup::{
     CommandSource, DirSource, Password, ReadData, SnapshotRef, Target, TargetKind, Tier, backup_command,
     backup_directory, check, copy_to_target, detach_media, forget_prune, generations, init_repository, make_immutable,
-    probe_target, restore_drill,
+    probe_target, repository_exists, restore_drill,
 };
 use mamori_model::Facility;
 use mamori_model::ledger::InfoSystem;
@@ -166,10 +166,11 @@ pub struct TargetAddArgs {
     /// online（T1）| offline（T2）| offsite（T3）
     #[arg(long)]
     pub tier: String,
-    /// local_dir | removable_media | immutable_files
+    /// local_dir | removable_media | immutable_files | rest_server
     #[arg(long, default_value = "local_dir")]
     pub kind: String,
-    /// リポジトリの絶対パス / absolute repository path
+    /// リポジトリの絶対パス、又は REST サーバー（rest:https://ホスト:ポート/パス、REST 対応ビルドのみ）/ absolute
+    /// repository path, or a REST server location rest:https://host:port/path (builds with the backup-rest feature)
     #[arg(long)]
     pub path: PathBuf,
     /// 媒体ID（ラベル・管理番号、複数可）/ media ID (repeatable)
@@ -893,7 +894,11 @@ async fn copy(g: &crate::Global, a: CopyArgs) -> Result<u8> {
     let started = now_text();
     let dest_t = engine_target(&dest);
     // A new target gets a repository first (needs the admin password, like `init`).
-    if !dest_t.path.join("config").is_file() {
+    let exists = {
+        let p = dest_t.path.clone();
+        blocking("保管先の確認 / looking at the target", move || repository_exists(&p)).await??
+    };
+    if !exists {
         let admin = password(ADMIN_PASSWORD_ENV)?;
         let (p, pw2) = (dest_t.path.clone(), pw.clone());
         let r = blocking("初期化 / init", move || init_repository(&p, &pw2, &admin)).await?;
@@ -984,6 +989,9 @@ async fn target_cmd(g: &crate::Global, c: TargetCommand) -> Result<u8> {
                 is_primary: a.primary,
                 note: a.note,
             };
+            if let Err(m) = app::check_new_target(&t) {
+                bail!("{m}");
+            }
             let row = store.add_backup_target(f.id, &t, &who()).await?;
             println!(
                 "保管先を登録しました / target added: {} [{}] {}{}",

@@ -68,6 +68,9 @@ fn a_rest_server_repository_works_end_to_end_and_restic_reads_it() {
     let mut want = vec![init.backup_key_id.clone(), init.admin_key_id.clone()];
     want.sort();
     assert_eq!(keys, want, "exactly our two key files, written over REST");
+    // The encryption point reads the same facts over REST as from a directory.
+    let enc = mamori_backup::policy::encryption_facts(&repo).expect("config read over REST");
+    assert!(enc.config_encrypted && enc.key_files == 2, "{enc:?}");
     assert!(matches!(
         init_repository(&repo, &backup_pw(), &admin_pw()).unwrap_err(),
         BackupError::AlreadyExists { .. }

@@ -491,6 +491,18 @@ mod web {
         c.find(Locator::Css("#t-submit")).await?.click().await?;
         expect_text(c, "#message", "保管先を登録しました").await;
         expect_text(c, "#targets", "T3b 予備").await;
+        // A REST server target is offered only by a build that can reach one; its location may not carry a
+        // password (it would be stored): refused with what to do instead.
+        let rest_offered = c.find(Locator::Css("#t-kind option[value=rest_server]")).await.is_ok();
+        assert_eq!(rest_offered, cfg!(feature = "backup-rest"));
+        if rest_offered {
+            fill(c, "#t-name", "T3c REST").await;
+            c.find(Locator::Css("#t-kind option[value=rest_server]")).await?.click().await?;
+            fill(c, "#t-path", "rest:https://offsite:secret@backup.example:8000/ehr/").await;
+            c.find(Locator::Css("#t-submit")).await?.click().await?;
+            expect_text(c, "#form-error", "MAMORI_BACKUP_REST_PASSWORD").await;
+            assert!(!text_of(c, "#targets").await.contains("T3c REST"));
+        }
         // Record a detach of a registered medium.
         fill(c, "#m-media", "RDX-B").await;
         c.find(Locator::Css("#m-submit")).await?.click().await?;
@@ -597,4 +609,127 @@ fn a_dump_command_is_backed_up_and_a_failing_one_is_recorded() {
     let runs = e.ok(&["backup", "report", "report", "--format", "pdf", "-o", &e.p("r.pdf")], None);
     assert!(runs.contains("r.pdf"));
     assert!(pdf_text(&e.p("r.pdf")).contains("世代整理"), "the forget is in the report");
+}
+
+/// REST server targets: a location with credentials or in the wrong form is refused in every build; a build
+/// without the `backup-rest` feature refuses a REST target with a message that says how to get one.
+#[test]
+fn rest_server_targets_are_checked_before_they_are_stored() {
+    let e = Env::new();
+    let add = |path: &str, kind: &str| {
+        e.run(
+            &["backup", "target", "add", "--name", "遠隔地", "--tier", "offsite", "--kind", kind, "--path", path],
+            None,
+        )
+    };
+    let out = add("rest:https://backup:secret@offsite.example:8000/ehr/", "rest_server");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("MAMORI_BACKUP_REST_PASSWORD"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("secret"), "the password is not echoed: {}", stderr(&out));
+    for (path, kind) in [("rest:ftp://offsite.example/ehr", "rest_server"), ("/srv/ehr", "rest_server")] {
+        let out = add(path, kind);
+        assert!(!out.status.success() && stderr(&out).contains("rest:https://"), "{path}: {}", stderr(&out));
+    }
+    // A rest: location must be registered as kind rest_server.
+    let out = add("rest:https://offsite.example:8000/ehr/", "local_dir");
+    assert!(!out.status.success() && stderr(&out).contains("rest_server"), "{}", stderr(&out));
+    let out = add("rest:https://offsite.example:8000/ehr/", "rest_server");
+    if cfg!(feature = "backup-rest") {
+        assert!(out.status.success(), "{}", stderr(&out));
+    } else {
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("--features backup-rest"), "{}", stderr(&out));
+    }
+    let listed = e.ok(&["backup", "target", "list"], None);
+    assert_eq!(listed.lines().count(), usize::from(cfg!(feature = "backup-rest")), "{listed}");
+    assert!(!listed.contains("secret"));
+}
+
+/// T3 off-site on a restic REST server through the CLI (only with `--features backup-rest`): `rclone serve restic`
+/// on loopback as the server, the basic-auth credentials from the environment only, a copy of every generation,
+/// the generations read back from the server for the off-site policy point, and Debian's restic reading it.
+#[cfg(feature = "backup-rest")]
+#[test]
+fn an_offsite_copy_goes_to_a_rest_server_target() {
+    struct Rclone(std::process::Child);
+    impl Drop for Rclone {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let e = Env::new();
+    std::fs::create_dir_all(e.p("landing")).unwrap();
+    std::fs::create_dir_all(e.p("rest-store")).unwrap();
+    std::fs::write(e.p("landing/ehr.dump"), (0..100_000u32).flat_map(|i| (i * 31).to_le_bytes()).collect::<Vec<u8>>())
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Rclone(
+        Command::new("rclone")
+            .args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}"), "--user", "offsite", "--pass", "rest-pw"])
+            .arg(e.p("rest-store"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("rclone (Debian) must be installed: crates/mamori-backup/APT_PACKAGES"),
+    );
+    let mut up = false;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(up, "rclone serve restic did not listen");
+    let url = format!("rest:http://127.0.0.1:{port}/ehr/");
+    e.ok(&["backup", "target", "add", "--name", "T1", "--tier", "online", "--path", &e.p("t1"), "--primary"], None);
+    e.ok(
+        &["backup", "target", "add", "--name", "遠隔地", "--tier", "offsite", "--kind", "rest_server", "--path", &url],
+        None,
+    );
+    e.ok(
+        &["backup", "set", "add", "--system", "電子カルテ", "--landing", &e.p("landing"), "--work-dir", &e.p("w")],
+        None,
+    );
+    e.ok(&["backup", "init"], Some(PW));
+    for i in 0..3 {
+        std::fs::write(e.p("landing/schema.sql"), format!("-- version {i}")).unwrap();
+        e.ok(&["backup", "run"], Some(PW));
+    }
+    let with_auth = |args: &[&str], auth: bool| {
+        let mut c = Command::new(BIN);
+        c.arg("--db").arg(&e.db).args(args).env_remove("MAMORI_FACILITY");
+        c.env("MAMORI_BACKUP_PASSWORD", PW).env("MAMORI_BACKUP_ADMIN_PASSWORD", ADMIN);
+        if auth {
+            c.env("MAMORI_BACKUP_REST_USER", "offsite").env("MAMORI_BACKUP_REST_PASSWORD", "rest-pw");
+        } else {
+            c.env_remove("MAMORI_BACKUP_REST_USER").env_remove("MAMORI_BACKUP_REST_PASSWORD");
+        }
+        c.output().unwrap()
+    };
+    // Without the server's credentials the copy fails and says so; with them it copies all three generations.
+    let out = with_auth(&["backup", "copy", "--target", "遠隔地"], false);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let out = with_auth(&["backup", "copy", "--target", "遠隔地", "--format", "json"], true);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(!stderr(&out).contains("rest-pw") && !stdout(&out).contains("rest-pw"));
+    let (r, _): (serde_json::Value, serde_json::Value) = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["copied"].as_array().unwrap().len(), 3, "{r}");
+    assert_eq!(r["check"]["ok"], true, "{r}");
+    // The off-site point reads the generations from the server.
+    let out = with_auth(&["backup", "status", "--format", "json"], true);
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(holds(&st, "offsite_copy"), true, "{st:#}");
+    let targets = st.to_string();
+    assert!(targets.contains("REST サーバーが応答し"), "{st:#}");
+    // Debian's restic reads the off-site copy over REST.
+    let out = Command::new("restic")
+        .args(["-r", &format!("rest:http://offsite:rest-pw@127.0.0.1:{port}/ehr/"), "snapshots", "--json", "--no-lock"])
+        .env("RESTIC_PASSWORD", PW)
+        .env("RESTIC_CACHE_DIR", e.p("restic-cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap().as_array().unwrap().len(), 3);
 }
