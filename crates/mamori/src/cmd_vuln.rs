@@ -9,9 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use mamori_app::vuln::{self as app, ImportOutcome};
 use mamori_store::vuln::{FindingFilter, FindingState};
-use mamori_tabular::CsvFlavor;
 
-use crate::cmd_ledger::{open, write_atomically};
+use crate::cmd_ledger::open;
 use crate::{Global, exit};
 
 #[derive(Subcommand, Debug)]
@@ -344,26 +343,107 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
         include_absent: a.all,
         ..Default::default()
     };
-    let rows = app::findings(store, &facility, &filter).await?;
-    let bytes: Vec<u8> = match a.format {
-        FindingsFormat::Json => serde_json::to_vec_pretty(&rows)?,
-        FindingsFormat::Csv => {
-            mamori_tabular::write_csv(&app::EXPORT_HEADERS, &app::export_rows(&rows), CsvFlavor::Utf8Bom)?
+    let total = store.vuln_finding_counts(facility.id, &filter).await?.total;
+    if a.format == FindingsFormat::Xlsx && total > app::XLSX_MAX_ROWS {
+        anyhow::bail!(
+            "指摘が {total} 件あり、Excel の1シートに入る {max} 行を超えます。--format csv で書き出すか、--device / --kev で絞り込んでください / \
+             {total} findings exceed the {max} rows of an Excel sheet: use --format csv, or narrow with --device / --kev",
+            max = app::XLSX_MAX_ROWS
+        );
+    }
+    // csv / json / text are written row by row as the store reads them (a facility of 10k devices
+    // has millions of findings); xlsx (at most one sheet of rows) is built in memory.
+    let (mut out, tmp): (Box<dyn std::io::Write + Send>, Option<PathBuf>) = match &a.output {
+        Some(p) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let tmp = dir.join(format!(".{}.tmp", p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+            let f = std::fs::File::create(&tmp)
+                .with_context(|| format!("{} に書き込めません / cannot write", tmp.display()))?;
+            (Box::new(std::io::BufWriter::with_capacity(1 << 20, f)), Some(tmp))
         }
+        None => (Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout())), None),
+    };
+    let written = write_findings(store, &facility, &filter, a.format, total, &mut out).await;
+    let written = written.and_then(|()| out.flush().context("書き込めません / cannot write"));
+    drop(out);
+    match (written, &tmp, &a.output) {
+        (Ok(()), Some(tmp), Some(p)) => {
+            std::fs::rename(tmp, p).with_context(|| format!("{} に書き込めません / cannot write", p.display()))?
+        }
+        (Ok(()), _, _) => {}
+        (Err(e), tmp, _) => {
+            if let Some(t) = tmp {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e);
+        }
+    }
+    if let Some(level) = a.fail_on {
+        // Open findings the last scan still matched, within the filter given.
+        let open = FindingFilter { states: vec![FindingState::Open], include_absent: false, ..filter.clone() };
+        let count = |f: FindingFilter| async move { store.vuln_finding_counts(facility.id, &f).await.map(|c| c.total) };
+        let kev = count(FindingFilter { kev_only: true, ..open.clone() }).await?;
+        let hit = match level {
+            FailOn::Kev => kev > 0,
+            FailOn::Critical => kev > 0 || count(FindingFilter { min_score10: Some(90), ..open.clone() }).await? > 0,
+            FailOn::High => kev > 0 || count(FindingFilter { min_score10: Some(70), ..open.clone() }).await? > 0,
+            FailOn::Any => count(open.clone()).await? > 0,
+        };
+        if hit {
+            return Ok(exit::FINDINGS);
+        }
+    }
+    Ok(exit::OK)
+}
+
+async fn write_findings(
+    store: &mamori_store::Store,
+    facility: &mamori_model::Facility,
+    filter: &FindingFilter,
+    format: FindingsFormat,
+    total: i64,
+    out: &mut Box<dyn std::io::Write + Send>,
+) -> Result<()> {
+    match format {
         FindingsFormat::Xlsx => {
-            mamori_tabular::write_xlsx("脆弱性診断結果", &app::EXPORT_HEADERS, &app::export_rows(&rows))?
+            let rows = app::findings(store, facility, filter).await?;
+            out.write_all(&mamori_tabular::write_xlsx(
+                "脆弱性診断結果",
+                &app::EXPORT_HEADERS,
+                &app::export_rows(&rows),
+            )?)?;
+        }
+        FindingsFormat::Csv => {
+            out.write_all(&app::csv_head())?;
+            app::findings_each(store, facility, filter, &mut |r| {
+                out.write_all(app::csv_line(&app::export_row(&r)).as_bytes())
+            })
+            .await?;
+        }
+        FindingsFormat::Json => {
+            out.write_all(b"[")?;
+            let mut first = true;
+            app::findings_each(store, facility, filter, &mut |r| {
+                out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                first = false;
+                serde_json::to_writer(&mut *out, &r).map_err(std::io::Error::other)
+            })
+            .await?;
+            out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
         }
         FindingsFormat::Text => {
-            let mut s = String::new();
             let scan = store.vuln_last_scan(facility.id).await?;
-            s.push_str(&format!(
-                "{} — 脆弱性の指摘 {} 件 / {} findings（直近の診断 / last scan: {}）\n",
-                facility.data.name,
-                rows.len(),
-                rows.len(),
-                scan.map(|s| s.scanned_at).unwrap_or_else(|| "未実施 / never".into())
-            ));
-            for r in &rows {
+            out.write_all(
+                format!(
+                    "{} — 脆弱性の指摘 {} 件 / {} findings（直近の診断 / last scan: {}）\n",
+                    facility.data.name,
+                    total,
+                    total,
+                    scan.map(|s| s.scanned_at).unwrap_or_else(|| "未実施 / never".into())
+                )
+                .as_bytes(),
+            )?;
+            app::findings_each(store, facility, filter, &mut |r| {
                 let d = &r.f.data;
                 let marks = format!(
                     "{}{}{}",
@@ -377,42 +457,26 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
                     if d.at_external_point { "[外部接続点]" } else { "" },
                     if r.f.state != FindingState::Open { format!("[{}]", r.f.state.label_ja()) } else { String::new() },
                 );
-                s.push_str(&format!(
-                    "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
-                    d.asset_no,
-                    r.hostname,
-                    d.cve_id,
-                    d.score10 as f64 / 10.0,
-                    app::confidence_label(&d.confidence).0,
-                    d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
-                    d.reason,
-                    d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
-                    d.key
-                ));
-            }
-            s.into_bytes()
-        }
-    };
-    match &a.output {
-        Some(p) => write_atomically(p, &bytes)?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes).context("stdout")?;
+                out.write_all(
+                    format!(
+                        "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
+                        d.asset_no,
+                        r.hostname,
+                        d.cve_id,
+                        d.score10 as f64 / 10.0,
+                        app::confidence_label(&d.confidence).0,
+                        d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
+                        d.reason,
+                        d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
+                        d.key
+                    )
+                    .as_bytes(),
+                )
+            })
+            .await?;
         }
     }
-    if let Some(level) = a.fail_on {
-        let open: Vec<_> = rows.iter().filter(|r| r.f.state == FindingState::Open && r.f.present).collect();
-        let hit = open.iter().any(|r| match level {
-            FailOn::Kev => r.f.data.kev,
-            FailOn::Critical => r.f.data.kev || r.f.data.score10 >= 90,
-            FailOn::High => r.f.data.kev || r.f.data.score10 >= 70,
-            FailOn::Any => true,
-        });
-        if hit {
-            return Ok(exit::FINDINGS);
-        }
-    }
-    Ok(exit::OK)
+    Ok(())
 }
 
 /// The real sample records shipped with the engine's tests (30 NVD records of the hospital incidents,
