@@ -583,7 +583,7 @@ pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanRe
         millis: start.elapsed().as_millis() as i64,
         ..Default::default()
     };
-    let mut findings_of = |i: usize| stored.device_findings(i, &dev_refs[i], facts[i].at_external_point);
+    let mut findings_of = |i: usize| Ok(stored.device_findings(i, &dev_refs[i], facts[i].at_external_point));
     let out = store.vuln_save_scan_devices(facility.id, by, &scan_devices, &mut findings_of, scan_row).await?;
     Ok(ScanReport {
         devices: devices.len(),

@@ -1200,7 +1200,7 @@ impl Store {
                 per.push(Vec::new());
             }
         }
-        let mut take = |i: usize| std::mem::take(&mut per[i]);
+        let mut take = |i: usize| Ok(std::mem::take(&mut per[i]));
         self.vuln_save_scan_devices(facility_id, by, &list, &mut take, scan).await
     }
 
@@ -1210,14 +1210,15 @@ impl Store {
     /// findings keep their state; a "fixed" one that still matches is reopened; an open one no longer
     /// matched is closed as fixed — both with a history entry; one no longer matched is kept, not
     /// present) and rewritten. `findings_of(i)` gives device `i`'s findings, asked only for devices
-    /// that are rewritten. Devices of the previous scan that are not in `devices` are treated as
-    /// having no findings. Nothing is written if anything fails.
+    /// that are rewritten; an error from it (a cancelled scan) stops the save. Devices of the previous
+    /// scan that are not in `devices` are treated as having no findings. Nothing is written if anything
+    /// fails.
     pub async fn vuln_save_scan_devices(
         &self,
         facility_id: i64,
         by: &str,
         devices: &[ScanDevice],
-        findings_of: &mut (dyn FnMut(usize) -> Vec<NewFinding> + Send),
+        findings_of: &mut (dyn FnMut(usize) -> Result<Vec<NewFinding>> + Send),
         mut scan: ScanRow,
     ) -> Result<ScanOutcome> {
         let now: Arc<str> = Arc::from(now_text());
@@ -1261,6 +1262,8 @@ impl Store {
             fact_ids: Vec::new(),
             facts_seen: HashSet::new(),
             history: Vec::new(),
+            by: by_a.clone(),
+            now: now.clone(),
         };
         let mut out = ScanOutcome::default();
         let mut done: HashSet<&str> = HashSet::with_capacity(devices.len());
@@ -1280,7 +1283,10 @@ impl Store {
             if unchanged {
                 continue;
             }
-            let new = i.map(|i| findings_of(i)).unwrap_or_default();
+            let new = match i {
+                Some(i) => findings_of(i)?,
+                None => Vec::new(),
+            };
             let old = if any_rows { device_rows(&mut tx, facility_id, asset).await? } else { Vec::new() };
             if !old.is_empty() {
                 sqlx::query("DELETE FROM vuln_device_findings WHERE facility_id = $1 AND asset_no = $2")
@@ -1290,32 +1296,11 @@ impl Store {
                     .await?;
             }
             w.merge(asset, new, old, &now, &by_a, prev_scan.as_ref(), &mut out);
-            if w.rows.len() >= WRITE_BATCH {
+            if w.rows.len() + w.history.len() >= WRITE_BATCH {
                 w.flush(&mut tx).await?;
             }
         }
         w.flush(&mut tx).await?;
-        let mut hv = Vec::with_capacity(w.history.len() * 7);
-        for h in &w.history {
-            hv.extend([
-                V::I(facility_id),
-                V::S(&h.key),
-                V::S(h.from.as_str()),
-                V::S(h.to.as_str()),
-                V::S(&h.reason),
-                V::S(by),
-                V::S(&now),
-            ]);
-        }
-        insert_rows(
-            &mut tx,
-            self.backend(),
-            "INSERT INTO vuln_finding_history (facility_id, fkey, from_state, to_state, reason, changed_by, changed_at)",
-            "",
-            7,
-            &hv,
-        )
-        .await?;
         sqlx::query("DELETE FROM vuln_device_cpes WHERE facility_id = $1").bind(facility_id).execute(&mut *tx).await?;
         let mut dv = Vec::with_capacity(devices.len() * 9);
         for (i, _) in &units {
@@ -1523,7 +1508,7 @@ impl Store {
     ) -> Result<(i64, Vec<CveCount>)> {
         let (cond, binds) = filter_sql(f);
         let sql = format!(
-            "SELECT f.cve_id, COUNT(DISTINCT f.asset_no) AS devices, MAX(f.priority) AS priority, MAX(f.score10) AS score10, \
+            "SELECT f.cve_id, COUNT(*) AS devices, MAX(f.priority) AS priority, MAX(f.score10) AS score10, \
              MAX(f.kev) AS kev, MAX(f.ransomware) AS ransomware, MAX(f.fact_id) AS fact_id \
              FROM vuln_device_findings f WHERE f.facility_id = $1{cond} GROUP BY f.cve_id"
         );
@@ -1821,6 +1806,8 @@ struct Writer {
     /// Facts already written (or queued) by this scan.
     facts_seen: HashSet<i64>,
     history: Vec<HistoryInsert>,
+    by: Arc<str>,
+    now: Arc<str>,
 }
 
 impl Writer {
@@ -1987,6 +1974,29 @@ impl Writer {
             .await?;
         drop(rv);
         self.rows.clear();
+        let mut hv = Vec::with_capacity(self.history.len() * 7);
+        for h in &self.history {
+            hv.extend([
+                V::I(self.facility_id),
+                V::S(&h.key),
+                V::S(h.from.as_str()),
+                V::S(h.to.as_str()),
+                V::S(&h.reason),
+                V::S(&self.by),
+                V::S(&self.now),
+            ]);
+        }
+        insert_rows(
+            tx,
+            self.backend,
+            "INSERT INTO vuln_finding_history (facility_id, fkey, from_state, to_state, reason, changed_by, changed_at)",
+            "",
+            7,
+            &hv,
+        )
+        .await?;
+        drop(hv);
+        self.history.clear();
         Ok(())
     }
 }

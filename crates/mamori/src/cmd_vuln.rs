@@ -87,6 +87,15 @@ pub struct FindingsArgs {
     /// 未対応の指摘がこの水準以上なら終了コード 4 / exit 4 when open findings at or above this level exist
     #[arg(long)]
     pub fail_on: Option<FailOn>,
+    /// 優先度の高い順にこの件数だけ / only the first N findings, highest priority first
+    #[arg(long)]
+    pub limit: Option<i64>,
+    /// CVE ごとに1行（該当する機器の数）/ one line per CVE with the number of devices it affects
+    #[arg(long)]
+    pub by_cve: bool,
+    /// 件数と内訳（優先度・確度・状態）だけ / only the counts (by priority, confidence, state)
+    #[arg(long)]
+    pub summary: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -343,7 +352,24 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
         include_absent: a.all,
         ..Default::default()
     };
-    let total = store.vuln_finding_counts(facility.id, &filter).await?.total;
+    if a.limit.is_some_and(|n| n < 1) {
+        anyhow::bail!("--limit は 1 以上で指定してください / --limit must be at least 1");
+    }
+    let counts = store.vuln_finding_counts(facility.id, &filter).await?;
+    if a.summary || a.by_cve {
+        let bytes = if a.summary {
+            summary_bytes(&facility, &counts, a.format)?
+        } else {
+            let (_, cves) = store.vuln_findings_by_cve(facility.id, &filter, 0, a.limit.unwrap_or(i64::MAX)).await?;
+            by_cve_bytes(&cves, a.format)?
+        };
+        match &a.output {
+            Some(p) => crate::cmd_ledger::write_atomically(p, &bytes)?,
+            None => std::io::Write::write_all(&mut std::io::stdout(), &bytes).context("stdout")?,
+        }
+        return Ok(exit::OK);
+    }
+    let total = a.limit.map_or(counts.total, |n| n.min(counts.total));
     if a.format == FindingsFormat::Xlsx && total > app::XLSX_MAX_ROWS {
         anyhow::bail!(
             "指摘が {total} 件あり、Excel の1シートに入る {max} 行を超えます。--format csv で書き出すか、--device / --kev で絞り込んでください / \
@@ -363,7 +389,7 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
         }
         None => (Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout())), None),
     };
-    let written = write_findings(store, &facility, &filter, a.format, total, &mut out).await;
+    let written = write_findings(store, &facility, &filter, a.format, total, a.limit, &mut out).await;
     let written = written.and_then(|()| out.flush().context("書き込めません / cannot write"));
     drop(out);
     match (written, &tmp, &a.output) {
@@ -396,17 +422,45 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
     Ok(exit::OK)
 }
 
+/// Hands `f` the first page (when given) or every row the filter selects, as the store reads them.
+async fn each_row(
+    store: &mamori_store::Store,
+    facility: &mamori_model::Facility,
+    filter: &FindingFilter,
+    first: &Option<Vec<app::FindingRow>>,
+    f: &mut (dyn FnMut(app::FindingRow) -> std::io::Result<()> + Send),
+) -> Result<()> {
+    match first {
+        Some(rows) => {
+            for r in rows {
+                f(r.clone())?;
+            }
+        }
+        None => app::findings_each(store, facility, filter, f).await?,
+    }
+    Ok(())
+}
+
 async fn write_findings(
     store: &mamori_store::Store,
     facility: &mamori_model::Facility,
     filter: &FindingFilter,
     format: FindingsFormat,
     total: i64,
+    limit: Option<i64>,
     out: &mut Box<dyn std::io::Write + Send>,
 ) -> Result<()> {
+    // The first `limit` rows come from one page query; all rows from a stream.
+    let first: Option<Vec<app::FindingRow>> = match limit {
+        Some(n) => Some(app::findings_page(store, facility, filter, 0, n).await?),
+        None => None,
+    };
     match format {
         FindingsFormat::Xlsx => {
-            let rows = app::findings(store, facility, filter).await?;
+            let rows = match first.clone() {
+                Some(rows) => rows,
+                None => app::findings(store, facility, filter).await?,
+            };
             out.write_all(&mamori_tabular::write_xlsx(
                 "脆弱性診断結果",
                 &app::EXPORT_HEADERS,
@@ -415,21 +469,21 @@ async fn write_findings(
         }
         FindingsFormat::Csv => {
             out.write_all(&app::csv_head())?;
-            app::findings_each(store, facility, filter, &mut |r| {
+            each_row(store, facility, filter, &first, &mut |r| {
                 out.write_all(app::csv_line(&app::export_row(&r)).as_bytes())
             })
             .await?;
         }
         FindingsFormat::Json => {
             out.write_all(b"[")?;
-            let mut first = true;
-            app::findings_each(store, facility, filter, &mut |r| {
-                out.write_all(if first { b"\n  " } else { b",\n  " })?;
-                first = false;
+            let mut lead = true;
+            each_row(store, facility, filter, &first, &mut |r| {
+                out.write_all(if lead { b"\n  " } else { b",\n  " })?;
+                lead = false;
                 serde_json::to_writer(&mut *out, &r).map_err(std::io::Error::other)
             })
             .await?;
-            out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+            out.write_all(if lead { b"]\n" } else { b"\n]\n" })?;
         }
         FindingsFormat::Text => {
             let scan = store.vuln_last_scan(facility.id).await?;
@@ -443,7 +497,7 @@ async fn write_findings(
                 )
                 .as_bytes(),
             )?;
-            app::findings_each(store, facility, filter, &mut |r| {
+            each_row(store, facility, filter, &first, &mut |r| {
                 let d = &r.f.data;
                 let marks = format!(
                     "{}{}{}",
@@ -477,6 +531,86 @@ async fn write_findings(
         }
     }
     Ok(())
+}
+
+fn summary_bytes(
+    facility: &mamori_model::Facility,
+    c: &mamori_store::vuln::FindingCounts,
+    format: FindingsFormat,
+) -> Result<Vec<u8>> {
+    Ok(match format {
+        FindingsFormat::Json => serde_json::to_vec_pretty(c)?,
+        FindingsFormat::Text => {
+            let mut s = format!(
+                "{} — 脆弱性の指摘 {} 件 / {} findings: KEV {}、ランサムウェア悪用 / ransomware {}、外部接続点 / external point {}\n",
+                facility.data.name, c.total, c.total, c.kev, c.ransomware, c.external
+            );
+            s.push_str("優先度 / priority:\n");
+            for (k, n) in &c.by_tier {
+                let (ja, en) = app::tier_label(k);
+                s.push_str(&format!("  {ja} / {en}: {n}\n"));
+            }
+            s.push_str("確度 / confidence:\n");
+            for (k, n) in &c.by_confidence {
+                let (ja, en) = app::confidence_label(k);
+                s.push_str(&format!("  {ja} / {en}: {n}\n"));
+            }
+            s.push_str("状態 / state:\n");
+            for (st, n) in &c.by_state {
+                s.push_str(&format!("  {} / {}: {n}\n", st.label_ja(), st.label_en()));
+            }
+            s.into_bytes()
+        }
+        _ => anyhow::bail!("--summary は text か json で出力します / --summary prints text or json"),
+    })
+}
+
+fn by_cve_bytes(cves: &[mamori_store::vuln::CveCount], format: FindingsFormat) -> Result<Vec<u8>> {
+    Ok(match format {
+        FindingsFormat::Json => serde_json::to_vec_pretty(cves)?,
+        FindingsFormat::Csv => {
+            let mut out = vec![0xEF, 0xBB, 0xBF];
+            let head =
+                ["CVE", "該当機器数", "KEV", "ランサムウェア悪用", "CVSS", "タイトル（JVN）"].map(str::to_string);
+            out.extend_from_slice(app::csv_line(&head).as_bytes());
+            for c in cves {
+                let yes = |b: bool| if b { "はい" } else { "" }.to_string();
+                let row = [
+                    c.cve_id.clone(),
+                    c.devices.to_string(),
+                    yes(c.kev),
+                    yes(c.ransomware),
+                    format!("{:.1}", c.score10 as f64 / 10.0),
+                    c.title_ja.clone().unwrap_or_default(),
+                ];
+                out.extend_from_slice(app::csv_line(&row).as_bytes());
+            }
+            out
+        }
+        FindingsFormat::Text => {
+            let mut s = format!("CVE 別 {} 件 / {} CVEs（該当機器数 / devices affected）\n", cves.len(), cves.len());
+            for c in cves {
+                s.push_str(&format!(
+                    "{}{} {:>6} 台 / devices  CVSS {:.1}{}\n",
+                    if c.ransomware {
+                        "[KEV・ランサムウェア] "
+                    } else if c.kev {
+                        "[KEV] "
+                    } else {
+                        ""
+                    },
+                    c.cve_id,
+                    c.devices,
+                    c.score10 as f64 / 10.0,
+                    c.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default()
+                ));
+            }
+            s.into_bytes()
+        }
+        FindingsFormat::Xlsx => {
+            anyhow::bail!("--by-cve は text / csv / json で出力します / --by-cve prints text, csv or json")
+        }
+    })
 }
 
 /// The real sample records shipped with the engine's tests (30 NVD records of the hospital incidents,
