@@ -1295,8 +1295,19 @@ mod vuln {
         fid: i64,
     ) -> (Vec<StoredFinding>, usize, Vec<DeviceCpeRow>, Option<ScanRow>) {
         let all = FindingFilter { include_absent: true, ..Default::default() };
+        let full = store.vuln_findings(fid, &all).await.unwrap();
+        // The kept counts agree with the rows, whatever happened before.
+        let c = store.vuln_finding_counts(fid, &all).await.unwrap();
+        assert_eq!(c.total as usize, full.len());
+        for (st, n) in &c.by_state {
+            assert_eq!(*n as usize, full.iter().filter(|x| x.state == *st).count(), "{st:?}");
+        }
+        let shown = store.vuln_finding_counts(fid, &FindingFilter::default()).await.unwrap();
+        assert_eq!(shown.total as usize, full.iter().filter(|x| x.present).count());
+        let (_, by_cve) = store.vuln_findings_by_cve(fid, &all, 0, 100_000).await.unwrap();
+        assert_eq!(by_cve.iter().map(|x| x.devices).sum::<i64>(), c.total);
         (
-            store.vuln_findings(fid, &all).await.unwrap(),
+            full,
             store.vuln_history(fid, None).await.unwrap().len(),
             store.vuln_device_cpes(fid).await.unwrap(),
             store.vuln_last_scan(fid).await.unwrap(),
@@ -1411,6 +1422,7 @@ mod vuln {
             let h = store.vuln_history(f.id, Some("A|CVE-2")).await.unwrap();
             assert_eq!(h.last().map(|x| (x.from_state, x.to_state)), Some((FindingState::Open, FindingState::Fixed)));
             assert_eq!(store.vuln_device_cpes(f.id).await.unwrap().len(), 1);
+            dump(store, f.id).await;
         }
     }
 

@@ -304,7 +304,8 @@ pub(crate) async fn findings_page(
             .collect();
         (Vec::new(), cves, n)
     } else {
-        let rows = st.store.vuln_findings_page(f.id, &filter, offset, per).await?;
+        // At most the rows the counts say are there: the read stops at the last one.
+        let rows = st.store.vuln_findings_page(f.id, &filter, offset, per.min(counts.total - offset)).await?;
         let views: Vec<RowView> = rows
             .iter()
             .map(|r| {

@@ -389,7 +389,7 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
         }
         None => (Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout())), None),
     };
-    let written = write_findings(store, &facility, &filter, a.format, total, a.limit, &mut out).await;
+    let written = write_findings(store, &facility, &filter, a.format, total, a.limit.map(|_| total), &mut out).await;
     let written = written.and_then(|()| out.flush().context("書き込めません / cannot write"));
     drop(out);
     match (written, &tmp, &a.output) {

@@ -5,7 +5,9 @@
 --    stored once per distinct content in vuln_finding_facts (id = a stable 64-bit hash of the content);
 --    the per-device row keeps its lifecycle, its priority columns and the fact's id. The detail JSON
 --    (CVSS vectors, KEV action) is no longer copied into each row: it is read from the feed tables.
--- 2. Each device keeps a digest of its findings (vuln_device_cpes.findings_digest): a rescan rewrites only
+-- 2. A present finding's last_seen is the last scan's time (stored '' and filled in when read), so
+--    an unchanged finding is never rewritten.
+-- 3. Each device keeps a digest of its findings (vuln_device_cpes.findings_digest): a rescan rewrites only
 --    the devices whose findings changed.
 -- The key of a finding stays `asset_no|CVE`; the primary key is (facility_id, asset_no, cve_id).
 
@@ -61,8 +63,34 @@ DROP TABLE vuln_findings;
 -- The findings page: present/state filter, then priority order, one page at a time.
 CREATE INDEX vuln_device_findings_order
     ON vuln_device_findings (facility_id, present, state, priority DESC, asset_no, cve_id);
--- The "by CVE" view and counts per CVE.
-CREATE INDEX vuln_device_findings_cve ON vuln_device_findings (facility_id, cve_id);
+-- No index by CVE: the "by CVE" view and the counts read vuln_finding_sums; one CVE's devices are
+-- found in the order index (it holds cve_id). An index by CVE cost a quarter of a big scan's writes.
 
 -- Digest of each device's findings as last written ('' = unknown: rewrite at the next scan).
 ALTER TABLE vuln_device_cpes ADD COLUMN findings_digest TEXT NOT NULL DEFAULT '';
+
+-- Counts of the findings per facility and CVE by every column a filter or a count uses, kept in step
+-- with vuln_device_findings by the scan and the triage (the page's counts and the "by CVE" view read
+-- these instead of millions of rows).
+CREATE TABLE vuln_finding_sums (
+    facility_id INTEGER NOT NULL REFERENCES facilities (id) ON DELETE CASCADE,
+    cve_id TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    confidence TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    kev INTEGER NOT NULL,
+    ransomware INTEGER NOT NULL,
+    at_external_point INTEGER NOT NULL,
+    score10 INTEGER NOT NULL,
+    priority INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (facility_id, cve_id, present, state, confidence, tier, kev, ransomware, at_external_point, score10, priority)
+);
+INSERT INTO vuln_finding_sums (facility_id, cve_id, present, state, confidence, tier, kev, ransomware, at_external_point,
+    score10, priority, n)
+SELECT facility_id, cve_id, present, state, confidence, tier, kev, ransomware, at_external_point, score10, priority, COUNT(*)
+FROM vuln_device_findings
+GROUP BY facility_id, cve_id, present, state, confidence, tier, kev, ransomware, at_external_point, score10, priority;
+-- The title of a CVE for the "by CVE" view.
+CREATE INDEX vuln_finding_facts_cve ON vuln_finding_facts (cve_id);
