@@ -451,7 +451,9 @@ async fn write_findings(
     out: &mut Box<dyn std::io::Write + Send>,
 ) -> Result<()> {
     // The first `limit` rows come from one page query; all rows from a stream.
+    // (None: stream them; nothing to read when the counts say there is nothing.)
     let first: Option<Vec<app::FindingRow>> = match limit {
+        _ if total == 0 => Some(Vec::new()),
         Some(n) => Some(app::findings_page(store, facility, filter, 0, n).await?),
         None => None,
     };
