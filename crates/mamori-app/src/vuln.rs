@@ -8,8 +8,10 @@
 //!   lifecycle (a "fixed" finding that still matches is reopened, and the report says so).
 //! - [`set_state`], [`set_cpe`]: triage and CPE overrides. [`evidence`]: checklist 2-(7), G-MIS q12.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::NaiveDate;
@@ -18,12 +20,13 @@ use mamori_model::ledger::Device;
 use mamori_store::Store;
 use mamori_store::vuln::{
     CpeOverride, DeviceCpeRow, Feed, FeedCounts, FeedFile, FeedReader, FeedRecord, FeedStatus, FeedStream,
-    FeedStreamEnd, FindingData, FindingFilter, FindingState, ScanRow, StoredFinding, StreamOutcome,
+    FeedStreamEnd, FindingData, FindingFact, FindingFilter, FindingState, NewFinding, ScanDevice, ScanRow,
+    StoredFinding, StreamOutcome,
 };
 use mamori_vuln::cpe::canonical_vendor_product;
 use mamori_vuln::{
-    Confidence, Cpe, CveRecord, DeviceFacts, FileKind, Finding, ImportBatch, JvnRecord, KevEntry, Normalised,
-    PriorityTier, VulnDb, VulnError, VulnIndex,
+    Confidence, Cpe, CveRecord, DeviceFacts, FileKind, ImportBatch, JvnRecord, KevEntry, Normalised, PriorityTier,
+    Profile, ProfileFinding, VulnDb, VulnError, VulnIndex,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -349,31 +352,130 @@ pub fn is_confirmed(confidence: &str) -> bool {
     matches!(confidence, "exact" | "range" | "jvn")
 }
 
-fn finding_data(f: &Finding) -> FindingData {
-    let detail = serde_json::json!({
-        "cvss_v3": f.cvss_v3.as_deref(),
-        "cvss_v4": f.cvss_v4.as_deref(),
-        "kev": f.kev.as_deref(),
-    });
-    FindingData {
-        key: f.key(),
-        asset_no: f.device_ref.to_string(),
-        cve_id: f.cve_id.to_string(),
-        jvn_id: f.jvn_id.as_deref().map(str::to_string),
-        confidence: conf_str(f.confidence).to_string(),
-        tier: tier_str(f.tier).to_string(),
-        priority: i64::from(f.priority),
-        score10: i64::from(f.priority % 1000),
-        kev: f.kev.is_some(),
-        ransomware: f.kev.as_ref().is_some_and(|k| k.known_ransomware),
-        at_external_point: f.at_external_point,
-        title_ja: f.title_ja.as_deref().map(str::to_string),
-        fixed_version: f.fixed_version.as_deref().map(str::to_string),
-        matched_cpe: f.matched_cpe.to_string(),
-        criterion: f.criterion.to_string(),
-        reason: f.reason.to_string(),
-        detail: detail.to_string(),
+/// The profiles of a scan prepared for the store: per profile its findings (one per CVE, the
+/// first the matcher gave), each with its stored fact made once per distinct engine finding, and
+/// the digest of the list.
+struct StoredProfiles {
+    profiles: Vec<Vec<(Arc<ProfileFinding>, i64, Arc<FindingFact>)>>,
+    digests: Vec<String>,
+    /// Profile of each device (None: no CPE, no finding).
+    of_device: Vec<Option<usize>>,
+}
+
+impl StoredProfiles {
+    fn new(profiles: Vec<Profile>, devices: usize) -> Self {
+        let mut facts: HashMap<usize, (i64, Arc<FindingFact>)> = HashMap::new();
+        let mut of_device = vec![None; devices];
+        let mut out = Vec::with_capacity(profiles.len());
+        let mut digests = Vec::with_capacity(profiles.len());
+        for (pi, p) in profiles.into_iter().enumerate() {
+            for &d in &p.devices {
+                if let Some(slot) = of_device.get_mut(d) {
+                    *slot = Some(pi);
+                }
+            }
+            let mut cves: HashSet<Arc<str>> = HashSet::with_capacity(p.findings.len());
+            let mut list = Vec::with_capacity(p.findings.len());
+            for h in p.findings {
+                if !cves.insert(h.cve_id.clone()) {
+                    continue;
+                }
+                let (id, fact) = facts
+                    .entry(Arc::as_ptr(&h) as usize)
+                    .or_insert_with(|| {
+                        let fact = FindingFact {
+                            cve_id: h.cve_id.to_string(),
+                            jvn_id: h.jvn_id.as_deref().map(str::to_string),
+                            title_ja: h.title.as_deref().map(str::to_string),
+                            fixed_version: h.fixed.as_deref().map(str::to_string),
+                            matched_cpe: h.matched.to_string(),
+                            criterion: h.criterion.to_string(),
+                            reason: h.reason.to_string(),
+                        };
+                        (fact.id(), Arc::new(fact))
+                    })
+                    .clone();
+                list.push((h, id, fact));
+            }
+            // The digest covers everything a device's rows are made of, apart from the device's
+            // external-point flag (added per device).
+            let mut order: Vec<usize> = (0..list.len()).collect();
+            order.sort_by(|&a, &b| list[a].0.cve_id.cmp(&list[b].0.cve_id));
+            let mut h = Sha256::new();
+            for i in order {
+                let (f, id, _) = &list[i];
+                h.update(id.to_le_bytes());
+                h.update([conf_str(f.conf).len() as u8, f.kev_tier.map_or(0, |t| t as u8 + 1)]);
+                h.update(conf_str(f.conf).as_bytes());
+                h.update(f.score.to_le_bytes());
+            }
+            digests.push(hex(&h.finalize()));
+            out.push(list);
+        }
+        StoredProfiles { profiles: out, digests, of_device }
     }
+
+    /// The digest of device `i`'s findings and their number.
+    fn digest(&self, i: usize, external: bool) -> (String, usize) {
+        match self.of_device.get(i).copied().flatten() {
+            Some(p) => (format!("{}{}", self.digests[p], if external { "e" } else { "i" }), self.profiles[p].len()),
+            None => (if external { "none-e" } else { "none-i" }.to_string(), 0),
+        }
+    }
+
+    /// Device `i`'s findings for the store.
+    fn device_findings(&self, i: usize, device_ref: &Arc<str>, external: bool) -> Vec<NewFinding> {
+        let Some(p) = self.of_device.get(i).copied().flatten() else { return Vec::new() };
+        self.profiles[p]
+            .iter()
+            .map(|(h, id, fact)| {
+                let f = h.for_device(device_ref, external);
+                NewFinding {
+                    fact: fact.clone(),
+                    fact_id: *id,
+                    confidence: Cow::Borrowed(conf_str(f.confidence)),
+                    tier: Cow::Borrowed(tier_str(f.tier)),
+                    priority: i64::from(f.priority),
+                    score10: i64::from(f.priority % 1000),
+                    kev: f.kev.is_some(),
+                    ransomware: f.kev.as_ref().is_some_and(|k| k.known_ransomware),
+                    at_external_point: f.at_external_point,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The detail of a finding the page shows (CVSS vectors, KEV action and due date), read from the
+/// feed records held for its CVE (not stored with each finding), as JSON
+/// `{"cvss_v3": …, "cvss_v4": …, "kev": …}` the way the matcher picks them.
+pub async fn finding_detail(store: &Store, f: &FindingData) -> Result<serde_json::Value> {
+    let cve: Option<CveRecord> = match store.vuln_record(Feed::Nvd, &f.cve_id).await? {
+        Some(j) => Some(serde_json::from_str(&j).map_err(corrupt)?),
+        None => None,
+    };
+    let kev: Option<KevEntry> = match store.vuln_record(Feed::Kev, &f.cve_id).await? {
+        Some(j) => Some(serde_json::from_str(&j).map_err(corrupt)?),
+        None => None,
+    };
+    let jvn: Option<JvnRecord> = match &f.jvn_id {
+        Some(id) => match store.vuln_record(Feed::Jvn, id).await? {
+            Some(j) => Some(serde_json::from_str(&j).map_err(corrupt)?),
+            None => None,
+        },
+        None => None,
+    };
+    let pick = |vs: &[&str]| -> Option<mamori_vuln::CvssScore> {
+        let from_nvd = cve.as_ref().and_then(|c| vs.iter().find_map(|v| c.cvss.iter().find(|s| &*s.version == *v)));
+        from_nvd
+            .or_else(|| jvn.as_ref().and_then(|j| vs.iter().find_map(|v| j.cvss.iter().find(|s| &*s.version == *v))))
+            .cloned()
+    };
+    Ok(serde_json::json!({
+        "cvss_v3": pick(&["3.1", "3.0"]),
+        "cvss_v4": pick(&["4.0"]),
+        "kev": kev.as_ref().map(mamori_vuln::KevInfo::from),
+    }))
 }
 
 /// Builds the engine's data from the records the store loaded for these products.
@@ -428,16 +530,10 @@ pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanRe
     let load_millis = t_load.elapsed().as_millis();
     let t_match = Instant::now();
     let index = VulnIndex::build(&db);
-    let mut found: Vec<FindingData> = Vec::new();
-    let dev_refs: Vec<std::sync::Arc<str>> =
-        facts.iter().map(|f| std::sync::Arc::from(f.device_ref.as_str())).collect();
-    let diag = mamori_vuln::scan_normalised(&index, &facts, normalised, |p| {
-        for &i in &p.devices {
-            for h in &p.findings {
-                found.push(finding_data(&h.for_device(&dev_refs[i], facts[i].at_external_point)));
-            }
-        }
-    });
+    // One result per distinct profile (devices with the same CPEs); the per-device findings are
+    // made only for the devices whose findings changed, while they are written.
+    let mut profiles: Vec<Profile> = Vec::new();
+    let diag = mamori_vuln::scan_normalised(&index, &facts, normalised, |p| profiles.push(p));
     let match_millis = t_match.elapsed().as_millis() + norm_ms;
     let review: HashSet<&str> = diag.review.iter().map(|r| r.device_ref.as_str()).collect();
     let rows: Vec<DeviceCpeRow> = diag
@@ -462,8 +558,24 @@ pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanRe
         .collect();
     let unmatched = diag.normalised.iter().filter(|n| n.is_unmatched()).count();
     let cves_loaded = db.cves.len();
+    let review_n = review.len();
+    drop(diag);
     drop(index);
     drop(db);
+    let t_prep = Instant::now();
+    let stored = StoredProfiles::new(profiles, facts.len());
+    let dev_refs: Vec<std::sync::Arc<str>> =
+        facts.iter().map(|f| std::sync::Arc::from(f.device_ref.as_str())).collect();
+    let scan_devices: Vec<ScanDevice> = rows
+        .into_iter()
+        .zip(&facts)
+        .enumerate()
+        .map(|(i, (row, f))| {
+            let (digest, n) = stored.digest(i, f.at_external_point);
+            ScanDevice { asset_no: row.asset_no.clone(), row: Some(row), digest, findings: n }
+        })
+        .collect();
+    let match_millis = match_millis + t_prep.elapsed().as_millis();
     let scan_row = ScanRow {
         devices: devices.len() as i64,
         unmatched: unmatched as i64,
@@ -471,11 +583,12 @@ pub async fn scan(store: &Store, facility: &Facility, by: &str) -> Result<ScanRe
         millis: start.elapsed().as_millis() as i64,
         ..Default::default()
     };
-    let out = store.vuln_save_scan(facility.id, by, &rows, found, scan_row).await?;
+    let mut findings_of = |i: usize| Ok(stored.device_findings(i, &dev_refs[i], facts[i].at_external_point));
+    let out = store.vuln_save_scan_devices(facility.id, by, &scan_devices, &mut findings_of, scan_row).await?;
     Ok(ScanReport {
         devices: devices.len(),
         unmatched,
-        review: review.len(),
+        review: review_n,
         cves_loaded,
         findings: out.findings,
         added: out.added,
@@ -587,23 +700,107 @@ pub struct FindingRow {
     pub device: String,
 }
 
-/// Findings of a facility with device names, highest priority first.
-pub async fn findings(store: &Store, facility: &Facility, filter: &FindingFilter) -> Result<Vec<FindingRow>> {
-    let devices: HashMap<String, Device> =
-        store.list::<Device>(facility.id).await?.into_iter().map(|d| (d.asset_no.clone(), d)).collect();
+/// (hostname, "maker model") of every device of the facility, by asset number.
+pub async fn device_names(store: &Store, facility: &Facility) -> Result<HashMap<String, (String, String)>> {
     Ok(store
-        .vuln_findings(facility.id, filter)
+        .list::<Device>(facility.id)
         .await?
         .into_iter()
-        .map(|f| {
-            let d = devices.get(&f.data.asset_no);
-            FindingRow {
-                hostname: d.map(|d| d.hostname.clone()).unwrap_or_default(),
-                device: d.map(|d| format!("{} {}", d.maker, d.model).trim().to_string()).unwrap_or_default(),
-                f,
-            }
+        .map(|d| {
+            let label = format!("{} {}", d.maker, d.model).trim().to_string();
+            (d.asset_no, (d.hostname, label))
         })
         .collect())
+}
+
+/// A stored finding with its device's names (from [`device_names`]).
+pub fn with_names(f: StoredFinding, names: &HashMap<String, (String, String)>) -> FindingRow {
+    let d = names.get(&f.data.asset_no);
+    FindingRow {
+        hostname: d.map(|d| d.0.clone()).unwrap_or_default(),
+        device: d.map(|d| d.1.clone()).unwrap_or_default(),
+        f,
+    }
+}
+
+/// Findings of a facility with device names, highest priority first. Collects them all: for a big
+/// facility use [`findings_page`] or [`findings_each`].
+pub async fn findings(store: &Store, facility: &Facility, filter: &FindingFilter) -> Result<Vec<FindingRow>> {
+    let names = device_names(store, facility).await?;
+    Ok(store.vuln_findings(facility.id, filter).await?.into_iter().map(|f| with_names(f, &names)).collect())
+}
+
+/// One page of the findings with device names, highest priority first.
+pub async fn findings_page(
+    store: &Store,
+    facility: &Facility,
+    filter: &FindingFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<FindingRow>> {
+    let names = device_names(store, facility).await?;
+    Ok(store
+        .vuln_findings_page(facility.id, filter, offset, limit)
+        .await?
+        .into_iter()
+        .map(|f| with_names(f, &names))
+        .collect())
+}
+
+/// Every finding the filter selects, with device names, handed to `each` as it is read from the
+/// store (highest priority first; never all in memory). An error from `each` (a failed write) stops
+/// the read and is returned.
+pub async fn findings_each(
+    store: &Store,
+    facility: &Facility,
+    filter: &FindingFilter,
+    each: &mut (dyn FnMut(FindingRow) -> std::io::Result<()> + Send),
+) -> Result<()> {
+    let names = device_names(store, facility).await?;
+    let mut failed: Option<std::io::Error> = None;
+    let r = store
+        .vuln_findings_each(facility.id, filter, &mut |f| {
+            each(with_names(f, &names)).map_err(|e| {
+                let msg = e.to_string();
+                failed = Some(e);
+                mamori_store::StoreError::Invalid(msg)
+            })
+        })
+        .await;
+    if let Some(e) = failed {
+        return Err(mamori_tabular::TabularError::Io { file: "export".into(), reason: e.to_string() }.into());
+    }
+    r?;
+    Ok(())
+}
+
+/// Rows of one xlsx sheet at most (Excel's limit, less the header row).
+pub const XLSX_MAX_ROWS: i64 = 1_048_575;
+
+/// One line of the findings CSV (CRLF ended), quoted where needed as Excel reads it.
+pub fn csv_line(fields: &[String]) -> String {
+    let mut s = String::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        if f.contains([',', '"', '\r', '\n']) {
+            s.push('"');
+            s.push_str(&f.replace('"', "\"\""));
+            s.push('"');
+        } else {
+            s.push_str(f);
+        }
+    }
+    s.push_str("\r\n");
+    s
+}
+
+/// The start of the findings CSV: UTF-8 BOM (Excel reads the Japanese correctly) and the header line.
+pub fn csv_head() -> Vec<u8> {
+    let mut out = vec![0xEF, 0xBB, 0xBF];
+    out.extend_from_slice(csv_line(&EXPORT_HEADERS.map(str::to_string)).as_bytes());
+    out
 }
 
 /// Column headers of the findings export (Japanese, as a hospital's report uses them).
@@ -629,31 +826,32 @@ pub const EXPORT_HEADERS: [&str; 17] = [
 
 /// The findings as table rows for CSV / xlsx.
 pub fn export_rows(rows: &[FindingRow]) -> Vec<Vec<String>> {
+    rows.iter().map(export_row).collect()
+}
+
+/// One finding as a row of the export.
+pub fn export_row(r: &FindingRow) -> Vec<String> {
     let yes = |b: bool| if b { "はい" } else { "" }.to_string();
-    rows.iter()
-        .map(|r| {
-            let d = &r.f.data;
-            vec![
-                tier_label(&d.tier).0.to_string(),
-                d.asset_no.clone(),
-                r.hostname.clone(),
-                r.device.clone(),
-                d.cve_id.clone(),
-                d.jvn_id.clone().unwrap_or_default(),
-                d.title_ja.clone().unwrap_or_default(),
-                yes(d.kev),
-                yes(d.ransomware),
-                format!("{:.1}", d.score10 as f64 / 10.0),
-                confidence_label(&d.confidence).0.to_string(),
-                d.fixed_version.clone().unwrap_or_default(),
-                yes(d.at_external_point),
-                r.f.state.label_ja().to_string(),
-                r.f.state_reason.clone(),
-                d.matched_cpe.clone(),
-                d.reason.clone(),
-            ]
-        })
-        .collect()
+    let d = &r.f.data;
+    vec![
+        tier_label(&d.tier).0.to_string(),
+        d.asset_no.clone(),
+        r.hostname.clone(),
+        r.device.clone(),
+        d.cve_id.clone(),
+        d.jvn_id.clone().unwrap_or_default(),
+        d.title_ja.clone().unwrap_or_default(),
+        yes(d.kev),
+        yes(d.ransomware),
+        format!("{:.1}", d.score10 as f64 / 10.0),
+        confidence_label(&d.confidence).0.to_string(),
+        d.fixed_version.clone().unwrap_or_default(),
+        yes(d.at_external_point),
+        r.f.state.label_ja().to_string(),
+        r.f.state_reason.clone(),
+        d.matched_cpe.clone(),
+        d.reason.clone(),
+    ]
 }
 
 // ------------------------------------------------------------------------------------------- evidence
@@ -667,6 +865,42 @@ const VPN_PRODUCTS: &[&str] = &[
     "netscaler_gateway",
     "adaptive_security_appliance_software",
 ];
+
+/// How many findings a filter selects and the first five of them ("asset CVE", priority order).
+struct Sample {
+    count: i64,
+    first: Vec<String>,
+}
+
+impl Sample {
+    async fn of(store: &Store, facility: &Facility, f: &FindingFilter) -> Result<Sample> {
+        let count = store.vuln_finding_counts(facility.id, f).await?.total;
+        let first = if count == 0 {
+            Vec::new()
+        } else {
+            store
+                .vuln_findings_page(facility.id, f, 0, 5)
+                .await?
+                .iter()
+                .map(|x| format!("{} {}", x.data.asset_no, x.data.cve_id))
+                .collect()
+        };
+        Ok(Sample { count, first })
+    }
+    fn len(&self) -> i64 {
+        self.count
+    }
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    fn list(&self) -> String {
+        let mut v = self.first.clone();
+        if self.count > 5 {
+            v.push(format!("… +{}", self.count - 5));
+        }
+        v.join(", ")
+    }
+}
 
 /// Evidence provider (see [`crate::evidence`]): checklist 2-(7) (security patches applied) from the open
 /// findings on the devices, KEV first; G-MIS q12 (VPN devices updated per alerts) from the findings on
@@ -686,16 +920,15 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
         }]);
     };
     let as_of = Some(date_part(&last.scanned_at));
-    let unpatched = store
-        .vuln_findings(
-            facility.id,
-            &FindingFilter { states: vec![FindingState::Open, FindingState::Accepted], ..Default::default() },
-        )
-        .await?;
-    let (open, accepted): (Vec<StoredFinding>, Vec<StoredFinding>) =
-        unpatched.into_iter().partition(|f| f.state == FindingState::Open);
-    let accepted_confirmed: Vec<&StoredFinding> =
-        accepted.iter().filter(|f| is_confirmed(&f.data.confidence)).collect();
+    // Counts and the first five of each set come from SQL (a big facility has millions of rows).
+    let open_f = FindingFilter { states: vec![FindingState::Open], ..Default::default() };
+    let confirmed_f = FindingFilter { confirmed_only: true, ..open_f.clone() };
+    let kev_f = FindingFilter { kev_only: true, ..confirmed_f.clone() };
+    let accepted_f = FindingFilter { states: vec![FindingState::Accepted], confirmed_only: true, ..Default::default() };
+    let open = Sample::of(store, facility, &open_f).await?;
+    let confirmed = Sample::of(store, facility, &confirmed_f).await?;
+    let kev = Sample::of(store, facility, &kev_f).await?;
+    let accepted_confirmed = Sample::of(store, facility, &accepted_f).await?;
     let feeds = store.vuln_feed_status().await?;
     let nvd_age = feeds.iter().find(|f| f.feed == Feed::Nvd).and_then(|f| feed_age_days(f, today));
     let stale = nvd_age.is_none_or(|d| d > STALE_DAYS);
@@ -707,15 +940,6 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
         None => ("（NVD データが取り込まれていません）".into(), " (no NVD data imported)".into()),
         _ => (String::new(), String::new()),
     };
-    let confirmed: Vec<&StoredFinding> = open.iter().filter(|f| is_confirmed(&f.data.confidence)).collect();
-    let kev: Vec<&StoredFinding> = confirmed.iter().copied().filter(|f| f.data.kev).collect();
-    let list = |fs: &[&StoredFinding]| -> String {
-        let mut v: Vec<String> = fs.iter().take(5).map(|f| format!("{} {}", f.data.asset_no, f.data.cve_id)).collect();
-        if fs.len() > 5 {
-            v.push(format!("… +{}", fs.len() - 5));
-        }
-        v.join(", ")
-    };
     let mut out = Vec::new();
     let (state, suggests, ja, en) = if !kev.is_empty() {
         (
@@ -724,13 +948,13 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
             format!(
                 "悪用が確認されている脆弱性（CISA KEV）が未対応です: {} 件（{}）。未対応の指摘は全部で {} 件です{stale_ja}",
                 kev.len(),
-                list(&kev),
+                kev.list(),
                 open.len()
             ),
             format!(
                 "{} known-exploited (CISA KEV) vulnerabilities are open ({}); {} open findings in all{stale_en}",
                 kev.len(),
-                list(&kev),
+                kev.list(),
                 open.len()
             ),
         )
@@ -738,11 +962,11 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
         (
             EvidenceState::Contradicts,
             Some(false),
-            format!("版数から該当する脆弱性が未対応です: {} 件（{}）{stale_ja}", confirmed.len(), list(&confirmed)),
+            format!("版数から該当する脆弱性が未対応です: {} 件（{}）{stale_ja}", confirmed.len(), confirmed.list()),
             format!(
                 "{} vulnerabilities matching the versions are open ({}){stale_en}",
                 confirmed.len(),
-                list(&confirmed)
+                confirmed.list()
             ),
         )
     } else if !accepted_confirmed.is_empty() {
@@ -752,12 +976,12 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
             format!(
                 "未対応の指摘はありませんが、リスク受容として未適用のままの脆弱性が {} 件あります（{}）{stale_ja}",
                 accepted_confirmed.len(),
-                list(&accepted_confirmed)
+                accepted_confirmed.list()
             ),
             format!(
                 "No open finding, but {} vulnerabilities are accepted and left unpatched ({}){stale_en}",
                 accepted_confirmed.len(),
-                list(&accepted_confirmed)
+                accepted_confirmed.list()
             ),
         )
     } else if !open.is_empty() {
@@ -801,10 +1025,17 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
         .map(|d| d.asset_no.clone())
         .collect();
     if !vpn.is_empty() {
-        let on_vpn: Vec<&StoredFinding> =
-            confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
-        let accepted_vpn: Vec<&StoredFinding> =
-            accepted_confirmed.iter().copied().filter(|f| vpn.contains(&f.data.asset_no)).collect();
+        let mut vpn_list: Vec<String> = vpn.iter().cloned().collect();
+        vpn_list.sort();
+        let on_vpn_f = FindingFilter { assets: Some(vpn_list.clone()), ..confirmed_f.clone() };
+        let on_vpn = Sample::of(store, facility, &on_vpn_f).await?;
+        let accepted_vpn =
+            Sample::of(store, facility, &FindingFilter { assets: Some(vpn_list), ..accepted_f.clone() }).await?;
+        let vpn_kev = if on_vpn.is_empty() {
+            0
+        } else {
+            store.vuln_finding_counts(facility.id, &FindingFilter { kev_only: true, ..on_vpn_f }).await?.total
+        };
         let (state, suggests, ja, en) = if on_vpn.is_empty() && !accepted_vpn.is_empty() {
             (
                 EvidenceState::Partial,
@@ -812,12 +1043,12 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
                 format!(
                     "VPN 装置の脆弱性 {} 件がリスク受容のまま未適用です: {}",
                     accepted_vpn.len(),
-                    list(&accepted_vpn)
+                    accepted_vpn.list()
                 ),
                 format!(
                     "{} vulnerabilities on VPN devices are accepted and unpatched: {}",
                     accepted_vpn.len(),
-                    list(&accepted_vpn)
+                    accepted_vpn.list()
                 ),
             )
         } else if on_vpn.is_empty() {
@@ -828,12 +1059,12 @@ pub async fn evidence(store: &Store, facility: &Facility, today: NaiveDate) -> R
                 format!("No open vulnerability on the {} VPN devices{stale_en}", vpn.len()),
             )
         } else {
-            let k = on_vpn.iter().filter(|f| f.data.kev).count();
+            let k = vpn_kev;
             (
                 EvidenceState::Contradicts,
                 Some(false),
-                format!("VPN 装置に未対応の脆弱性が {} 件（うち KEV {k} 件）: {}", on_vpn.len(), list(&on_vpn)),
-                format!("{} open vulnerabilities on VPN devices ({k} in KEV): {}", on_vpn.len(), list(&on_vpn)),
+                format!("VPN 装置に未対応の脆弱性が {} 件（うち KEV {k} 件）: {}", on_vpn.len(), on_vpn.list()),
+                format!("{} open vulnerabilities on VPN devices ({k} in KEV): {}", on_vpn.len(), on_vpn.list()),
             )
         };
         out.push(Evidence {

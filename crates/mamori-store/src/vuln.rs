@@ -9,7 +9,9 @@
 //! key and their lifecycle (open → accepted / fixed / false positive, with reason, who and when, and its
 //! history), and one row per scan.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -326,6 +328,12 @@ pub struct FindingFilter {
     /// Minimum CVSS × 10.
     pub min_score10: Option<i64>,
     pub external_only: bool,
+    /// Only findings whose confidence says the version really is affected (exact, range, JVN).
+    pub confirmed_only: bool,
+    /// Only these devices (None: every device).
+    pub assets: Option<Vec<String>>,
+    /// Only this CVE (or JVNDB id).
+    pub cve_id: Option<String>,
 }
 
 /// A value to bind, for statements built with many rows.
@@ -409,17 +417,34 @@ fn state_of(s: &str) -> Result<FindingState> {
     FindingState::parse(s).ok_or_else(|| StoreError::Corrupt(format!("finding state {s}")))
 }
 
-const FINDING_COLS: &str = "fkey, asset_no, cve_id, jvn_id, confidence, tier, priority, score10, kev, ransomware, \
-     at_external_point, title_ja, fixed_version, matched_cpe, criterion, reason, detail, state, present, first_seen, \
-     last_seen, state_reason, state_by, state_at";
-const FINDING_NCOLS: usize = 24;
+/// Columns of a stored finding as the readers select them (device row `f` joined with its fact `x`).
+const FINDING_SELECT: &str = "SELECT f.asset_no, f.cve_id, f.confidence, f.tier, f.priority, f.score10, f.kev, \
+     f.ransomware, f.at_external_point, f.state, f.present, f.first_seen, f.last_seen, f.state_reason, f.state_by, \
+     f.state_at, x.jvn_id, x.title_ja, x.fixed_version, x.matched_cpe, x.criterion, x.reason \
+     FROM vuln_device_findings f JOIN vuln_finding_facts x ON x.id = f.fact_id";
 
-fn finding_from_row(r: &AnyRow) -> Result<StoredFinding> {
+/// The stable key of a finding: `asset_no|CVE`.
+pub fn finding_key(asset_no: &str, cve_id: &str) -> String {
+    format!("{asset_no}|{cve_id}")
+}
+
+/// (asset_no, CVE) of a key; a CVE or JVNDB id holds no `|`, an asset number may.
+fn split_key(key: &str) -> Option<(&str, &str)> {
+    key.rsplit_once('|')
+}
+
+/// A present finding was seen by the last scan: its `last_seen` is that scan's time (rows of
+/// devices whose findings did not change are not rewritten).
+fn finding_from_row(r: &AnyRow, last_scan: Option<&str>) -> Result<StoredFinding> {
+    let asset_no: String = r.try_get("asset_no")?;
+    let cve_id: String = r.try_get("cve_id")?;
+    let present = r.try_get::<i64, _>("present")? != 0;
+    let last_seen: String = r.try_get("last_seen")?;
     Ok(StoredFinding {
         data: FindingData {
-            key: r.try_get("fkey")?,
-            asset_no: r.try_get("asset_no")?,
-            cve_id: r.try_get("cve_id")?,
+            key: finding_key(&asset_no, &cve_id),
+            asset_no,
+            cve_id,
             jvn_id: r.try_get("jvn_id")?,
             confidence: r.try_get("confidence")?,
             tier: r.try_get("tier")?,
@@ -433,47 +458,256 @@ fn finding_from_row(r: &AnyRow) -> Result<StoredFinding> {
             matched_cpe: r.try_get("matched_cpe")?,
             criterion: r.try_get("criterion")?,
             reason: r.try_get("reason")?,
-            detail: r.try_get("detail")?,
+            detail: String::new(),
         },
         state: state_of(&r.try_get::<String, _>("state")?)?,
-        present: r.try_get::<i64, _>("present")? != 0,
+        present,
         first_seen: r.try_get("first_seen")?,
-        last_seen: r.try_get("last_seen")?,
+        last_seen: match (present, last_scan) {
+            (true, Some(t)) if t > last_seen.as_str() => t.to_string(),
+            _ => last_seen,
+        },
         state_reason: r.try_get("state_reason")?,
         state_by: r.try_get("state_by")?,
         state_at: r.try_get("state_at")?,
     })
 }
 
-fn push_finding<'a>(vals: &mut Vec<V<'a>>, f: &'a StoredFinding) {
-    let d = &f.data;
-    vals.extend([
-        V::S(&d.key),
-        V::S(&d.asset_no),
-        V::S(&d.cve_id),
-        V::O(d.jvn_id.as_deref()),
-        V::S(&d.confidence),
-        V::S(&d.tier),
-        V::I(d.priority),
-        V::I(d.score10),
-        V::I(flag(d.kev)),
-        V::I(flag(d.ransomware)),
-        V::I(flag(d.at_external_point)),
-        V::O(d.title_ja.as_deref()),
-        V::O(d.fixed_version.as_deref()),
-        V::S(&d.matched_cpe),
-        V::S(&d.criterion),
-        V::S(&d.reason),
-        V::S(&d.detail),
-        V::S(f.state.as_str()),
-        V::I(flag(f.present)),
-        V::S(&f.first_seen),
-        V::S(&f.last_seen),
-        V::S(&f.state_reason),
-        V::S(&f.state_by),
-        V::O(f.state_at.as_deref()),
-    ]);
+/// What a finding says about its CVE and the match, stored once per distinct content
+/// (vuln_finding_facts): millions of per-device rows share a few hundred thousand of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingFact {
+    pub cve_id: String,
+    pub jvn_id: Option<String>,
+    pub title_ja: Option<String>,
+    pub fixed_version: Option<String>,
+    pub matched_cpe: String,
+    pub criterion: String,
+    pub reason: String,
 }
+
+impl FindingFact {
+    /// Stable id of the content: FNV-1a 64 over the fields (each ended by a separator byte),
+    /// non-negative (negative ids belong to rows migrated from 0006).
+    pub fn id(&self) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |s: Option<&str>| {
+            for b in s.map(str::as_bytes).unwrap_or(b"\x01") {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        };
+        eat(Some(&self.cve_id));
+        eat(self.jvn_id.as_deref());
+        eat(self.title_ja.as_deref());
+        eat(self.fixed_version.as_deref());
+        eat(Some(&self.matched_cpe));
+        eat(Some(&self.criterion));
+        eat(Some(&self.reason));
+        (h & (i64::MAX as u64)) as i64
+    }
+
+    fn of(d: &FindingData) -> Self {
+        FindingFact {
+            cve_id: d.cve_id.clone(),
+            jvn_id: d.jvn_id.clone(),
+            title_ja: d.title_ja.clone(),
+            fixed_version: d.fixed_version.clone(),
+            matched_cpe: d.matched_cpe.clone(),
+            criterion: d.criterion.clone(),
+            reason: d.reason.clone(),
+        }
+    }
+}
+
+/// One finding of one device as a scan hands it to the store.
+#[derive(Debug, Clone)]
+pub struct NewFinding {
+    pub fact: Arc<FindingFact>,
+    /// `fact.id()`, computed once per fact by the caller.
+    pub fact_id: i64,
+    pub confidence: Cow<'static, str>,
+    pub tier: Cow<'static, str>,
+    pub priority: i64,
+    pub score10: i64,
+    pub kev: bool,
+    pub ransomware: bool,
+    pub at_external_point: bool,
+}
+
+/// One device of a scan: what the scan chose for it (None: a device no longer scanned whose findings
+/// are to be marked not present), the digest of its findings ('' = always rewrite) and their number.
+#[derive(Debug, Clone)]
+pub struct ScanDevice {
+    pub asset_no: String,
+    pub row: Option<DeviceCpeRow>,
+    pub digest: String,
+    pub findings: usize,
+}
+
+/// Counts over the findings a filter selects (the page's summary).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FindingCounts {
+    pub total: i64,
+    pub kev: i64,
+    pub ransomware: i64,
+    pub external: i64,
+    /// (tier, count), highest tier first.
+    pub by_tier: Vec<(String, i64)>,
+    pub by_confidence: Vec<(String, i64)>,
+    pub by_state: Vec<(FindingState, i64)>,
+}
+
+/// One CVE and how many devices it affects (the "by CVE" view).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CveCount {
+    pub cve_id: String,
+    pub devices: i64,
+    /// Highest priority over its devices.
+    pub priority: i64,
+    pub score10: i64,
+    pub kev: bool,
+    pub ransomware: bool,
+    pub title_ja: Option<String>,
+}
+
+/// The lifecycle part of a stored row, read when a device's findings are rewritten.
+struct OldRow {
+    cve_id: String,
+    fact_id: i64,
+    confidence: String,
+    tier: String,
+    priority: i64,
+    score10: i64,
+    kev: bool,
+    ransomware: bool,
+    ext: bool,
+    state: FindingState,
+    present: bool,
+    first_seen: String,
+    last_seen: String,
+    state_reason: String,
+    state_by: String,
+    state_at: Option<String>,
+}
+
+/// A row to write.
+struct RowW {
+    asset: Arc<str>,
+    cve_id: String,
+    fact_id: i64,
+    confidence: Cow<'static, str>,
+    tier: Cow<'static, str>,
+    priority: i64,
+    score10: i64,
+    kev: bool,
+    ransomware: bool,
+    ext: bool,
+    state: FindingState,
+    present: bool,
+    first_seen: Arc<str>,
+    last_seen: Arc<str>,
+    state_reason: Cow<'static, str>,
+    state_by: Arc<str>,
+    state_at: Option<Arc<str>>,
+}
+
+/// The columns of vuln_finding_sums that identify a count.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SumKey {
+    cve_id: String,
+    present: bool,
+    state: FindingState,
+    confidence: String,
+    tier: String,
+    kev: bool,
+    ransomware: bool,
+    ext: bool,
+    score10: i64,
+    priority: i64,
+}
+
+impl SumKey {
+    fn of_old(o: &OldRow) -> Self {
+        SumKey {
+            cve_id: o.cve_id.clone(),
+            present: o.present,
+            state: o.state,
+            confidence: o.confidence.clone(),
+            tier: o.tier.clone(),
+            kev: o.kev,
+            ransomware: o.ransomware,
+            ext: o.ext,
+            score10: o.score10,
+            priority: o.priority,
+        }
+    }
+    fn of_row(r: &RowW) -> Self {
+        SumKey {
+            cve_id: r.cve_id.clone(),
+            present: r.present,
+            state: r.state,
+            confidence: r.confidence.to_string(),
+            tier: r.tier.to_string(),
+            kev: r.kev,
+            ransomware: r.ransomware,
+            ext: r.ext,
+            score10: r.score10,
+            priority: r.priority,
+        }
+    }
+}
+
+/// Adds the count changes to vuln_finding_sums and drops the counts that reached zero.
+async fn apply_sums(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    facility_id: i64,
+    deltas: &HashMap<SumKey, i64>,
+) -> Result<()> {
+    let mut vals = Vec::new();
+    for (k, n) in deltas.iter().filter(|(_, n)| **n != 0) {
+        vals.extend([
+            V::I(facility_id),
+            V::S(&k.cve_id),
+            V::I(flag(k.present)),
+            V::S(k.state.as_str()),
+            V::S(&k.confidence),
+            V::S(&k.tier),
+            V::I(flag(k.kev)),
+            V::I(flag(k.ransomware)),
+            V::I(flag(k.ext)),
+            V::I(k.score10),
+            V::I(k.priority),
+            V::I(*n),
+        ]);
+    }
+    insert_rows(
+        tx,
+        backend,
+        "INSERT INTO vuln_finding_sums (facility_id, cve_id, present, state, confidence, tier, kev, ransomware, \
+         at_external_point, score10, priority, n)",
+        "ON CONFLICT (facility_id, cve_id, present, state, confidence, tier, kev, ransomware, at_external_point, \
+         score10, priority) DO UPDATE SET n = vuln_finding_sums.n + excluded.n",
+        12,
+        &vals,
+    )
+    .await?;
+    sqlx::query("DELETE FROM vuln_finding_sums WHERE facility_id = $1 AND n = 0")
+        .bind(facility_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+const ROW_COLS: &str = "facility_id, asset_no, cve_id, fact_id, confidence, tier, priority, score10, kev, ransomware, \
+     at_external_point, state, present, first_seen, last_seen, state_reason, state_by, state_at";
+const ROW_NCOLS: usize = 18;
+
+/// Rows buffered before they are written (bounded memory whatever the facility's size).
+const WRITE_BATCH: usize = 16_000;
 
 struct HistoryInsert {
     key: String,
@@ -993,132 +1227,206 @@ impl Store {
 
     // ------------------------------------------------------------------------------------------- scans
 
-    /// Saves a scan in ONE transaction: the devices' CPEs, the findings merged with their lifecycle
-    /// (known findings keep their state; a "fixed" one that still matches is reopened; an open one no
-    /// longer matched is closed as fixed — both with a history entry), and the scan row.
+    /// Saves a scan given as whole findings (small facilities, tests): groups them by device and
+    /// hands them to [`Store::vuln_save_scan_devices`], every device rewritten. Devices with present
+    /// findings that are neither in `devices` nor in `found` get their findings marked not present.
     pub async fn vuln_save_scan(
         &self,
         facility_id: i64,
         by: &str,
         devices: &[DeviceCpeRow],
         found: Vec<FindingData>,
-        mut scan: ScanRow,
+        scan: ScanRow,
     ) -> Result<ScanOutcome> {
-        let backend = self.backend();
-        let now = now_text();
-        let mut existing: HashMap<String, StoredFinding> = self
-            .vuln_findings(facility_id, &FindingFilter { include_absent: true, ..Default::default() })
-            .await?
-            .into_iter()
-            .map(|f| (f.data.key.clone(), f))
+        let mut list: Vec<ScanDevice> = devices
+            .iter()
+            .map(|d| ScanDevice {
+                asset_no: d.asset_no.clone(),
+                row: Some(d.clone()),
+                digest: String::new(),
+                findings: 0,
+            })
             .collect();
-        let mut out = ScanOutcome { findings: found.len(), ..Default::default() };
-        let mut merged: Vec<StoredFinding> = Vec::with_capacity(found.len() + existing.len());
-        let mut history: Vec<HistoryInsert> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::with_capacity(found.len());
+        let mut pos: HashMap<String, usize> = list.iter().enumerate().map(|(i, d)| (d.asset_no.clone(), i)).collect();
+        let mut per: Vec<Vec<NewFinding>> = vec![Vec::new(); list.len()];
+        let mut seen: HashSet<String> = HashSet::new();
         for d in found {
             if !seen.insert(d.key.clone()) {
                 continue;
             }
-            match existing.remove(&d.key) {
-                None => {
-                    out.added += 1;
-                    merged.push(StoredFinding {
-                        data: d,
-                        state: FindingState::Open,
-                        present: true,
-                        first_seen: now.clone(),
-                        last_seen: now.clone(),
-                        state_reason: String::new(),
-                        state_by: String::new(),
-                        state_at: None,
-                    });
-                }
-                Some(old) => {
-                    let mut f = StoredFinding { data: d, present: true, last_seen: now.clone(), ..old };
-                    if f.state == FindingState::Fixed {
-                        let reason =
-                            "再診断でも該当したため再オープン / reopened: the rescan still matches it".to_string();
-                        history.push(HistoryInsert {
-                            key: f.data.key.clone(),
-                            from: FindingState::Fixed,
-                            to: FindingState::Open,
-                            reason: reason.clone(),
-                        });
-                        out.reopened.push(f.data.key.clone());
-                        f.state = FindingState::Open;
-                        f.state_reason = reason;
-                        f.state_by = by.to_string();
-                        f.state_at = Some(now.clone());
-                    }
-                    merged.push(f);
-                }
+            let i = *pos.entry(d.asset_no.clone()).or_insert_with(|| {
+                list.push(ScanDevice { asset_no: d.asset_no.clone(), row: None, digest: String::new(), findings: 0 });
+                per.push(Vec::new());
+                list.len() - 1
+            });
+            let fact = FindingFact::of(&d);
+            list[i].findings += 1;
+            per[i].push(NewFinding {
+                fact_id: fact.id(),
+                fact: Arc::new(fact),
+                confidence: Cow::Owned(d.confidence),
+                tier: Cow::Owned(d.tier),
+                priority: d.priority,
+                score10: d.score10,
+                kev: d.kev,
+                ransomware: d.ransomware,
+                at_external_point: d.at_external_point,
+            });
+        }
+        let present: Vec<String> =
+            sqlx::query("SELECT DISTINCT asset_no FROM vuln_device_findings WHERE facility_id = $1 AND present = 1")
+                .bind(facility_id)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| r.try_get("asset_no"))
+                .collect::<std::result::Result<_, _>>()?;
+        for a in present {
+            if !pos.contains_key(&a) {
+                pos.insert(a.clone(), list.len());
+                list.push(ScanDevice { asset_no: a, row: None, digest: String::new(), findings: 0 });
+                per.push(Vec::new());
             }
         }
-        for (_, mut f) in existing {
-            if f.present && f.state == FindingState::Open {
-                let reason =
-                    "再診断で該当しなくなったため対応済み / fixed: the rescan no longer matches it".to_string();
-                history.push(HistoryInsert {
-                    key: f.data.key.clone(),
-                    from: FindingState::Open,
-                    to: FindingState::Fixed,
-                    reason: reason.clone(),
-                });
-                f.state = FindingState::Fixed;
-                f.state_reason = reason;
-                f.state_by = by.to_string();
-                f.state_at = Some(now.clone());
-                out.resolved += 1;
-            }
-            f.present = false;
-            merged.push(f);
-        }
+        let mut take = |i: usize| Ok(std::mem::take(&mut per[i]));
+        self.vuln_save_scan_devices(facility_id, by, &list, &mut take, scan).await
+    }
+
+    /// Saves a scan in ONE transaction, device by device, in bounded memory: a device whose findings
+    /// digest equals the stored one (and that has no present finding marked fixed, which the scan
+    /// reopens) is not touched; any other device's findings are merged with their lifecycle (known
+    /// findings keep their state; a "fixed" one that still matches is reopened; an open one no longer
+    /// matched is closed as fixed — both with a history entry; one no longer matched is kept, not
+    /// present) and rewritten. `findings_of(i)` gives device `i`'s findings, asked only for devices
+    /// that are rewritten; an error from it (a cancelled scan) stops the save. Devices of the previous
+    /// scan that are not in `devices` are treated as having no findings. Nothing is written if anything
+    /// fails.
+    pub async fn vuln_save_scan_devices(
+        &self,
+        facility_id: i64,
+        by: &str,
+        devices: &[ScanDevice],
+        findings_of: &mut (dyn FnMut(usize) -> Result<Vec<NewFinding>> + Send),
+        mut scan: ScanRow,
+    ) -> Result<ScanOutcome> {
+        let now: Arc<str> = Arc::from(now_text());
+        let by_a: Arc<str> = Arc::from(by);
         let mut tx = self.pool().begin().await?;
+        if self.backend() == Backend::Sqlite {
+            // Millions of rows go into the table and its order index: with the default page cache (2 MB)
+            // SQLite spills and rewrites the same index pages again and again (measured: 209 s instead of
+            // 120 s with 128 MiB for 5.8 M rows). 256 MiB holds the order index of 10k devices. Set back
+            // after the save.
+            sqlx::query("PRAGMA cache_size = -262144").execute(&mut *tx).await?;
+        }
+        let old_digest: HashMap<String, String> =
+            sqlx::query("SELECT asset_no, findings_digest FROM vuln_device_cpes WHERE facility_id = $1")
+                .bind(facility_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("asset_no")?, r.try_get("findings_digest")?)))
+                .collect::<Result<_>>()?;
+        let any_rows = sqlx::query("SELECT 1 AS one FROM vuln_device_findings WHERE facility_id = $1 LIMIT 1")
+            .bind(facility_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        let fixed_present: HashSet<String> = sqlx::query(
+            "SELECT DISTINCT asset_no FROM vuln_device_findings WHERE facility_id = $1 AND present = 1 AND state = 'fixed'",
+        )
+        .bind(facility_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("asset_no"))
+        .collect::<std::result::Result<_, _>>()?;
+        let prev_scan: Option<Arc<str>> =
+            sqlx::query("SELECT scanned_at FROM vuln_scans WHERE facility_id = $1 ORDER BY id DESC LIMIT 1")
+                .bind(facility_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>("scanned_at"))
+                .transpose()?
+                .map(Arc::from);
+        let mut w = Writer {
+            facility_id,
+            backend: self.backend(),
+            rows: Vec::new(),
+            facts: Vec::new(),
+            fact_ids: Vec::new(),
+            facts_seen: HashSet::new(),
+            history: Vec::new(),
+            by: by_a.clone(),
+            now: now.clone(),
+            sums: HashMap::new(),
+        };
+        let mut out = ScanOutcome::default();
+        let mut done: HashSet<&str> = HashSet::with_capacity(devices.len());
+        let mut units: Vec<(usize, &str)> = Vec::with_capacity(devices.len());
+        for (i, d) in devices.iter().enumerate() {
+            if done.insert(d.asset_no.as_str()) {
+                units.push((i, d.asset_no.as_str()));
+            }
+        }
+        let gone: Vec<&str> = old_digest.keys().map(String::as_str).filter(|a| !done.contains(a)).collect::<Vec<_>>();
+        for (i, asset) in units.iter().map(|&(i, a)| (Some(i), a)).chain(gone.into_iter().map(|a| (None, a))) {
+            let d = i.map(|i| &devices[i]);
+            out.findings += d.map_or(0, |d| d.findings);
+            let unchanged = d.is_some_and(|d| {
+                !d.digest.is_empty() && old_digest.get(asset) == Some(&d.digest) && !fixed_present.contains(asset)
+            });
+            if unchanged {
+                continue;
+            }
+            let new = match i {
+                Some(i) => findings_of(i)?,
+                None => Vec::new(),
+            };
+            let old = if any_rows { device_rows(&mut tx, facility_id, asset).await? } else { Vec::new() };
+            if !old.is_empty() {
+                sqlx::query("DELETE FROM vuln_device_findings WHERE facility_id = $1 AND asset_no = $2")
+                    .bind(facility_id)
+                    .bind(asset)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            w.merge(asset, new, old, &now, &by_a, prev_scan.as_ref(), &mut out);
+            if w.rows.len() + w.history.len() >= WRITE_BATCH {
+                w.flush(&mut tx).await?;
+            }
+        }
+        w.flush(&mut tx).await?;
+        apply_sums(&mut tx, self.backend(), facility_id, &w.sums).await?;
+        drop(w);
         sqlx::query("DELETE FROM vuln_device_cpes WHERE facility_id = $1").bind(facility_id).execute(&mut *tx).await?;
-        let mut dv = Vec::with_capacity(devices.len() * 8);
-        for d in devices {
+        let mut dv = Vec::with_capacity(devices.len() * 9);
+        for (i, _) in &units {
+            let d = &devices[*i];
+            let Some(r) = &d.row else { continue };
             dv.extend([
                 V::I(facility_id),
-                V::S(&d.asset_no),
-                V::S(&d.cpes),
-                V::S(&d.unrecognised),
-                V::S(&d.notes),
-                V::I(flag(d.overridden)),
-                V::I(flag(d.at_external_point)),
-                V::I(flag(d.needs_review)),
+                V::S(&r.asset_no),
+                V::S(&r.cpes),
+                V::S(&r.unrecognised),
+                V::S(&r.notes),
+                V::I(flag(r.overridden)),
+                V::I(flag(r.at_external_point)),
+                V::I(flag(r.needs_review)),
+                V::S(&d.digest),
             ]);
         }
         insert_rows(
             &mut tx,
-            backend,
-            "INSERT INTO vuln_device_cpes (facility_id, asset_no, cpes, unrecognised, notes, overridden, at_external_point, needs_review)",
+            self.backend(),
+            "INSERT INTO vuln_device_cpes (facility_id, asset_no, cpes, unrecognised, notes, overridden, at_external_point, needs_review, findings_digest)",
             "",
-            8,
+            9,
             &dv,
         )
         .await?;
-        sqlx::query("DELETE FROM vuln_findings WHERE facility_id = $1").bind(facility_id).execute(&mut *tx).await?;
-        let mut fv = Vec::with_capacity(merged.len() * (FINDING_NCOLS + 1));
-        let fid_s = facility_id;
-        for f in &merged {
-            fv.push(V::I(fid_s));
-            push_finding(&mut fv, f);
-        }
-        insert_rows(
-            &mut tx,
-            backend,
-            &format!("INSERT INTO vuln_findings (facility_id, {FINDING_COLS})"),
-            "",
-            FINDING_NCOLS + 1,
-            &fv,
-        )
-        .await?;
-        for h in &history {
-            insert_history(&mut tx, facility_id, h, by, &now).await?;
-        }
         scan.scanned_by = by.to_string();
-        scan.scanned_at = now.clone();
+        scan.scanned_at = now.to_string();
         scan.findings = out.findings as i64;
         scan.added = out.added as i64;
         scan.reopened = out.reopened.len() as i64;
@@ -1140,6 +1448,9 @@ impl Store {
         .bind(scan.millis)
         .execute(&mut *tx)
         .await?;
+        if self.backend() == Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -2000").execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
@@ -1171,49 +1482,240 @@ impl Store {
 
     // ------------------------------------------------------------------------------------------- findings
 
-    /// Findings of a facility, highest priority first (then device, CVE).
+    /// Findings of a facility, highest priority first (then device, CVE). Collects them all: for a
+    /// big facility use [`Store::vuln_findings_page`], [`Store::vuln_finding_counts`] or
+    /// [`Store::vuln_findings_each`].
     pub async fn vuln_findings(&self, facility_id: i64, f: &FindingFilter) -> Result<Vec<StoredFinding>> {
-        let mut sql = format!("SELECT {FINDING_COLS} FROM vuln_findings WHERE facility_id = $1");
-        let mut n = 1;
-        let mut binds: Vec<String> = Vec::new();
-        if let Some(a) = &f.asset_no {
-            n += 1;
-            sql.push_str(&format!(" AND asset_no = ${n}"));
-            binds.push(a.clone());
+        let mut all = Vec::new();
+        self.vuln_findings_each(facility_id, f, &mut |x| {
+            all.push(x);
+            Ok(())
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// One page of the findings, highest priority first (then device, CVE).
+    pub async fn vuln_findings_page(
+        &self,
+        facility_id: i64,
+        f: &FindingFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredFinding>> {
+        let last = self.last_scan_at(facility_id).await?;
+        let (limit, offset) = (limit.max(0), offset.max(0));
+        if limit == 0 {
+            return Ok(Vec::new());
         }
-        if !f.include_absent {
-            sql.push_str(" AND present = 1");
-        }
-        if f.kev_only {
-            sql.push_str(" AND kev = 1");
-        }
-        if f.external_only {
-            sql.push_str(" AND at_external_point = 1");
-        }
-        if let Some(s) = f.min_score10 {
-            sql.push_str(&format!(" AND score10 >= {}", s.max(0)));
-        }
-        if !f.states.is_empty() {
-            let list: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            sql.push_str(&format!(" AND state IN ({})", list.join(", ")));
-        }
-        sql.push_str(" ORDER BY priority DESC, asset_no, cve_id");
+        // The order index is (facility, present, state, priority …): one (present, state) pair is read
+        // in priority order from it. A filter that spans several pairs (all states, absent ones too)
+        // reads the head of each pair and merges them, instead of sorting millions of rows.
+        let presents: &[i64] = if f.include_absent { &[1, 0] } else { &[1] };
+        let states: Vec<FindingState> = if f.states.is_empty() { FindingState::ALL.to_vec() } else { f.states.clone() };
+        let sub_filter = FindingFilter { states: Vec::new(), include_absent: true, ..f.clone() };
+        let (cond, binds) = filter_sql(&sub_filter);
+        let order = "ORDER BY f.priority DESC, f.asset_no, f.cve_id";
+        let sql = if presents.len() * states.len() == 1 {
+            let (cond, _) = filter_sql(f);
+            format!("{FINDING_SELECT} WHERE f.facility_id = $1{cond} {order} LIMIT {limit} OFFSET {offset}")
+        } else {
+            let mut parts = Vec::new();
+            for p in presents {
+                for st in &states {
+                    parts.push(format!(
+                        "SELECT * FROM (SELECT f.* FROM vuln_device_findings f WHERE f.facility_id = $1{cond} \
+                         AND f.present = {p} AND f.state = '{}' ORDER BY f.priority DESC, f.asset_no, f.cve_id \
+                         LIMIT {}) s{}",
+                        st.as_str(),
+                        offset + limit,
+                        parts.len()
+                    ));
+                }
+            }
+            let head = FINDING_SELECT
+                .replace("FROM vuln_device_findings f", &format!("FROM ({}) f", parts.join(" UNION ALL ")));
+            format!("{head} {order} LIMIT {limit} OFFSET {offset}")
+        };
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
         for b in &binds {
             q = q.bind(b.as_str());
         }
-        q.fetch_all(self.pool()).await?.iter().map(finding_from_row).collect()
+        q.fetch_all(self.pool()).await?.iter().map(|r| finding_from_row(r, last.as_deref())).collect()
+    }
+
+    /// Every finding the filter selects, highest priority first, handed to `each` as it is read
+    /// (never collected). An error from `each` stops the read and is returned.
+    pub async fn vuln_findings_each(
+        &self,
+        facility_id: i64,
+        f: &FindingFilter,
+        each: &mut (dyn FnMut(StoredFinding) -> Result<()> + Send),
+    ) -> Result<()> {
+        use futures_util::TryStreamExt;
+        let mut rows = self.vuln_findings_stream(facility_id, f).await?;
+        while let Some(x) = rows.try_next().await? {
+            each(x)?;
+        }
+        Ok(())
+    }
+
+    /// Every finding the filter selects as a stream, highest priority first (rows are read from the
+    /// database as the stream is polled).
+    pub async fn vuln_findings_stream(
+        &self,
+        facility_id: i64,
+        f: &FindingFilter,
+    ) -> Result<futures_util::stream::BoxStream<'_, Result<StoredFinding>>> {
+        use futures_util::StreamExt;
+        let last = self.last_scan_at(facility_id).await?;
+        let (cond, binds) = filter_sql(f);
+        let sql =
+            format!("{FINDING_SELECT} WHERE f.facility_id = $1{cond} ORDER BY f.priority DESC, f.asset_no, f.cve_id");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+        for b in binds {
+            q = q.bind(b);
+        }
+        Ok(q.fetch(self.pool())
+            .map(move |r| r.map_err(StoreError::from).and_then(|r| finding_from_row(&r, last.as_deref())))
+            .boxed())
+    }
+
+    /// Counts over the findings the filter selects: total, KEV, ransomware, external point, and by
+    /// tier, confidence and state. One grouped query over the device rows (no join).
+    pub async fn vuln_finding_counts(&self, facility_id: i64, f: &FindingFilter) -> Result<FindingCounts> {
+        let (cond, binds) = filter_sql(f);
+        // Without a device filter the counts come from vuln_finding_sums (a few rows per CVE).
+        let (table, n) = if by_device(f) {
+            ("vuln_device_findings", "COUNT(*)")
+        } else {
+            ("vuln_finding_sums", "CAST(SUM(f.n) AS BIGINT)")
+        };
+        let sql = format!(
+            "SELECT f.tier, f.confidence, f.state, f.kev, f.ransomware, f.at_external_point, {n} AS n \
+             FROM {table} f WHERE f.facility_id = $1{cond} \
+             GROUP BY f.tier, f.confidence, f.state, f.kev, f.ransomware, f.at_external_point"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let mut c = FindingCounts::default();
+        let mut tiers: HashMap<String, i64> = HashMap::new();
+        let mut confs: HashMap<String, i64> = HashMap::new();
+        let mut states: HashMap<FindingState, i64> = HashMap::new();
+        for r in q.fetch_all(self.pool()).await? {
+            let n: i64 = r.try_get("n")?;
+            c.total += n;
+            if r.try_get::<i64, _>("kev")? != 0 {
+                c.kev += n;
+            }
+            if r.try_get::<i64, _>("ransomware")? != 0 {
+                c.ransomware += n;
+            }
+            if r.try_get::<i64, _>("at_external_point")? != 0 {
+                c.external += n;
+            }
+            *tiers.entry(r.try_get("tier")?).or_default() += n;
+            *confs.entry(r.try_get("confidence")?).or_default() += n;
+            *states.entry(state_of(&r.try_get::<String, _>("state")?)?).or_default() += n;
+        }
+        let order = ["kev_ransomware", "kev", "external_point", "cvss"];
+        let rank = |t: &str| order.iter().position(|x| *x == t).unwrap_or(order.len());
+        c.by_tier = tiers.into_iter().collect();
+        c.by_tier.sort_by(|a, b| rank(&a.0).cmp(&rank(&b.0)).then(a.0.cmp(&b.0)));
+        c.by_confidence = confs.into_iter().collect();
+        c.by_confidence.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        c.by_state = FindingState::ALL.iter().filter_map(|s| states.get(s).map(|n| (*s, *n))).collect();
+        Ok(c)
+    }
+
+    /// The findings the filter selects grouped by CVE: one row per CVE with its number of devices,
+    /// highest priority first, one page.
+    pub async fn vuln_findings_by_cve(
+        &self,
+        facility_id: i64,
+        f: &FindingFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<CveCount>)> {
+        let (cond, binds) = filter_sql(f);
+        let (table, n) = if by_device(f) {
+            ("vuln_device_findings", "COUNT(*)")
+        } else {
+            ("vuln_finding_sums", "CAST(SUM(f.n) AS BIGINT)")
+        };
+        let sql = format!(
+            "SELECT f.cve_id, {n} AS devices, MAX(f.priority) AS priority, MAX(f.score10) AS score10, \
+             MAX(f.kev) AS kev, MAX(f.ransomware) AS ransomware \
+             FROM {table} f WHERE f.facility_id = $1{cond} GROUP BY f.cve_id"
+        );
+        let sql = format!(
+            "SELECT g.cve_id, g.devices, g.priority, g.score10, g.kev, g.ransomware, COUNT(*) OVER () AS total, \
+             (SELECT MAX(x.title_ja) FROM vuln_finding_facts x WHERE x.cve_id = g.cve_id) AS title_ja \
+             FROM ({sql}) g ORDER BY g.priority DESC, g.devices DESC, g.cve_id LIMIT {} OFFSET {}",
+            limit.max(0),
+            offset.max(0)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(facility_id);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        let total = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            None => 0,
+        };
+        let list = rows
+            .iter()
+            .map(|r| {
+                Ok(CveCount {
+                    cve_id: r.try_get("cve_id")?,
+                    devices: r.try_get("devices")?,
+                    priority: r.try_get("priority")?,
+                    score10: r.try_get("score10")?,
+                    kev: r.try_get::<i64, _>("kev")? != 0,
+                    ransomware: r.try_get::<i64, _>("ransomware")? != 0,
+                    title_ja: r.try_get("title_ja")?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok((total, list))
+    }
+
+    /// The stored JSON of one feed record (NVD / KEV by CVE id, JVN by JVNDB id), if held.
+    pub async fn vuln_record(&self, feed: Feed, id: &str) -> Result<Option<String>> {
+        let key = match feed {
+            Feed::Kev => "cve_id",
+            _ => "id",
+        };
+        let r = sqlx::query(AssertSqlSafe(format!("SELECT data FROM {} WHERE {key} = $1", feed.table())))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        r.map(|r| r.try_get("data")).transpose().map_err(Into::into)
+    }
+
+    async fn last_scan_at(&self, facility_id: i64) -> Result<Option<String>> {
+        let r = sqlx::query("SELECT scanned_at FROM vuln_scans WHERE facility_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(facility_id)
+            .fetch_optional(self.pool())
+            .await?;
+        r.map(|r| r.try_get("scanned_at")).transpose().map_err(Into::into)
     }
 
     pub async fn vuln_finding(&self, facility_id: i64, key: &str) -> Result<Option<StoredFinding>> {
+        let Some((asset, cve)) = split_key(key) else { return Ok(None) };
+        let last = self.last_scan_at(facility_id).await?;
         let r = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FINDING_COLS} FROM vuln_findings WHERE facility_id = $1 AND fkey = $2"
+            "{FINDING_SELECT} WHERE f.facility_id = $1 AND f.asset_no = $2 AND f.cve_id = $3"
         )))
         .bind(facility_id)
-        .bind(key)
+        .bind(asset)
+        .bind(cve)
         .fetch_optional(self.pool())
         .await?;
-        r.as_ref().map(finding_from_row).transpose()
+        r.as_ref().map(|r| finding_from_row(r, last.as_deref())).transpose()
     }
 
     /// Sets a finding's state with a reason; the change and its history entry are written together.
@@ -1230,24 +1732,37 @@ impl Store {
             return Err(StoreError::Invalid("理由を入力してください（誰が見ても分かるように）/ give a reason".into()));
         }
         let mut tx = self.pool().begin().await?;
-        let r = sqlx::query("SELECT state FROM vuln_findings WHERE facility_id = $1 AND fkey = $2")
-            .bind(facility_id)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let Some((asset, cve)) = split_key(key) else { return Ok(None) };
+        let r = sqlx::query(
+            "SELECT cve_id, fact_id, confidence, tier, priority, score10, kev, ransomware, at_external_point, state, \
+             present, first_seen, last_seen, state_reason, state_by, state_at FROM vuln_device_findings \
+             WHERE facility_id = $1 AND asset_no = $2 AND cve_id = $3",
+        )
+        .bind(facility_id)
+        .bind(asset)
+        .bind(cve)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some(r) = r else { return Ok(None) };
-        let from = state_of(&r.try_get::<String, _>("state")?)?;
+        let o = old_row(&r)?;
+        let from = o.state;
         let now = now_text();
+        let mut sums = HashMap::new();
+        let old_key = SumKey::of_old(&o);
+        sums.insert(SumKey { state, ..old_key.clone() }, 1);
+        *sums.entry(old_key).or_default() -= 1;
+        apply_sums(&mut tx, self.backend(), facility_id, &sums).await?;
         sqlx::query(
-            "UPDATE vuln_findings SET state = $1, state_reason = $2, state_by = $3, state_at = $4 \
-             WHERE facility_id = $5 AND fkey = $6",
+            "UPDATE vuln_device_findings SET state = $1, state_reason = $2, state_by = $3, state_at = $4 \
+             WHERE facility_id = $5 AND asset_no = $6 AND cve_id = $7",
         )
         .bind(state.as_str())
         .bind(reason)
         .bind(by)
         .bind(&now)
         .bind(facility_id)
-        .bind(key)
+        .bind(asset)
+        .bind(cve)
         .execute(&mut *tx)
         .await?;
         let h = HistoryInsert { key: key.to_string(), from, to: state, reason: reason.to_string() };
@@ -1335,4 +1850,316 @@ async fn insert_history(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Whether a filter names devices (then counts need the device rows, not vuln_finding_sums).
+fn by_device(f: &FindingFilter) -> bool {
+    f.asset_no.is_some() || f.assets.is_some()
+}
+
+/// The `AND …` conditions of a filter on the device rows `f`, and the text values to bind after the
+/// facility id ($2, $3, …).
+fn filter_sql(f: &FindingFilter) -> (String, Vec<String>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    if let Some(a) = &f.asset_no {
+        binds.push(a.clone());
+        sql.push_str(&format!(" AND f.asset_no = ${}", binds.len() + 1));
+    }
+    if let Some(c) = &f.cve_id {
+        binds.push(c.clone());
+        sql.push_str(&format!(" AND f.cve_id = ${}", binds.len() + 1));
+    }
+    if !f.include_absent {
+        sql.push_str(" AND f.present = 1");
+    }
+    if f.kev_only {
+        sql.push_str(" AND f.kev = 1");
+    }
+    if f.external_only {
+        sql.push_str(" AND f.at_external_point = 1");
+    }
+    if let Some(s) = f.min_score10 {
+        sql.push_str(&format!(" AND f.score10 >= {}", s.max(0)));
+    }
+    if f.confirmed_only {
+        sql.push_str(" AND f.confidence IN ('exact', 'range', 'jvn')");
+    }
+    if let Some(list) = &f.assets {
+        if list.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            let mut marks = Vec::with_capacity(list.len());
+            for a in list {
+                binds.push(a.clone());
+                marks.push(format!("${}", binds.len() + 1));
+            }
+            sql.push_str(&format!(" AND f.asset_no IN ({})", marks.join(", ")));
+        }
+    }
+    if !f.states.is_empty() {
+        // Fixed names from the enum, never user text.
+        let list: Vec<String> = f.states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        sql.push_str(&format!(" AND f.state IN ({})", list.join(", ")));
+    }
+    (sql, binds)
+}
+
+/// The stored rows of one device (lifecycle and priority columns; the fact stays where it is).
+async fn device_rows(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    facility_id: i64,
+    asset: &str,
+) -> Result<Vec<OldRow>> {
+    let rows = sqlx::query(
+        "SELECT cve_id, fact_id, confidence, tier, priority, score10, kev, ransomware, at_external_point, state, present, \
+         first_seen, last_seen, state_reason, state_by, state_at FROM vuln_device_findings \
+         WHERE facility_id = $1 AND asset_no = $2",
+    )
+    .bind(facility_id)
+    .bind(asset)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter().map(old_row).collect()
+}
+
+fn old_row(r: &AnyRow) -> Result<OldRow> {
+    Ok(OldRow {
+        cve_id: r.try_get("cve_id")?,
+        fact_id: r.try_get("fact_id")?,
+        confidence: r.try_get("confidence")?,
+        tier: r.try_get("tier")?,
+        priority: r.try_get("priority")?,
+        score10: r.try_get("score10")?,
+        kev: r.try_get::<i64, _>("kev")? != 0,
+        ransomware: r.try_get::<i64, _>("ransomware")? != 0,
+        ext: r.try_get::<i64, _>("at_external_point")? != 0,
+        state: state_of(&r.try_get::<String, _>("state")?)?,
+        present: r.try_get::<i64, _>("present")? != 0,
+        first_seen: r.try_get("first_seen")?,
+        last_seen: r.try_get("last_seen")?,
+        state_reason: r.try_get("state_reason")?,
+        state_by: r.try_get("state_by")?,
+        state_at: r.try_get("state_at")?,
+    })
+}
+
+const REOPEN_REASON: &str = "再診断でも該当したため再オープン / reopened: the rescan still matches it";
+const RESOLVE_REASON: &str = "再診断で該当しなくなったため対応済み / fixed: the rescan no longer matches it";
+
+/// Buffers the rows, facts and history of a scan's rewritten devices and writes them in batches.
+struct Writer {
+    facility_id: i64,
+    backend: Backend,
+    rows: Vec<RowW>,
+    facts: Vec<Arc<FindingFact>>,
+    fact_ids: Vec<i64>,
+    /// Facts already written (or queued) by this scan.
+    facts_seen: HashSet<i64>,
+    history: Vec<HistoryInsert>,
+    by: Arc<str>,
+    now: Arc<str>,
+    /// Changes of vuln_finding_sums.
+    sums: HashMap<SumKey, i64>,
+}
+
+impl Writer {
+    /// Merges one device's new findings with its stored rows (see `vuln_save_scan_devices`).
+    #[allow(clippy::too_many_arguments)]
+    fn merge(
+        &mut self,
+        asset: &str,
+        new: Vec<NewFinding>,
+        old: Vec<OldRow>,
+        now: &Arc<str>,
+        by: &Arc<str>,
+        prev_scan: Option<&Arc<str>>,
+        out: &mut ScanOutcome,
+    ) {
+        let asset_a: Arc<str> = Arc::from(asset);
+        for o in &old {
+            *self.sums.entry(SumKey::of_old(o)).or_default() -= 1;
+        }
+        let first = self.rows.len();
+        let mut old: HashMap<String, OldRow> = old.into_iter().map(|o| (o.cve_id.clone(), o)).collect();
+        let mut cves: HashSet<String> = HashSet::with_capacity(new.len());
+        for n in new {
+            if !cves.insert(n.fact.cve_id.clone()) {
+                continue;
+            }
+            if self.facts_seen.insert(n.fact_id) {
+                self.facts.push(n.fact.clone());
+                self.fact_ids.push(n.fact_id);
+            }
+            let mut r = RowW {
+                asset: asset_a.clone(),
+                cve_id: n.fact.cve_id.clone(),
+                fact_id: n.fact_id,
+                confidence: n.confidence,
+                tier: n.tier,
+                priority: n.priority,
+                score10: n.score10,
+                kev: n.kev,
+                ransomware: n.ransomware,
+                ext: n.at_external_point,
+                state: FindingState::Open,
+                present: true,
+                first_seen: now.clone(),
+                // A present finding was last seen by the last scan: filled in when read.
+                last_seen: Arc::from(""),
+                state_reason: Cow::Borrowed(""),
+                state_by: Arc::from(""),
+                state_at: None,
+            };
+            match old.remove(&n.fact.cve_id) {
+                None => out.added += 1,
+                Some(o) => {
+                    r.first_seen = Arc::from(o.first_seen);
+                    if o.state == FindingState::Fixed {
+                        let key = finding_key(asset, &r.cve_id);
+                        self.history.push(HistoryInsert {
+                            key: key.clone(),
+                            from: FindingState::Fixed,
+                            to: FindingState::Open,
+                            reason: REOPEN_REASON.to_string(),
+                        });
+                        out.reopened.push(key);
+                        r.state_reason = Cow::Borrowed(REOPEN_REASON);
+                        r.state_by = by.clone();
+                        r.state_at = Some(now.clone());
+                    } else {
+                        r.state = o.state;
+                        r.state_reason = Cow::Owned(o.state_reason);
+                        r.state_by = Arc::from(o.state_by);
+                        r.state_at = o.state_at.map(Arc::from);
+                    }
+                }
+            }
+            self.rows.push(r);
+        }
+        for (_, o) in old {
+            let mut r = RowW {
+                asset: asset_a.clone(),
+                fact_id: o.fact_id,
+                confidence: Cow::Owned(o.confidence),
+                tier: Cow::Owned(o.tier),
+                priority: o.priority,
+                score10: o.score10,
+                kev: o.kev,
+                ransomware: o.ransomware,
+                ext: o.ext,
+                state: o.state,
+                present: false,
+                first_seen: Arc::from(o.first_seen),
+                // A present row was last seen by the previous scan (unchanged rows are not rewritten).
+                last_seen: match (o.present, prev_scan) {
+                    (true, Some(p)) if **p > *o.last_seen => p.clone(),
+                    _ => Arc::from(o.last_seen),
+                },
+                state_reason: Cow::Owned(o.state_reason),
+                state_by: Arc::from(o.state_by),
+                state_at: o.state_at.map(Arc::from),
+                cve_id: o.cve_id,
+            };
+            if o.present && o.state == FindingState::Open {
+                self.history.push(HistoryInsert {
+                    key: finding_key(asset, &r.cve_id),
+                    from: FindingState::Open,
+                    to: FindingState::Fixed,
+                    reason: RESOLVE_REASON.to_string(),
+                });
+                r.state = FindingState::Fixed;
+                r.state_reason = Cow::Borrowed(RESOLVE_REASON);
+                r.state_by = by.clone();
+                r.state_at = Some(now.clone());
+                out.resolved += 1;
+            }
+            self.rows.push(r);
+        }
+        // In key order: the rows go into the table's primary key in sequence.
+        self.rows[first..].sort_unstable_by(|a, b| a.cve_id.cmp(&b.cve_id));
+        for r in &self.rows[first..] {
+            *self.sums.entry(SumKey::of_row(r)).or_default() += 1;
+        }
+    }
+
+    /// Writes what is buffered: new facts (if absent), then the rows.
+    async fn flush(&mut self, tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<()> {
+        let mut fv = Vec::with_capacity(self.facts.len() * 8);
+        for (x, id) in self.facts.iter().zip(&self.fact_ids) {
+            fv.extend([
+                V::I(*id),
+                V::S(&x.cve_id),
+                V::O(x.jvn_id.as_deref()),
+                V::O(x.title_ja.as_deref()),
+                V::O(x.fixed_version.as_deref()),
+                V::S(&x.matched_cpe),
+                V::S(&x.criterion),
+                V::S(&x.reason),
+            ]);
+        }
+        insert_rows(
+            tx,
+            self.backend,
+            "INSERT INTO vuln_finding_facts (id, cve_id, jvn_id, title_ja, fixed_version, matched_cpe, criterion, reason)",
+            "ON CONFLICT (id) DO NOTHING",
+            8,
+            &fv,
+        )
+        .await?;
+        drop(fv);
+        self.facts.clear();
+        self.fact_ids.clear();
+        let mut rv = Vec::with_capacity(self.rows.len() * ROW_NCOLS);
+        for r in &self.rows {
+            rv.extend([
+                V::I(self.facility_id),
+                V::S(&r.asset),
+                V::S(&r.cve_id),
+                V::I(r.fact_id),
+                V::S(&r.confidence),
+                V::S(&r.tier),
+                V::I(r.priority),
+                V::I(r.score10),
+                V::I(flag(r.kev)),
+                V::I(flag(r.ransomware)),
+                V::I(flag(r.ext)),
+                V::S(r.state.as_str()),
+                V::I(flag(r.present)),
+                V::S(&r.first_seen),
+                V::S(&r.last_seen),
+                V::S(&r.state_reason),
+                V::S(&r.state_by),
+                V::O(r.state_at.as_deref()),
+            ]);
+        }
+        insert_rows(tx, self.backend, &format!("INSERT INTO vuln_device_findings ({ROW_COLS})"), "", ROW_NCOLS, &rv)
+            .await?;
+        drop(rv);
+        self.rows.clear();
+        let mut hv = Vec::with_capacity(self.history.len() * 7);
+        for h in &self.history {
+            hv.extend([
+                V::I(self.facility_id),
+                V::S(&h.key),
+                V::S(h.from.as_str()),
+                V::S(h.to.as_str()),
+                V::S(&h.reason),
+                V::S(&self.by),
+                V::S(&self.now),
+            ]);
+        }
+        insert_rows(
+            tx,
+            self.backend,
+            "INSERT INTO vuln_finding_history (facility_id, fkey, from_state, to_state, reason, changed_by, changed_at)",
+            "",
+            7,
+            &hv,
+        )
+        .await?;
+        drop(hv);
+        self.history.clear();
+        Ok(())
+    }
 }

@@ -1267,4 +1267,320 @@ mod vuln {
             assert!(store.vuln_overrides(f.id).await.unwrap().is_empty());
         }
     }
+
+    // --------------------------------------------------------------------------------- at scale (0010)
+
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use mamori_store::vuln::{FindingFact, NewFinding, ScanDevice, StoredFinding};
+
+    fn device_row(asset: &str) -> DeviceCpeRow {
+        DeviceCpeRow {
+            asset_no: asset.into(),
+            cpes: "[]".into(),
+            unrecognised: "[]".into(),
+            notes: "[]".into(),
+            overridden: false,
+            at_external_point: false,
+            needs_review: false,
+        }
+    }
+
+    /// A finding as the app hands it to the store (`n` varies priority, KEV and confidence).
+    fn nf(cve: &str, n: i64, fixed: &str) -> NewFinding {
+        let fact = FindingFact {
+            cve_id: cve.into(),
+            jvn_id: None,
+            title_ja: None,
+            fixed_version: Some(fixed.into()),
+            matched_cpe: "cpe:2.3:a:x:y:1.0:*:*:*:*:*:*:*".into(),
+            criterion: "cpe:2.3:a:x:y:*:*:*:*:*:*:*:*".into(),
+            reason: "範囲内 / in range".into(),
+        };
+        let kev = n % 7 == 0;
+        NewFinding {
+            fact_id: fact.id(),
+            fact: Arc::new(fact),
+            confidence: Cow::Borrowed(if n % 3 == 0 { "vendor_product_only" } else { "range" }),
+            tier: Cow::Borrowed(if kev { "kev" } else { "cvss" }),
+            priority: if kev { 4000 } else { 0 } + n % 100,
+            score10: n % 100,
+            kev,
+            ransomware: false,
+            at_external_point: false,
+        }
+    }
+
+    fn dev(asset: &str, digest: &str, n: usize) -> ScanDevice {
+        ScanDevice { asset_no: asset.into(), row: Some(device_row(asset)), digest: digest.into(), findings: n }
+    }
+
+    /// Everything a scan may change, for before/after comparisons.
+    async fn dump(
+        store: &mamori_store::Store,
+        fid: i64,
+    ) -> (Vec<StoredFinding>, usize, Vec<DeviceCpeRow>, Option<ScanRow>) {
+        let all = FindingFilter { include_absent: true, ..Default::default() };
+        let full = store.vuln_findings(fid, &all).await.unwrap();
+        // The kept counts agree with the rows, whatever happened before.
+        let c = store.vuln_finding_counts(fid, &all).await.unwrap();
+        assert_eq!(c.total as usize, full.len());
+        for (st, n) in &c.by_state {
+            assert_eq!(*n as usize, full.iter().filter(|x| x.state == *st).count(), "{st:?}");
+        }
+        let shown = store.vuln_finding_counts(fid, &FindingFilter::default()).await.unwrap();
+        assert_eq!(shown.total as usize, full.iter().filter(|x| x.present).count());
+        let (_, by_cve) = store.vuln_findings_by_cve(fid, &all, 0, 100_000).await.unwrap();
+        assert_eq!(by_cve.iter().map(|x| x.devices).sum::<i64>(), c.total);
+        (
+            full,
+            store.vuln_history(fid, None).await.unwrap().len(),
+            store.vuln_device_cpes(fid).await.unwrap(),
+            store.vuln_last_scan(fid).await.unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn rescans_rewrite_only_changed_devices_and_keep_states() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("大規模病院")).await.unwrap();
+            let a1 = vec![nf("CVE-1", 1, "2.0"), nf("CVE-2", 2, "2.0")];
+            let b1 = vec![nf("CVE-3", 4, "2.0")];
+            let devices = vec![dev("A", "a1", 2), dev("B", "b1", 1)];
+            let per = [a1.clone(), b1.clone()];
+            let mut asked = Vec::new();
+            let out = store
+                .vuln_save_scan_devices(
+                    f.id,
+                    "ops",
+                    &devices,
+                    &mut |i| {
+                        asked.push(i);
+                        Ok(per[i].clone())
+                    },
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!((out.findings, out.added), (3, 3));
+            assert_eq!(asked, [0, 1], "a first scan writes every device");
+            store.vuln_set_state(f.id, "A|CVE-1", FindingState::Accepted, "閉域網のみ", "mgr").await.unwrap();
+            store.vuln_set_state(f.id, "B|CVE-3", FindingState::FalsePositive, "別製品", "mgr").await.unwrap();
+            let before = dump(store, f.id).await;
+
+            // Nothing changed: no device is asked for its findings, no row rewritten, states kept;
+            // present findings show the new scan as last seen.
+            let mut asked = Vec::new();
+            let out = store
+                .vuln_save_scan_devices(
+                    f.id,
+                    "ops",
+                    &devices,
+                    &mut |i| {
+                        asked.push(i);
+                        Ok(per[i].clone())
+                    },
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert!(asked.is_empty(), "unchanged devices are not rewritten: {asked:?}");
+            assert_eq!((out.findings, out.added, out.resolved), (3, 0, 0));
+            assert!(out.reopened.is_empty());
+            let after = dump(store, f.id).await;
+            let scan_at = after.3.as_ref().unwrap().scanned_at.clone();
+            assert_eq!(after.0.len(), 3);
+            for (x, y) in before.0.iter().zip(&after.0) {
+                assert_eq!((&x.data, x.state, x.present, &x.first_seen), (&y.data, y.state, y.present, &y.first_seen));
+                assert_eq!(y.last_seen, scan_at, "{}", y.data.key);
+            }
+            assert_eq!(before.1, after.1, "no history for an unchanged rescan");
+
+            // A "fixed" finding that still matches is reopened even when the device's digest is unchanged.
+            store.vuln_set_state(f.id, "A|CVE-2", FindingState::Fixed, "更新済み", "ops").await.unwrap();
+            let out = store
+                .vuln_save_scan_devices(f.id, "ops", &devices, &mut |i| Ok(per[i].clone()), ScanRow::default())
+                .await
+                .unwrap();
+            assert_eq!(out.reopened, ["A|CVE-2"]);
+            let a2 = store.vuln_finding(f.id, "A|CVE-2").await.unwrap().unwrap();
+            assert_eq!((a2.state, a2.present), (FindingState::Open, true));
+            let a1_now = store.vuln_finding(f.id, "A|CVE-1").await.unwrap().unwrap();
+            assert_eq!((a1_now.state, a1_now.state_by.as_str()), (FindingState::Accepted, "mgr"));
+
+            // A changes (CVE-2 gone, CVE-4 new, CVE-1's data changes); B leaves the ledger.
+            let a2_list = vec![nf("CVE-1", 5, "3.0"), nf("CVE-4", 8, "2.0")];
+            let out = store
+                .vuln_save_scan_devices(
+                    f.id,
+                    "ops",
+                    &[dev("A", "a2", 2)],
+                    &mut |_| Ok(a2_list.clone()),
+                    ScanRow::default(),
+                )
+                .await
+                .unwrap();
+            assert_eq!((out.findings, out.added, out.resolved), (2, 1, 1));
+            let c1 = store.vuln_finding(f.id, "A|CVE-1").await.unwrap().unwrap();
+            assert_eq!(
+                (c1.state, c1.present, c1.data.fixed_version.as_deref(), c1.state_reason.as_str()),
+                (FindingState::Accepted, true, Some("3.0"), "閉域網のみ"),
+                "the lifecycle survives a change of the finding's data"
+            );
+            let gone = store.vuln_finding(f.id, "A|CVE-2").await.unwrap().unwrap();
+            assert_eq!(
+                (gone.state, gone.present),
+                (FindingState::Fixed, false),
+                "open and vanished: fixed by the scan"
+            );
+            let b = store.vuln_finding(f.id, "B|CVE-3").await.unwrap().unwrap();
+            assert_eq!(
+                (b.state, b.present, b.state_by.as_str()),
+                (FindingState::FalsePositive, false, "mgr"),
+                "a device no longer scanned: its findings are kept, not present"
+            );
+            assert!(
+                !b.last_seen.is_empty() && b.last_seen <= store.vuln_last_scan(f.id).await.unwrap().unwrap().scanned_at
+            );
+            let shown = store.vuln_findings(f.id, &FindingFilter::default()).await.unwrap();
+            assert_eq!(shown.iter().map(|x| x.data.key.as_str()).collect::<Vec<_>>(), ["A|CVE-4", "A|CVE-1"]);
+            let h = store.vuln_history(f.id, Some("A|CVE-2")).await.unwrap();
+            assert_eq!(h.last().map(|x| (x.from_state, x.to_state)), Some((FindingState::Open, FindingState::Fixed)));
+            assert_eq!(store.vuln_device_cpes(f.id).await.unwrap().len(), 1);
+            dump(store, f.id).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_counts_by_cve_and_stream_agree_with_the_full_list() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("頁病院")).await.unwrap();
+            let other = store.add_facility(&hospital("隣の病院")).await.unwrap();
+            let per: Vec<Vec<NewFinding>> = (0..30)
+                .map(|d| {
+                    (0..40).map(|c| nf(&format!("CVE-{:03}", (c * 7 + d) % 60), (c * 13 + d) as i64, "1.1")).collect()
+                })
+                .collect();
+            let devices: Vec<ScanDevice> =
+                (0..30).map(|d| dev(&format!("D{d:02}"), &format!("x{d}"), per[d].len())).collect();
+            for fid in [f.id, other.id] {
+                store
+                    .vuln_save_scan_devices(fid, "ops", &devices, &mut |i| Ok(per[i].clone()), ScanRow::default())
+                    .await
+                    .unwrap();
+            }
+            store.vuln_set_state(f.id, "D03|CVE-003", FindingState::Accepted, "r", "ops").await.unwrap();
+            store.vuln_set_state(f.id, "D04|CVE-011", FindingState::Fixed, "r", "ops").await.unwrap();
+            for filter in [
+                FindingFilter::default(),
+                FindingFilter { states: vec![FindingState::Open], ..Default::default() },
+                FindingFilter { kev_only: true, ..Default::default() },
+                FindingFilter { confirmed_only: true, min_score10: Some(40), ..Default::default() },
+                FindingFilter { assets: Some(vec!["D01".into(), "D07".into()]), ..Default::default() },
+                FindingFilter { cve_id: Some("CVE-010".into()), include_absent: true, ..Default::default() },
+            ] {
+                let full = store.vuln_findings(f.id, &filter).await.unwrap();
+                let mut paged = Vec::new();
+                for page in 0.. {
+                    let p = store.vuln_findings_page(f.id, &filter, page * 97, 97).await.unwrap();
+                    if p.is_empty() {
+                        break;
+                    }
+                    paged.extend(p);
+                }
+                assert_eq!(paged, full, "pages = the full list, in priority order");
+                assert!(full.windows(2).all(|w| w[0].data.priority >= w[1].data.priority));
+                let mut streamed = Vec::new();
+                store
+                    .vuln_findings_each(f.id, &filter, &mut |x| {
+                        streamed.push(x);
+                        Ok(())
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(streamed, full);
+                let c = store.vuln_finding_counts(f.id, &filter).await.unwrap();
+                assert_eq!(c.total as usize, full.len());
+                assert_eq!(c.kev as usize, full.iter().filter(|x| x.data.kev).count());
+                assert_eq!(c.by_state.iter().map(|x| x.1).sum::<i64>(), c.total);
+                assert_eq!(c.by_tier.iter().map(|x| x.1).sum::<i64>(), c.total);
+                for (conf, n) in &c.by_confidence {
+                    assert_eq!(*n as usize, full.iter().filter(|x| &x.data.confidence == conf).count());
+                }
+                let (ncve, by_cve) = store.vuln_findings_by_cve(f.id, &filter, 0, 1000).await.unwrap();
+                let mut expect: std::collections::BTreeMap<&str, i64> = Default::default();
+                for x in &full {
+                    *expect.entry(x.data.cve_id.as_str()).or_default() += 1;
+                }
+                assert_eq!(ncve as usize, expect.len());
+                assert_eq!(by_cve.iter().map(|x| x.devices).sum::<i64>(), c.total);
+                for x in &by_cve {
+                    assert_eq!(expect.get(x.cve_id.as_str()), Some(&x.devices), "{}", x.cve_id);
+                }
+                assert!(by_cve.windows(2).all(|w| w[0].priority >= w[1].priority));
+            }
+            assert!(store.vuln_finding_counts(f.id, &FindingFilter::default()).await.unwrap().total > 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scan_that_fails_midway_leaves_the_store_as_before() {
+        let s = stores().await;
+        for store in &s.list {
+            let f = store.add_facility(&hospital("中断病院")).await.unwrap();
+            // 40 devices × 500 findings: more than one write batch before the failure.
+            let make = |v: i64| -> Vec<Vec<NewFinding>> {
+                (0..40)
+                    .map(|d| (0..500).map(|c| nf(&format!("CVE-{c:04}"), c + d + v, &format!("{v}.0"))).collect())
+                    .collect()
+            };
+            let first = make(1);
+            let devices: Vec<ScanDevice> = (0..40).map(|d| dev(&format!("D{d:02}"), "v1", 500)).collect();
+            store
+                .vuln_save_scan_devices(f.id, "ops", &devices, &mut |i| Ok(first[i].clone()), ScanRow::default())
+                .await
+                .unwrap();
+            store.vuln_set_state(f.id, "D00|CVE-0001", FindingState::Accepted, "r", "ops").await.unwrap();
+            let before = dump(store, f.id).await;
+            assert_eq!(before.0.len(), 20_000);
+            let second = make(2);
+            let devices2: Vec<ScanDevice> = (0..40).map(|d| dev(&format!("D{d:02}"), "v2", 500)).collect();
+            let err = store
+                .vuln_save_scan_devices(
+                    f.id,
+                    "ops",
+                    &devices2,
+                    &mut |i| {
+                        if i == 37 {
+                            Err(mamori_store::StoreError::Invalid("中断 / cancelled".into()))
+                        } else {
+                            Ok(second[i].clone())
+                        }
+                    },
+                    ScanRow::default(),
+                )
+                .await;
+            assert!(err.is_err());
+            let after = dump(store, f.id).await;
+            assert!(before == after, "a failed scan changes nothing");
+            // A first scan that fails leaves nothing either.
+            let g = store.add_facility(&hospital("初回中断病院")).await.unwrap();
+            let r = store
+                .vuln_save_scan_devices(
+                    g.id,
+                    "ops",
+                    &devices,
+                    &mut |i| {
+                        if i < 39 { Ok(first[i].clone()) } else { Err(mamori_store::StoreError::Invalid("x".into())) }
+                    },
+                    ScanRow::default(),
+                )
+                .await;
+            assert!(r.is_err());
+            assert_eq!(dump(store, g.id).await, (vec![], 0, vec![], None));
+        }
+    }
 }

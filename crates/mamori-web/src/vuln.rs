@@ -44,7 +44,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/{fid}/vuln/scan", post(scan))
 }
 
-/// Rows the findings page shows (highest priority first); filters and the export reach the rest.
+/// Rows one page of the findings shows (highest priority first); the pages, filters and the export
+/// reach the rest. Counts are made in SQL over every finding the filter selects.
 const PAGE_ROWS: usize = 500;
 
 // ---------------------------------------------------------------- view data
@@ -108,6 +109,17 @@ fn row_view(t: Tr, f: &StoredFinding, hostname: &str, device: &str) -> RowView {
     }
 }
 
+pub(crate) struct CveView {
+    pub cve: String,
+    pub devices: i64,
+    pub title: String,
+    pub kev: bool,
+    pub ransomware: bool,
+    pub score: String,
+    /// The CVE id for a link to its devices' findings.
+    pub cve_enc: String,
+}
+
 pub(crate) struct ReviewView {
     pub asset: String,
     pub asset_enc: String,
@@ -133,13 +145,25 @@ pub(crate) struct FindingsPage {
     pub last_scan: String,
     pub scanned: bool,
     pub rows: Vec<RowView>,
-    pub total: usize,
+    pub total: i64,
     /// More rows than the page shows.
     pub truncated: bool,
-    pub page_rows: usize,
-    pub kev_count: usize,
-    pub ransomware_count: usize,
-    pub external_count: usize,
+    pub kev_count: i64,
+    pub ransomware_count: i64,
+    pub external_count: i64,
+    /// "1–500 / 5,824,257" (or by CVE: CVEs).
+    pub range: String,
+    pub prev_link: String,
+    pub next_link: String,
+    /// Breakdown of the selected findings: (label, count).
+    pub by_tier: Vec<(String, i64)>,
+    pub by_confidence: Vec<(String, i64)>,
+    pub by_state: Vec<(String, i64)>,
+    /// The "by CVE" view: one row per CVE with its number of devices.
+    pub by_cve: bool,
+    pub cves: Vec<CveView>,
+    pub list_link: String,
+    pub cve_link: String,
     pub review: Vec<ReviewView>,
     pub states: Vec<StateOption>,
     pub kev_only: bool,
@@ -159,8 +183,17 @@ pub(crate) struct ListQuery {
     ext: String,
     #[serde(default)]
     min: String,
+    /// One CVE only.
+    #[serde(default)]
+    cve: String,
     #[serde(default)]
     scanned: String,
+    /// 1-based page number.
+    #[serde(default)]
+    page: String,
+    /// "cve": one row per CVE.
+    #[serde(default)]
+    view: String,
 }
 
 fn filter_of(q: &ListQuery) -> WebResult<FindingFilter> {
@@ -178,6 +211,7 @@ fn filter_of(q: &ListQuery) -> WebResult<FindingFilter> {
                 ));
             }
         },
+        cve_id: (!q.cve.trim().is_empty()).then(|| q.cve.trim().to_string()),
         ..Default::default()
     };
     match q.state.as_str() {
@@ -236,11 +270,53 @@ pub(crate) async fn findings_page(
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let filter = filter_of(&q)?;
-    let rows = app::findings(&st.store, &f, &filter).await?;
+    let page: i64 = match q.page.as_str() {
+        "" => 1,
+        p => p.parse().ok().filter(|n: &i64| *n >= 1).ok_or_else(|| {
+            WebError::BadRequest(format!("ページ「{p}」は 1 以上の数で指定してください / page must be a number from 1"))
+        })?,
+    };
+    let by_cve = match q.view.as_str() {
+        "" => false,
+        "cve" => true,
+        v => return Err(WebError::BadRequest(format!("表示「{v}」はありません / unknown view"))),
+    };
+    let per = PAGE_ROWS as i64;
+    let offset = (page - 1).saturating_mul(per);
+    let counts = st.store.vuln_finding_counts(f.id, &filter).await?;
     let feeds = feed_views(t, &st.store.vuln_feed_status().await?);
     let last = st.store.vuln_last_scan(f.id).await?;
     let devices: HashMap<String, Device> =
         st.store.list::<Device>(f.id).await?.into_iter().map(|d| (d.asset_no.clone(), d)).collect();
+    let (views, cves, listed) = if by_cve {
+        let (n, list) = st.store.vuln_findings_by_cve(f.id, &filter, offset, per).await?;
+        let cves: Vec<CveView> = list
+            .into_iter()
+            .map(|c| CveView {
+                cve_enc: enc(&c.cve_id),
+                cve: c.cve_id,
+                devices: c.devices,
+                title: c.title_ja.unwrap_or_default(),
+                kev: c.kev,
+                ransomware: c.ransomware,
+                score: if c.score10 > 0 { format!("{:.1}", c.score10 as f64 / 10.0) } else { "-".into() },
+            })
+            .collect();
+        (Vec::new(), cves, n)
+    } else {
+        // At most the rows the counts say are there: the read stops at the last one.
+        let rows = st.store.vuln_findings_page(f.id, &filter, offset, per.min(counts.total - offset)).await?;
+        let views: Vec<RowView> = rows
+            .iter()
+            .map(|r| {
+                let d = devices.get(&r.data.asset_no);
+                let hostname = d.map(|d| d.hostname.clone()).unwrap_or_default();
+                let label = d.map(|d| format!("{} {}", d.maker, d.model).trim().to_string()).unwrap_or_default();
+                row_view(t, r, &hostname, &label)
+            })
+            .collect();
+        (views, Vec::new(), counts.total)
+    };
     let review = st
         .store
         .vuln_device_cpes(f.id)
@@ -273,16 +349,52 @@ pub(crate) async fn findings_page(
     // like the ledger pages' views, with the filter it was shown with.
     let shown =
         if query_text(&q).is_empty() { "一覧".to_string() } else { format!("一覧（{}）", query_text(&q)) };
+    let shown = if by_cve { format!("{shown} CVE 別") } else { shown };
     st.store
         .append_audit(&ctx.audit(
             AuditCategory::View,
             "脆弱性診断結果を閲覧",
-            &format!("{shown} {}件", rows.len()),
+            &format!("{shown} {}件（{}ページ目）", counts.total, page),
             Some(f.id),
         ))
         .await?;
-    // The page shows the highest-priority rows; the counts and the export cover them all.
-    let views: Vec<RowView> = rows.iter().take(PAGE_ROWS).map(|r| row_view(t, &r.f, &r.hostname, &r.device)).collect();
+    let base = {
+        let qt = query_text(&q);
+        let v = if by_cve { "view=cve" } else { "" };
+        let mut parts: Vec<&str> = Vec::new();
+        if !qt.is_empty() {
+            parts.push(&qt);
+        }
+        if !v.is_empty() {
+            parts.push(v);
+        }
+        format!("/f/{fid}/vuln?{}", parts.join("&"))
+    };
+    let link = |p: i64| format!("{base}{}page={p}", if base.ends_with('?') { "" } else { "&" });
+    let shown_to = (offset + if by_cve { cves.len() as i64 } else { views.len() as i64 }).min(listed);
+    let list_base = {
+        let qt = query_text(&q);
+        if qt.is_empty() { format!("/f/{fid}/vuln") } else { format!("/f/{fid}/vuln?{qt}") }
+    };
+    let cve_link = format!("{list_base}{}view=cve", if list_base.contains('?') { "&" } else { "?" });
+    let tier_rows = counts
+        .by_tier
+        .iter()
+        .map(|(k, n)| {
+            let (ja, en) = app::tier_label(k);
+            (t.pick(ja, en).to_string(), *n)
+        })
+        .collect();
+    let conf_rows = counts
+        .by_confidence
+        .iter()
+        .map(|(k, n)| {
+            let (ja, en) = app::confidence_label(k);
+            (t.pick(ja, en).to_string(), *n)
+        })
+        .collect();
+    let state_rows =
+        counts.by_state.iter().map(|(s, n)| (t.pick(s.label_ja(), s.label_en()).to_string(), *n)).collect();
     Ok(FindingsPage {
         chrome: st.chrome(&ctx, &format!("/f/{fid}/vuln"), Some(&f)).await?,
         can_triage: ctx.principal.can(Action::TriageVuln),
@@ -303,12 +415,21 @@ pub(crate) async fn findings_page(
                 )
             })
             .unwrap_or_default(),
-        total: rows.len(),
-        kev_count: rows.iter().filter(|r| r.f.data.kev).count(),
-        ransomware_count: rows.iter().filter(|r| r.f.data.ransomware).count(),
-        external_count: rows.iter().filter(|r| r.f.data.at_external_point).count(),
-        truncated: rows.len() > PAGE_ROWS,
-        page_rows: PAGE_ROWS,
+        total: counts.total,
+        kev_count: counts.kev,
+        ransomware_count: counts.ransomware,
+        external_count: counts.external,
+        truncated: listed > per,
+        range: if listed == 0 { String::new() } else { format!("{}–{} / {}", offset + 1, shown_to, listed) },
+        prev_link: if page > 1 { link(page - 1) } else { String::new() },
+        next_link: if offset + per < listed { link(page + 1) } else { String::new() },
+        by_tier: tier_rows,
+        by_confidence: conf_rows,
+        by_state: state_rows,
+        by_cve,
+        cves,
+        list_link: list_base,
+        cve_link,
         rows: views,
         review,
         states,
@@ -324,7 +445,7 @@ pub(crate) async fn findings_page(
 /// The list's filter as a query string (for the export link and the access log).
 fn query_text(q: &ListQuery) -> String {
     let mut query = Vec::new();
-    for (k, v) in [("state", &q.state), ("kev", &q.kev), ("ext", &q.ext), ("min", &q.min)] {
+    for (k, v) in [("state", &q.state), ("kev", &q.kev), ("ext", &q.ext), ("min", &q.min), ("cve", &q.cve)] {
         if !v.is_empty() {
             query.push(format!("{k}={}", enc(v)));
         }
@@ -382,7 +503,8 @@ pub(crate) async fn finding_page(
     let sf = st.store.vuln_finding(f.id, &q.key).await?.ok_or(WebError::NotFound)?;
     st.store.append_audit(&ctx.audit(AuditCategory::View, "脆弱性診断結果（個別）を閲覧", &q.key, Some(f.id))).await?;
     let dev = st.store.record::<Device>(f.id, &sf.data.asset_no, None).await?;
-    let detail: serde_json::Value = serde_json::from_str(&sf.data.detail).unwrap_or_default();
+    // The detail (CVSS vectors, KEV action) is read from the feed records, not stored per finding.
+    let detail = app::finding_detail(&st.store, &sf.data).await?;
     let cvss = ["cvss_v3", "cvss_v4"]
         .iter()
         .filter_map(|k| {
@@ -677,35 +799,64 @@ pub(crate) async fn export(
 ) -> WebResult<Response> {
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let filter = filter_of(&q.list)?;
-    let rows = app::findings(&st.store, &f, &filter).await?;
-    let table = app::export_rows(&rows);
-    let (bytes, ct, ext) = match q.format.as_str() {
-        "xlsx" => (
-            mamori_tabular::write_xlsx("脆弱性診断結果", &app::EXPORT_HEADERS, &table)
-                .map_err(|e| WebError::Internal(e.to_string()))?,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            "xlsx",
-        ),
-        "csv" | "" => (
-            mamori_tabular::write_csv(&app::EXPORT_HEADERS, &table, mamori_tabular::CsvFlavor::Utf8Bom)
-                .map_err(|e| WebError::Internal(e.to_string()))?,
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
+    let total = st.store.vuln_finding_counts(f.id, &filter).await?.total;
+    let ext = match q.format.as_str() {
+        "xlsx" => "xlsx",
+        "csv" | "" => "csv",
         other => return Err(WebError::BadRequest(format!("形式「{other}」は使えません（csv, xlsx）/ unknown format"))),
     };
+    if ext == "xlsx" && total > app::XLSX_MAX_ROWS {
+        return Err(WebError::BadRequest(format!(
+            "指摘が {total} 件あり、Excel の1シートに入る {} 行を超えます。CSV で書き出すか、絞り込んでください / \
+             {total} findings exceed the {} rows of an Excel sheet: export CSV or filter",
+            app::XLSX_MAX_ROWS,
+            app::XLSX_MAX_ROWS
+        )));
+    }
     st.store
         .append_audit(&ctx.audit(
             AuditCategory::Export,
             &format!("脆弱性診断結果を書き出し（{ext}）"),
-            &format!("{}件", rows.len()),
+            &format!("{total}件"),
             Some(f.id),
         ))
         .await?;
+    let (body, ct) = if ext == "xlsx" {
+        let rows = app::findings(&st.store, &f, &filter).await?;
+        let bytes = mamori_tabular::write_xlsx("脆弱性診断結果", &app::EXPORT_HEADERS, &app::export_rows(&rows))
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+        (axum::body::Body::from(bytes), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    } else {
+        (csv_body(st.store.clone(), f.clone(), filter), "text/csv; charset=utf-8")
+    };
     let name = format!("脆弱性診断結果_{}.{ext}", f.data.name);
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(ct)), (header::CONTENT_DISPOSITION, attachment(&name))],
-        bytes,
-    )
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(ct)), (header::CONTENT_DISPOSITION, attachment(&name))], body)
         .into_response())
+}
+
+/// The findings CSV as a streamed body: a task reads the rows from the store and sends them in
+/// chunks of about 256 KiB (memory stays bounded whatever the number of findings; a client that
+/// stops reading stops the task).
+fn csv_body(store: mamori_store::Store, f: Facility, filter: FindingFilter) -> axum::body::Body {
+    use futures_util::StreamExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::spawn(async move {
+        let run = async {
+            let names = app::device_names(&store, &f).await.map_err(|e| e.to_string())?;
+            let mut rows = store.vuln_findings_stream(f.id, &filter).await.map_err(|e| e.to_string())?;
+            let mut buf = app::csv_head();
+            while let Some(r) = rows.next().await {
+                let row = app::with_names(r.map_err(|e| e.to_string())?, &names);
+                buf.extend_from_slice(app::csv_line(&app::export_row(&row)).as_bytes());
+                if buf.len() >= 256 * 1024 && tx.send(Ok(std::mem::take(&mut buf))).await.is_err() {
+                    return Ok(Vec::new()); // the client went away
+                }
+            }
+            Ok::<_, String>(buf)
+        };
+        let last = run.await.map_err(std::io::Error::other);
+        let _ = tx.send(last).await;
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    axum::body::Body::from_stream(stream)
 }

@@ -9,9 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use mamori_app::vuln::{self as app, ImportOutcome};
 use mamori_store::vuln::{FindingFilter, FindingState};
-use mamori_tabular::CsvFlavor;
 
-use crate::cmd_ledger::{open, write_atomically};
+use crate::cmd_ledger::open;
 use crate::{Global, exit};
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +87,15 @@ pub struct FindingsArgs {
     /// 未対応の指摘がこの水準以上なら終了コード 4 / exit 4 when open findings at or above this level exist
     #[arg(long)]
     pub fail_on: Option<FailOn>,
+    /// 優先度の高い順にこの件数だけ / only the first N findings, highest priority first
+    #[arg(long)]
+    pub limit: Option<i64>,
+    /// CVE ごとに1行（該当する機器の数）/ one line per CVE with the number of devices it affects
+    #[arg(long)]
+    pub by_cve: bool,
+    /// 件数と内訳（優先度・確度・状態）だけ / only the counts (by priority, confidence, state)
+    #[arg(long)]
+    pub summary: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -344,26 +352,154 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
         include_absent: a.all,
         ..Default::default()
     };
-    let rows = app::findings(store, &facility, &filter).await?;
-    let bytes: Vec<u8> = match a.format {
-        FindingsFormat::Json => serde_json::to_vec_pretty(&rows)?,
-        FindingsFormat::Csv => {
-            mamori_tabular::write_csv(&app::EXPORT_HEADERS, &app::export_rows(&rows), CsvFlavor::Utf8Bom)?
+    if a.limit.is_some_and(|n| n < 1) {
+        anyhow::bail!("--limit は 1 以上で指定してください / --limit must be at least 1");
+    }
+    let counts = store.vuln_finding_counts(facility.id, &filter).await?;
+    if a.summary || a.by_cve {
+        let bytes = if a.summary {
+            summary_bytes(&facility, &counts, a.format)?
+        } else {
+            let (_, cves) = store.vuln_findings_by_cve(facility.id, &filter, 0, a.limit.unwrap_or(i64::MAX)).await?;
+            by_cve_bytes(&cves, a.format)?
+        };
+        match &a.output {
+            Some(p) => crate::cmd_ledger::write_atomically(p, &bytes)?,
+            None => std::io::Write::write_all(&mut std::io::stdout(), &bytes).context("stdout")?,
         }
+        return Ok(exit::OK);
+    }
+    let total = a.limit.map_or(counts.total, |n| n.min(counts.total));
+    if a.format == FindingsFormat::Xlsx && total > app::XLSX_MAX_ROWS {
+        anyhow::bail!(
+            "指摘が {total} 件あり、Excel の1シートに入る {max} 行を超えます。--format csv で書き出すか、--device / --kev で絞り込んでください / \
+             {total} findings exceed the {max} rows of an Excel sheet: use --format csv, or narrow with --device / --kev",
+            max = app::XLSX_MAX_ROWS
+        );
+    }
+    // csv / json / text are written row by row as the store reads them (a facility of 10k devices
+    // has millions of findings); xlsx (at most one sheet of rows) is built in memory.
+    let (mut out, tmp): (Box<dyn std::io::Write + Send>, Option<PathBuf>) = match &a.output {
+        Some(p) => {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let tmp = dir.join(format!(".{}.tmp", p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+            let f = std::fs::File::create(&tmp)
+                .with_context(|| format!("{} に書き込めません / cannot write", tmp.display()))?;
+            (Box::new(std::io::BufWriter::with_capacity(1 << 20, f)), Some(tmp))
+        }
+        None => (Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout())), None),
+    };
+    let written = write_findings(store, &facility, &filter, a.format, total, a.limit.map(|_| total), &mut out).await;
+    let written = written.and_then(|()| out.flush().context("書き込めません / cannot write"));
+    drop(out);
+    match (written, &tmp, &a.output) {
+        (Ok(()), Some(tmp), Some(p)) => {
+            std::fs::rename(tmp, p).with_context(|| format!("{} に書き込めません / cannot write", p.display()))?
+        }
+        (Ok(()), _, _) => {}
+        (Err(e), tmp, _) => {
+            if let Some(t) = tmp {
+                let _ = std::fs::remove_file(t);
+            }
+            return Err(e);
+        }
+    }
+    if let Some(level) = a.fail_on {
+        // Open findings the last scan still matched, within the filter given.
+        let open = FindingFilter { states: vec![FindingState::Open], include_absent: false, ..filter.clone() };
+        let count = |f: FindingFilter| async move { store.vuln_finding_counts(facility.id, &f).await.map(|c| c.total) };
+        let kev = count(FindingFilter { kev_only: true, ..open.clone() }).await?;
+        let hit = match level {
+            FailOn::Kev => kev > 0,
+            FailOn::Critical => kev > 0 || count(FindingFilter { min_score10: Some(90), ..open.clone() }).await? > 0,
+            FailOn::High => kev > 0 || count(FindingFilter { min_score10: Some(70), ..open.clone() }).await? > 0,
+            FailOn::Any => count(open.clone()).await? > 0,
+        };
+        if hit {
+            return Ok(exit::FINDINGS);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Hands `f` the first page (when given) or every row the filter selects, as the store reads them.
+async fn each_row(
+    store: &mamori_store::Store,
+    facility: &mamori_model::Facility,
+    filter: &FindingFilter,
+    first: &Option<Vec<app::FindingRow>>,
+    f: &mut (dyn FnMut(app::FindingRow) -> std::io::Result<()> + Send),
+) -> Result<()> {
+    match first {
+        Some(rows) => {
+            for r in rows {
+                f(r.clone())?;
+            }
+        }
+        None => app::findings_each(store, facility, filter, f).await?,
+    }
+    Ok(())
+}
+
+async fn write_findings(
+    store: &mamori_store::Store,
+    facility: &mamori_model::Facility,
+    filter: &FindingFilter,
+    format: FindingsFormat,
+    total: i64,
+    limit: Option<i64>,
+    out: &mut Box<dyn std::io::Write + Send>,
+) -> Result<()> {
+    // The first `limit` rows come from one page query; all rows from a stream.
+    // (None: stream them; nothing to read when the counts say there is nothing.)
+    let first: Option<Vec<app::FindingRow>> = match limit {
+        _ if total == 0 => Some(Vec::new()),
+        Some(n) => Some(app::findings_page(store, facility, filter, 0, n).await?),
+        None => None,
+    };
+    match format {
         FindingsFormat::Xlsx => {
-            mamori_tabular::write_xlsx("脆弱性診断結果", &app::EXPORT_HEADERS, &app::export_rows(&rows))?
+            let rows = match first.clone() {
+                Some(rows) => rows,
+                None => app::findings(store, facility, filter).await?,
+            };
+            out.write_all(&mamori_tabular::write_xlsx(
+                "脆弱性診断結果",
+                &app::EXPORT_HEADERS,
+                &app::export_rows(&rows),
+            )?)?;
+        }
+        FindingsFormat::Csv => {
+            out.write_all(&app::csv_head())?;
+            each_row(store, facility, filter, &first, &mut |r| {
+                out.write_all(app::csv_line(&app::export_row(&r)).as_bytes())
+            })
+            .await?;
+        }
+        FindingsFormat::Json => {
+            out.write_all(b"[")?;
+            let mut lead = true;
+            each_row(store, facility, filter, &first, &mut |r| {
+                out.write_all(if lead { b"\n  " } else { b",\n  " })?;
+                lead = false;
+                serde_json::to_writer(&mut *out, &r).map_err(std::io::Error::other)
+            })
+            .await?;
+            out.write_all(if lead { b"]\n" } else { b"\n]\n" })?;
         }
         FindingsFormat::Text => {
-            let mut s = String::new();
             let scan = store.vuln_last_scan(facility.id).await?;
-            s.push_str(&format!(
-                "{} — 脆弱性の指摘 {} 件 / {} findings（直近の診断 / last scan: {}）\n",
-                facility.data.name,
-                rows.len(),
-                rows.len(),
-                scan.map(|s| s.scanned_at).unwrap_or_else(|| "未実施 / never".into())
-            ));
-            for r in &rows {
+            out.write_all(
+                format!(
+                    "{} — 脆弱性の指摘 {} 件 / {} findings（直近の診断 / last scan: {}）\n",
+                    facility.data.name,
+                    total,
+                    total,
+                    scan.map(|s| s.scanned_at).unwrap_or_else(|| "未実施 / never".into())
+                )
+                .as_bytes(),
+            )?;
+            each_row(store, facility, filter, &first, &mut |r| {
                 let d = &r.f.data;
                 let marks = format!(
                     "{}{}{}",
@@ -377,42 +513,106 @@ async fn findings(g: &Global, store: &mamori_store::Store, a: FindingsArgs) -> R
                     if d.at_external_point { "[外部接続点]" } else { "" },
                     if r.f.state != FindingState::Open { format!("[{}]", r.f.state.label_ja()) } else { String::new() },
                 );
+                out.write_all(
+                    format!(
+                        "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
+                        d.asset_no,
+                        r.hostname,
+                        d.cve_id,
+                        d.score10 as f64 / 10.0,
+                        app::confidence_label(&d.confidence).0,
+                        d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
+                        d.reason,
+                        d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
+                        d.key
+                    )
+                    .as_bytes(),
+                )
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn summary_bytes(
+    facility: &mamori_model::Facility,
+    c: &mamori_store::vuln::FindingCounts,
+    format: FindingsFormat,
+) -> Result<Vec<u8>> {
+    Ok(match format {
+        FindingsFormat::Json => serde_json::to_vec_pretty(c)?,
+        FindingsFormat::Text => {
+            let mut s = format!(
+                "{} — 脆弱性の指摘 {} 件 / {} findings: KEV {}、ランサムウェア悪用 / ransomware {}、外部接続点 / external point {}\n",
+                facility.data.name, c.total, c.total, c.kev, c.ransomware, c.external
+            );
+            s.push_str("優先度 / priority:\n");
+            for (k, n) in &c.by_tier {
+                let (ja, en) = app::tier_label(k);
+                s.push_str(&format!("  {ja} / {en}: {n}\n"));
+            }
+            s.push_str("確度 / confidence:\n");
+            for (k, n) in &c.by_confidence {
+                let (ja, en) = app::confidence_label(k);
+                s.push_str(&format!("  {ja} / {en}: {n}\n"));
+            }
+            s.push_str("状態 / state:\n");
+            for (st, n) in &c.by_state {
+                s.push_str(&format!("  {} / {}: {n}\n", st.label_ja(), st.label_en()));
+            }
+            s.into_bytes()
+        }
+        _ => anyhow::bail!("--summary は text か json で出力します / --summary prints text or json"),
+    })
+}
+
+fn by_cve_bytes(cves: &[mamori_store::vuln::CveCount], format: FindingsFormat) -> Result<Vec<u8>> {
+    Ok(match format {
+        FindingsFormat::Json => serde_json::to_vec_pretty(cves)?,
+        FindingsFormat::Csv => {
+            let mut out = vec![0xEF, 0xBB, 0xBF];
+            let head =
+                ["CVE", "該当機器数", "KEV", "ランサムウェア悪用", "CVSS", "タイトル（JVN）"].map(str::to_string);
+            out.extend_from_slice(app::csv_line(&head).as_bytes());
+            for c in cves {
+                let yes = |b: bool| if b { "はい" } else { "" }.to_string();
+                let row = [
+                    c.cve_id.clone(),
+                    c.devices.to_string(),
+                    yes(c.kev),
+                    yes(c.ransomware),
+                    format!("{:.1}", c.score10 as f64 / 10.0),
+                    c.title_ja.clone().unwrap_or_default(),
+                ];
+                out.extend_from_slice(app::csv_line(&row).as_bytes());
+            }
+            out
+        }
+        FindingsFormat::Text => {
+            let mut s = format!("CVE 別 {} 件 / {} CVEs（該当機器数 / devices affected）\n", cves.len(), cves.len());
+            for c in cves {
                 s.push_str(&format!(
-                    "{marks} {} {} {} CVSS {:.1} {}{}\n      {}{}\n      key: {}\n",
-                    d.asset_no,
-                    r.hostname,
-                    d.cve_id,
-                    d.score10 as f64 / 10.0,
-                    app::confidence_label(&d.confidence).0,
-                    d.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default(),
-                    d.reason,
-                    d.fixed_version.as_deref().map(|v| format!("（修正版 / fixed in {v}）")).unwrap_or_default(),
-                    d.key
+                    "{}{} {:>6} 台 / devices  CVSS {:.1}{}\n",
+                    if c.ransomware {
+                        "[KEV・ランサムウェア] "
+                    } else if c.kev {
+                        "[KEV] "
+                    } else {
+                        ""
+                    },
+                    c.cve_id,
+                    c.devices,
+                    c.score10 as f64 / 10.0,
+                    c.title_ja.as_deref().map(|t| format!(" — {t}")).unwrap_or_default()
                 ));
             }
             s.into_bytes()
         }
-    };
-    match &a.output {
-        Some(p) => write_atomically(p, &bytes)?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes).context("stdout")?;
+        FindingsFormat::Xlsx => {
+            anyhow::bail!("--by-cve は text / csv / json で出力します / --by-cve prints text, csv or json")
         }
-    }
-    if let Some(level) = a.fail_on {
-        let open: Vec<_> = rows.iter().filter(|r| r.f.state == FindingState::Open && r.f.present).collect();
-        let hit = open.iter().any(|r| match level {
-            FailOn::Kev => r.f.data.kev,
-            FailOn::Critical => r.f.data.kev || r.f.data.score10 >= 90,
-            FailOn::High => r.f.data.kev || r.f.data.score10 >= 70,
-            FailOn::Any => true,
-        });
-        if hit {
-            return Ok(exit::FINDINGS);
-        }
-    }
-    Ok(exit::OK)
+    })
 }
 
 /// The real sample records shipped with the engine's tests (30 NVD records of the hospital incidents,

@@ -231,6 +231,73 @@ async fn cli_story_on_postgresql() {
     cli_story(&url, dir.path());
 }
 
+/// Reading at scale through the CLI: counts, the by-CVE view and the first page agree with the full list;
+/// a rescan with nothing changed adds nothing and keeps the findings as they were.
+#[test]
+fn cli_counts_by_cve_first_page_and_unchanged_rescan() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db").to_string_lossy().into_owned();
+    let db = db.as_str();
+    ok(db, &["init", "--facility-name", "件数テスト病院", "--prefecture", "東京都", "--beds", "200"]);
+    let csv = dir.path().join("devices.csv");
+    std::fs::write(&csv, DEVICES).unwrap();
+    ok(db, &["import", "devices", csv.to_str().unwrap()]);
+    let mut args: Vec<String> = vec!["vuln".into(), "import".into()];
+    args.extend(feeds());
+    ok(db, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(db, &["vuln", "scan", "--by", "ops"]);
+    let all_json = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut a = vec!["vuln", "findings", "--format", "json"];
+        a.extend(extra);
+        serde_json::from_str::<serde_json::Value>(&ok(db, &a)).unwrap().as_array().unwrap().clone()
+    };
+    let full = all_json(&[]);
+    assert!(full.len() >= 5, "{full:?}");
+
+    let summary: serde_json::Value =
+        serde_json::from_str(&ok(db, &["vuln", "findings", "--summary", "--format", "json"])).unwrap();
+    assert_eq!(summary["total"].as_u64().unwrap() as usize, full.len());
+    let kev = full.iter().filter(|f| f["kev"] == true).count();
+    assert_eq!(summary["kev"].as_u64().unwrap() as usize, kev);
+    let text = ok(db, &["vuln", "findings", "--summary"]);
+    assert!(text.contains(&format!("脆弱性の指摘 {} 件", full.len())) && text.contains("状態 / state:"), "{text}");
+
+    let by_cve: serde_json::Value =
+        serde_json::from_str(&ok(db, &["vuln", "findings", "--by-cve", "--format", "json"])).unwrap();
+    let by_cve = by_cve.as_array().unwrap();
+    for c in by_cve {
+        let id = c["cve_id"].as_str().unwrap();
+        let n = full.iter().filter(|f| f["cve_id"] == id).count();
+        assert_eq!(c["devices"].as_u64().unwrap() as usize, n, "{id}");
+    }
+    assert_eq!(by_cve.iter().map(|c| c["devices"].as_u64().unwrap() as usize).sum::<usize>(), full.len());
+    let by_cve_text = ok(db, &["vuln", "findings", "--by-cve"]);
+    assert!(by_cve_text.contains("CVE-2018-13379") && by_cve_text.contains("台 / devices"), "{by_cve_text}");
+
+    let first = all_json(&["--limit", "2"]);
+    assert_eq!(first, full[..2].to_vec(), "the first page is the head of the list");
+    assert_eq!(run(db, &["vuln", "findings", "--limit", "0"]).status.code(), Some(1));
+    let csv_out = dir.path().join("page.csv");
+    ok(db, &["vuln", "findings", "--format", "csv", "--limit", "3", "-o", csv_out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&csv_out).unwrap().lines().count(), 4, "header + 3 rows");
+
+    // Nothing changed: nothing new, the same findings with the same states.
+    let all_before = all_json(&["--all"]);
+    let rescan = ok(db, &["vuln", "scan", "--by", "ops"]);
+    assert!(rescan.contains(&format!("指摘 {} 件（新規 0 件）", full.len())), "{rescan}");
+    let all_after = all_json(&["--all"]);
+    let strip = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f.as_object_mut().unwrap().remove("last_seen");
+                f
+            })
+            .collect()
+    };
+    assert_eq!(strip(&all_before), strip(&all_after));
+}
+
 // ---------------------------------------------------------------- the web: roles by direct URL and forged posts
 
 /// The demo hospital (facility 1, with its feeds imported and scanned) plus facility 2, served.
@@ -333,6 +400,25 @@ async fn pages_by_role_direct_urls_and_forged_posts() {
             assert_eq!(get(c, path).status, 403, "{path}");
         }
     }
+    // The by-CVE view, one CVE's devices and the pages: the same guard; a bad page or view is refused.
+    let by_cve = get(&ops, "/f/1/vuln?view=cve");
+    assert_eq!(by_cve.status, 200);
+    assert!(by_cve.text().contains("id=\"by-cve\"") && by_cve.text().contains("CVE-2018-13379"), "{}", by_cve.text());
+    let one = get(&surveyor, "/f/1/vuln?state=all&cve=CVE-2018-13379");
+    assert_eq!(one.status, 200);
+    assert!(one.text().contains("VPN-GW01") && !one.text().contains("CVE-2019-0708"), "{}", one.text());
+    assert!(get(&ops, "/f/1/vuln").text().contains("id=\"by-state\""), "counts by state");
+    assert_eq!(get(&ops, "/f/1/vuln?page=0").status, 400);
+    assert_eq!(get(&ops, "/f/1/vuln?view=nope").status, 400);
+    assert_eq!(get(&ops, "/f/1/vuln?page=2").status, 200);
+    for c in [&vendor, &inspector] {
+        assert_eq!(get(c, "/f/1/vuln?view=cve").status, 403);
+        assert_eq!(get(c, "/f/1/vuln/export?format=csv").status, 403);
+    }
+    assert_eq!(get(&surveyor, "/f/2/vuln?view=cve").status, 403);
+    // The CSV export is streamed: BOM, the header, the rows.
+    let csv = get(&surveyor, "/f/1/vuln/export?format=csv").text();
+    assert!(csv.contains("\u{feff}優先度,管理番号") && csv.contains("VPN-GW01"), "{csv}");
     // The surveyor is assigned facility 1 only.
     assert_eq!(get(&surveyor, "/f/2/vuln").status, 403);
     assert_eq!(get(&ops, "/f/2/vuln").status, 403);
