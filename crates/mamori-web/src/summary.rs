@@ -133,10 +133,15 @@ async fn vuln(
     let (ctx, f) = st.guard(&headers, &addr, fid, Action::ViewVuln).await?;
     let t = ctx.tr;
     let today = mamori_app::checklist::today_jst();
-    let open =
-        st.store.vuln_findings(f.id, &FindingFilter { states: vec![FindingState::Open], ..Default::default() }).await?;
-    let confirmed: Vec<_> = open.iter().filter(|x| mamori_app::vuln::is_confirmed(&x.data.confidence)).collect();
-    let kev = confirmed.iter().filter(|x| x.data.kev).count();
+    // Counts only (a university hospital's scan holds millions of device findings).
+    let open = st
+        .store
+        .vuln_finding_counts(
+            f.id,
+            &FindingFilter { states: vec![FindingState::Open], confirmed_only: true, ..Default::default() },
+        )
+        .await?;
+    let (confirmed, kev) = (open.total, open.kev);
     let last = st.store.vuln_last_scan(f.id).await?;
     let feeds = st.store.vuln_feed_status().await?;
     let nvd_age = feeds.iter().find(|x| x.feed == Feed::Nvd).and_then(|x| mamori_app::vuln::feed_age_days(x, today));
@@ -151,7 +156,7 @@ async fn vuln(
     }
     let lines = vec![
         line(t.s("summary.kev_open"), kev, kev > 0),
-        line(t.s("summary.open_findings"), confirmed.len(), !confirmed.is_empty()),
+        line(t.s("summary.open_findings"), confirmed, confirmed > 0),
         line(
             t.s("summary.last_scan"),
             last.map(|l| l.scanned_at.chars().take(10).collect::<String>()).unwrap_or_else(|| "—".into()),

@@ -425,6 +425,13 @@ async fn the_dashboard_loads_the_blocks_each_role_may_see() {
     // The demo's scan found known-exploited vulnerabilities on its VPN gateway.
     let vuln = http(p, "GET", "/f/1/summary/vuln", &mgr, None).text();
     assert!(vuln.contains("id=\"summary-vuln\"") && vuln.contains("KEV"), "{vuln}");
+    // Its tiles: open known-exploited findings, then all open confirmed findings (counted in SQL).
+    let tiles: Vec<i64> = vuln
+        .split("<span class=\"tile-value small\">")
+        .skip(1)
+        .filter_map(|t| t.split('<').next().and_then(|n| n.trim().parse().ok()))
+        .collect();
+    assert!(tiles.len() >= 2 && tiles[0] > 0 && tiles[0] <= tiles[1], "KEV and open findings: {tiles:?}");
     // The demo hospital: contacts and a training are there, the backup policy is not (no repository yet).
     let bcp = http(p, "GET", "/f/1/summary/bcp", &mgr, None).text();
     assert!(bcp.contains("id=\"summary-bcp\"") && bcp.contains("連絡先"), "{bcp}");
