@@ -651,7 +651,10 @@ fn main() {
         nq,
         q.profiles_evaluated
     );
-    println!("  peak memory so far (VmHWM): {:.0} MiB; resident during the queries up to {max_rss:.0} MiB", vm_hwm_mib());
+    println!(
+        "  peak memory so far (VmHWM): {:.0} MiB; resident during the queries up to {max_rss:.0} MiB",
+        vm_hwm_mib()
+    );
     if !std::env::args().any(|a| a == "materialize") {
         println!("peak memory (VmHWM): {:.0} MiB (after feed generation: {:.0} MiB)", vm_hwm_mib(), hwm_gen);
         println!("(run with `materialize` to also keep every finding of the ledger in one sorted Vec)");
