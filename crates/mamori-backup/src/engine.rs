@@ -397,15 +397,7 @@ pub fn build_manifest(root: &Path, system: &str, dump_type: &str) -> Result<(Man
             r.ok_or_else(|| BackupError::invalid("ハッシュ計算が中断されました", "hashing was interrupted"))??;
         entries.push(ManifestEntry { path: rel_slash(root, f), size, sha256 });
     }
-    let warnings = others
-        .iter()
-        .map(|o| {
-            format!(
-                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
-                p = o.display()
-            )
-        })
-        .collect();
+    let warnings = not_in_manifest(&others);
     Ok((
         Manifest {
             format: 1,
@@ -759,16 +751,7 @@ pub fn backup_directory(repo: &Path, password: &Password, src: &DirSource) -> Re
             manifest.files.push(ManifestEntry { path: rel_slash(&landing, f), size: *size, sha256: sha256.clone() });
         }
     }
-    let mut warnings: Vec<String> = progress
-        .others
-        .iter()
-        .map(|o| {
-            format!(
-                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
-                p = o.display()
-            )
-        })
-        .collect();
+    let mut warnings = not_in_manifest(&progress.others);
     let reserved = reserve_len(&manifest, &progress.files, &landing) as u64;
     let (files, bytes, added) = summary_numbers(&snap);
     let want_files = progress.files.len() as u64 + 1;
@@ -1474,6 +1457,19 @@ pub fn forget_prune(repo: &Path, admin: &Password, keep_newest: usize) -> Result
         packs_removed: packs_before.saturating_sub(packs_after),
         duration_ms: t0.elapsed().as_millis() as u64,
     })
+}
+
+/// The warnings for what the landing directory holds besides regular files (never in the manifest).
+fn not_in_manifest(others: &[PathBuf]) -> Vec<String> {
+    others
+        .iter()
+        .map(|o| {
+            format!(
+                "通常ファイルではないため照合対象外: {p} / not a regular file, not in the manifest: {p}",
+                p = o.display()
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

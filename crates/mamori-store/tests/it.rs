@@ -1316,6 +1316,30 @@ mod vuln {
         ScanDevice { asset_no: asset.into(), row: Some(device_row(asset)), digest: digest.into(), findings: n }
     }
 
+    /// A scan of `devices` whose findings are `per[i]`; also which devices the store asked for findings.
+    async fn scan_asking(
+        store: &mamori_store::Store,
+        fid: i64,
+        devices: &[ScanDevice],
+        per: &[Vec<NewFinding>],
+    ) -> (mamori_store::vuln::ScanOutcome, Vec<usize>) {
+        let mut asked = Vec::new();
+        let out = store
+            .vuln_save_scan_devices(
+                fid,
+                "ops",
+                devices,
+                &mut |i| {
+                    asked.push(i);
+                    Ok(per[i].clone())
+                },
+                ScanRow::default(),
+            )
+            .await
+            .unwrap();
+        (out, asked)
+    }
+
     /// Everything a scan may change, for before/after comparisons.
     async fn dump(
         store: &mamori_store::Store,
@@ -1350,20 +1374,7 @@ mod vuln {
             let b1 = vec![nf("CVE-3", 4, "2.0")];
             let devices = vec![dev("A", "a1", 2), dev("B", "b1", 1)];
             let per = [a1.clone(), b1.clone()];
-            let mut asked = Vec::new();
-            let out = store
-                .vuln_save_scan_devices(
-                    f.id,
-                    "ops",
-                    &devices,
-                    &mut |i| {
-                        asked.push(i);
-                        Ok(per[i].clone())
-                    },
-                    ScanRow::default(),
-                )
-                .await
-                .unwrap();
+            let (out, asked) = scan_asking(store, f.id, &devices, &per).await;
             assert_eq!((out.findings, out.added), (3, 3));
             assert_eq!(asked, [0, 1], "a first scan writes every device");
             store.vuln_set_state(f.id, "A|CVE-1", FindingState::Accepted, "閉域網のみ", "mgr").await.unwrap();
@@ -1372,20 +1383,7 @@ mod vuln {
 
             // Nothing changed: no device is asked for its findings, no row rewritten, states kept;
             // present findings show the new scan as last seen.
-            let mut asked = Vec::new();
-            let out = store
-                .vuln_save_scan_devices(
-                    f.id,
-                    "ops",
-                    &devices,
-                    &mut |i| {
-                        asked.push(i);
-                        Ok(per[i].clone())
-                    },
-                    ScanRow::default(),
-                )
-                .await
-                .unwrap();
+            let (out, asked) = scan_asking(store, f.id, &devices, &per).await;
             assert!(asked.is_empty(), "unchanged devices are not rewritten: {asked:?}");
             assert_eq!((out.findings, out.added, out.resolved), (3, 0, 0));
             assert!(out.reopened.is_empty());
