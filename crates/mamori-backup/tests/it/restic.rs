@@ -130,3 +130,39 @@ fn repositories_with_rustic_or_restic_key_files_still_open() {
     let err = generations(&restic_repo, &admin_pw()).unwrap_err();
     assert!(matches!(err, BackupError::WrongPassword { .. }), "{err}");
 }
+
+/// mamori cuts files into chunks with its own fast scanner (crates/mamori-cdc, in the fork of
+/// rustic_core): the real restic, backing up the same files into the same repository, must find
+/// every data chunk already there. A single boundary in a different place would add data blobs.
+#[test]
+fn restic_finds_every_chunk_mamori_cut_already_stored() {
+    let f = Fixture::new();
+    f.init();
+    let mut rng = Rng(77);
+    // Random data with runs of zeros (cut at the minimum size) and of one byte (never cut).
+    let mut big = rng.bytes(40 << 20);
+    big[5 << 20..7 << 20].fill(0);
+    big[20 << 20..30 << 20].fill(0xA5);
+    std::fs::write(f.landing.join("ehr.bin"), &big).unwrap();
+    let mut text = String::new();
+    for i in 0..300_000u64 {
+        text.push_str(&format!("{i},患者{},2026-11-{:02},処方あり\n", rng.next() % 100_000, i % 28 + 1));
+    }
+    std::fs::write(f.landing.join("ehr.csv"), &text).unwrap();
+    std::fs::write(f.landing.join("exact-min.bin"), rng.bytes(512 << 10)).unwrap();
+    std::fs::write(f.landing.join("small.bin"), rng.bytes(300 << 10)).unwrap();
+    let run = backup_directory(&f.repo, &backup_pw(), &f.source("ehr")).unwrap();
+    assert_eq!(run.files, 5, "4 dumps and the manifest");
+
+    let out = restic(&f.repo, &["backup", "--json", "--host", "restic-side", f.landing.to_str().unwrap()]);
+    assert!(out.status.success(), "restic backup: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message_type"] == "summary")
+        .unwrap_or_else(|| panic!("no summary from restic: {stdout}"));
+    assert_eq!(summary["files_new"], 4, "{summary}");
+    assert!(summary["total_bytes_processed"].as_u64().unwrap() > 50 << 20, "{summary}");
+    assert_eq!(summary["data_blobs"], 0, "restic had to store new data chunks: {summary}");
+}
