@@ -18,6 +18,7 @@
 //! that. Those positions are computed with rustic_cdc's own `Rabin64`, exactly as rustic does.
 
 use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
 
 use rustic_cdc::{Polynom, Rabin64, RollingHash64};
 
@@ -129,10 +130,33 @@ impl Tables {
     }
 }
 
+/// A polynomial's tables, computed once per process: building them takes ~0.5 ms (256 × 63
+/// polynomial reductions), which rustic_core paid for every file, most of the CPU of a backup of many
+/// small files.
+struct Prepared {
+    tables: Tables,
+    rabin: Rabin64,
+}
+
+fn prepared(poly: u64) -> Arc<Prepared> {
+    static CACHE: Mutex<Vec<(u64, Arc<Prepared>)>> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = cache.iter().find(|(q, _)| *q == poly) {
+        return p.clone();
+    }
+    let p = Arc::new(Prepared { tables: Tables::new(poly), rabin: Rabin64::new_with_polynom(WINDOW_BITS, &poly) });
+    // One polynomial per repository; a process rarely sees more than a couple.
+    if cache.len() >= 8 {
+        cache.remove(0);
+    }
+    cache.push((poly, p.clone()));
+    p
+}
+
 /// Chunks a reader like rustic_core 0.13's Rabin `ChunkIter` (same boundaries, same chunks).
 pub struct RabinChunker<R: Read> {
     reader: R,
-    tables: Tables,
+    prepared: Arc<Prepared>,
     rabin: Rabin64,
     split_mask: u64,
     min_size: usize,
@@ -153,10 +177,11 @@ impl<R: Read> RabinChunker<R> {
             WINDOW <= min_size && min_size <= chunk_size && chunk_size <= max_size,
             "chunk sizes must satisfy {WINDOW} <= min {min_size} <= average {chunk_size} <= max {max_size}"
         );
+        let prepared = prepared(poly);
         Self {
             reader,
-            tables: Tables::new(poly),
-            rabin: Rabin64::new_with_polynom(WINDOW_BITS, &poly),
+            rabin: prepared.rabin.clone(),
+            prepared,
             split_mask: chunk_size as u64 - 1,
             min_size,
             max_size,
@@ -228,7 +253,7 @@ impl<R: Read> RabinChunker<R> {
             let end = (p + LANES * LANE_LEN).min(self.max_size);
             self.fill(&mut vec, end)?;
             let to = end.min(vec.len());
-            if let Some(c) = self.tables.first_cut(&vec, p, to, self.split_mask) {
+            if let Some(c) = self.prepared.tables.first_cut(&vec, p, to, self.split_mask) {
                 return Ok(Some(self.cut(vec, c)));
             }
             if to >= self.max_size || self.eof {
