@@ -691,7 +691,7 @@ pub fn evidence_from(i: &StatusInputs, st: &BackupStatus) -> Vec<Evidence> {
     } else {
         format!("{} of {} systems backed up within {BACKUP_MAX_AGE_DAYS} days", recent_ok.len(), systems.len())
     };
-    let drill_ja = st.policy.point("restore_drill").map(|p| p.evidence.clone()).unwrap_or_default();
+    let drill_ja = st.policy.point("restore_drill").map(|p| p.evidence.ja.clone()).unwrap_or_default();
     let (state_32, sug_32) = if any_failed {
         (EvidenceState::Contradicts, Some(false))
     } else if all_backed && drill_ok && procedures == i.sets.len() {
@@ -746,14 +746,14 @@ pub fn evidence_from(i: &StatusInputs, st: &BackupStatus) -> Vec<Evidence> {
             Some(false) => (EvidenceState::Contradicts, Some(false)),
             None => (EvidenceState::Partial, None),
         };
-        ev(EvidenceTarget::Gmis, item, state, sug, p.map(|p| p.evidence.clone()).unwrap_or_default(), en.to_string())
+        ev(EvidenceTarget::Gmis, item, state, sug, p.map(|p| p.evidence.ja.clone()).unwrap_or_default(), en.to_string())
     };
     out.push(point("generations", "q7", "generations counted per system in the primary repository (need 3 or more)"));
     // q8: stored so that one event does not destroy every copy: off-site OR offline generations.
     let off = [holds(st, "offline_generations"), holds(st, "offsite_copy")];
     let ja8 = ["offline_generations", "offsite_copy"]
         .iter()
-        .filter_map(|id| st.policy.point(id).map(|p| p.evidence.clone()))
+        .filter_map(|id| st.policy.point(id).map(|p| p.evidence.ja.clone()))
         .collect::<Vec<_>>()
         .join("。");
     out.push(if off.contains(&Some(true)) {
@@ -1138,7 +1138,8 @@ pub async fn report_document(
                     Some(false) => "満たさない".into(),
                     None => "不明".into(),
                 },
-                p.evidence.clone(),
+                // The document prints both languages, as every reason in it.
+                p.evidence.to_string(),
             ]
         })
         .collect();

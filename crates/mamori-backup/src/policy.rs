@@ -80,8 +80,8 @@ pub struct PolicyPoint {
     pub id: String,
     /// `Some(true)` holds, `Some(false)` does not, `None` unknown.
     pub holds: Option<bool>,
-    /// Japanese first, English second.
-    pub evidence: String,
+    /// What was looked at and what it showed.
+    pub evidence: Bilingual,
 }
 
 /// Result of the policy check (方針確認の結果).
@@ -166,11 +166,12 @@ fn per_system(gens: &[Generation]) -> BTreeMap<String, Vec<&Generation>> {
 }
 
 /// Generations a target holds as far as we can tell, with where the knowledge comes from.
-fn target_generations(t: &TargetFacts) -> Option<(Vec<Generation>, &'static str)> {
+/// A target's generations and where they were learnt (Japanese, English).
+fn target_generations(t: &TargetFacts) -> Option<(Vec<Generation>, (&'static str, &'static str))> {
     if let Some(g) = &t.generations_now {
-        return Some((g.clone(), "リポジトリを読んで確認 / read from the repository"));
+        return Some((g.clone(), ("リポジトリを読んで確認", "read from the repository")));
     }
-    t.last_detach.as_ref().map(|d| (d.generations.clone(), "取り外し時の記録 / from the detach record"))
+    t.last_detach.as_ref().map(|d| (d.generations.clone(), ("取り外し時の記録", "from the detach record")))
 }
 
 fn is_offline(t: &TargetFacts) -> bool {
@@ -191,14 +192,17 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
 
     // 1. generations per system, counted from the primary repository
     points.push(match &facts.primary_generations {
-        None => PolicyPoint {
-            id: "generations".into(),
-            holds: None,
-            evidence: format!(
-                "主リポジトリを読めません / cannot read the primary repository: {}",
-                facts.primary_error.clone().unwrap_or_default()
-            ),
-        },
+        None => {
+            let err = facts.primary_error.clone().unwrap_or_default();
+            PolicyPoint {
+                id: "generations".into(),
+                holds: None,
+                evidence: Bilingual::new(
+                    format!("主リポジトリを読めません: {err}"),
+                    format!("cannot read the primary repository: {err}"),
+                ),
+            }
+        }
         Some(gens) => {
             let by = per_system(gens);
             let mut lines = Vec::new();
@@ -206,20 +210,19 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
             for s in &systems {
                 let n = by.get(s).map(|v| v.len()).unwrap_or(0);
                 ok &= n >= rules.min_generations;
-                lines.push(format!("{s}: {n} 世代 / generations"));
+                lines.push(Bilingual::new(format!("{s}: {n} 世代"), format!("{s}: {n} generations")));
             }
             if systems.is_empty() {
-                lines.push("バックアップ対象のシステムがありません / no systems".into());
+                lines.push(Bilingual::new("バックアップ対象のシステムがありません", "no systems"));
             }
+            let lines = Bilingual::join(&lines, "、", "; ");
+            let (path, need) = (facts.primary.path.display(), rules.min_generations);
             PolicyPoint {
                 id: "generations".into(),
                 holds: Some(ok),
-                evidence: format!(
-                    "主リポジトリ {} の世代数（必要 {} 世代以上）: {} / generations in the primary repository (need ≥{})",
-                    facts.primary.path.display(),
-                    rules.min_generations,
-                    lines.join("、"),
-                    rules.min_generations
+                evidence: Bilingual::new(
+                    format!("主リポジトリ {path} の世代数（必要 {need} 世代以上）: {}", lines.ja),
+                    format!("generations in the primary repository {path} (need ≥{need}): {}", lines.en),
                 ),
             }
         }
@@ -235,7 +238,7 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
         let mut holds = Some(!systems.is_empty());
         if offline_targets.is_empty() {
             holds = Some(false);
-            lines.push("オフライン区分の保管先がありません / no offline target configured".into());
+            lines.push(Bilingual::new("オフライン区分の保管先がありません", "no offline target configured"));
         }
         for s in &systems {
             let mut ids = BTreeSet::new();
@@ -250,28 +253,35 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
             if ids.len() < need_offline {
                 holds = Some(false);
             }
-            lines.push(format!("{s}: オフライン {} 世代 / offline generations", ids.len()));
+            let n = ids.len();
+            lines.push(Bilingual::new(format!("{s}: オフライン {n} 世代"), format!("{s}: {n} offline generations")));
         }
         for t in &offline_targets {
-            let src = target_generations(t).map(|(_, s)| s).unwrap_or("世代不明 / generations unknown");
-            lines.push(format!(
-                "{}: 状態 {:?}（{}）, {}",
-                t.target.id,
-                t.probe.state,
-                t.probe.evidence.join("; "),
-                src
+            let (src_ja, src_en) = target_generations(t).map(|(_, s)| s).unwrap_or(("世代不明", "generations unknown"));
+            let probe = Bilingual::join(&t.probe.evidence, "; ", "; ");
+            let (id, state) = (&t.target.id, t.probe.state);
+            lines.push(Bilingual::new(
+                format!("{id}: 状態 {state:?}（{}）, {src_ja}", probe.ja),
+                format!("{id}: state {state:?} ({}), {src_en}", probe.en),
             ));
             if t.probe.state == OfflineState::Detached && t.last_detach.is_none() {
                 // Detached but nothing says what is on it.
                 holds = holds.and(None);
             }
         }
+        let lines = Bilingual::join(&lines, "、", "; ");
         points.push(PolicyPoint {
             id: "offline_generations".into(),
             holds,
-            evidence: format!(
-                "3世代目以降はオフライン保管（必要 {need_offline} 世代以上、読み取り専用・変更不可・取り外し済みの保管先のみ数える）: {} / 3rd and later generations offline",
-                lines.join("、")
+            evidence: Bilingual::new(
+                format!(
+                    "3世代目以降はオフライン保管（必要 {need_offline} 世代以上、読み取り専用・変更不可・取り外し済みの保管先のみ数える）: {}",
+                    lines.ja
+                ),
+                format!(
+                    "3rd and later generations offline (need ≥{need_offline}; only read-only, immutable or detached targets count): {}",
+                    lines.en
+                ),
             ),
         });
     }
@@ -283,7 +293,7 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
         let mut lines = Vec::new();
         let mut holds = Some(!offsite.is_empty() && !systems.is_empty());
         if offsite.is_empty() {
-            lines.push("遠隔地の保管先がありません / no off-site target configured".into());
+            lines.push(Bilingual::new("遠隔地の保管先がありません", "no off-site target configured"));
         }
         let mut known = false;
         for s in &systems {
@@ -294,29 +304,39 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
                 .flat_map(|(g, _)| g.into_iter().filter(|g| &g.system == s).map(|g| g.time).collect::<Vec<_>>())
                 .max();
             match newest {
-                Some(t) if t >= limit => lines.push(format!("{s}: 最新 {}", t.format("%Y-%m-%d"))),
+                Some(t) if t >= limit => {
+                    let d = t.format("%Y-%m-%d");
+                    lines.push(Bilingual::new(format!("{s}: 最新 {d}"), format!("{s}: newest {d}")));
+                }
                 Some(t) => {
                     holds = Some(false);
-                    lines.push(format!("{s}: 最新 {}（古すぎます / too old）", t.format("%Y-%m-%d")));
+                    let d = t.format("%Y-%m-%d");
+                    lines.push(Bilingual::new(
+                        format!("{s}: 最新 {d}（古すぎます）"),
+                        format!("{s}: newest {d} (too old)"),
+                    ));
                 }
                 None => {
                     holds = Some(false);
-                    lines.push(format!("{s}: 遠隔地に世代なし / none off-site"));
+                    lines.push(Bilingual::new(format!("{s}: 遠隔地に世代なし"), format!("{s}: none off-site")));
                 }
             }
         }
         if !offsite.is_empty() && !known {
             holds = None;
-            lines.push("遠隔地の保管先を読めず記録もありません / off-site target unreadable and unrecorded".into());
+            lines.push(Bilingual::new(
+                "遠隔地の保管先を読めず記録もありません",
+                "off-site target unreadable and unrecorded",
+            ));
         }
+        let lines = Bilingual::join(&lines, "、", "; ");
+        let days = rules.offsite_max_age_days;
         points.push(PolicyPoint {
             id: "offsite_copy".into(),
             holds,
-            evidence: format!(
-                "遠隔地保管（{} 日以内の世代）: {} / off-site copy within {} days",
-                rules.offsite_max_age_days,
-                lines.join("、"),
-                rules.offsite_max_age_days
+            evidence: Bilingual::new(
+                format!("遠隔地保管（{days} 日以内の世代）: {}", lines.ja),
+                format!("off-site copy within {days} days: {}", lines.en),
             ),
         });
     }
@@ -326,37 +346,46 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
         None => PolicyPoint {
             id: "encryption".into(),
             holds: None,
-            evidence: "リポジトリの config を読めません / cannot read the repository config".into(),
+            evidence: Bilingual::new("リポジトリの config を読めません", "cannot read the repository config"),
         },
         Some(e) => PolicyPoint {
             id: "encryption".into(),
             holds: Some(e.config_encrypted && e.key_files >= 1),
-            evidence: format!(
-                "config は{}、鍵ファイル {} 個 / config {}, {} key files",
-                if e.config_encrypted { "暗号化されています" } else { "平文です" },
-                e.key_files,
-                if e.config_encrypted { "encrypted" } else { "plaintext" },
-                e.key_files
+            evidence: Bilingual::new(
+                format!(
+                    "config は{}、鍵ファイル {} 個",
+                    if e.config_encrypted { "暗号化されています" } else { "平文です" },
+                    e.key_files
+                ),
+                format!(
+                    "config {}, {} key files",
+                    if e.config_encrypted { "encrypted" } else { "plaintext" },
+                    e.key_files
+                ),
             ),
         },
     });
 
     // 5. key escrow
     points.push(match &facts.escrow {
-        Some(k) if k.holders.iter().any(|h| !h.trim().is_empty()) => PolicyPoint {
-            id: "key_escrow".into(),
-            holds: Some(true),
-            evidence: format!(
-                "パスワードの保管者: {}（{}、{} 記録）/ password held by the listed people",
-                k.holders.join("、"),
-                k.where_kept,
-                k.recorded_at.format("%Y-%m-%d")
-            ),
-        },
+        Some(k) if k.holders.iter().any(|h| !h.trim().is_empty()) => {
+            let at = k.recorded_at.format("%Y-%m-%d");
+            PolicyPoint {
+                id: "key_escrow".into(),
+                holds: Some(true),
+                evidence: Bilingual::new(
+                    format!("パスワードの保管者: {}（{}、{at} 記録）", k.holders.join("、"), k.where_kept),
+                    format!("password held by {} ({}, recorded {at})", k.holders.join(", "), k.where_kept),
+                ),
+            }
+        }
         _ => PolicyPoint {
             id: "key_escrow".into(),
             holds: Some(false),
-            evidence: "パスワードの保管者が記録されていません。失うとデータを復元できません / nobody is recorded as holding the password; losing it loses the data".into(),
+            evidence: Bilingual::new(
+                "パスワードの保管者が記録されていません。失うとデータを復元できません",
+                "nobody is recorded as holding the password; losing it loses the data",
+            ),
         },
     });
 
@@ -367,22 +396,29 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
             None => PolicyPoint {
                 id: "restore_drill".into(),
                 holds: Some(false),
-                evidence: "復元訓練の記録がありません / no restore drill recorded".into(),
+                evidence: Bilingual::new("復元訓練の記録がありません", "no restore drill recorded"),
             },
-            Some(d) => PolicyPoint {
-                id: "restore_drill".into(),
-                holds: Some(d.ok && d.at >= limit),
-                evidence: format!(
-                    "最後の復元訓練 {}: {}（{} ファイル、{} バイト、不一致 {} 件、期限 {} 日）/ last drill {}",
-                    d.at.format("%Y-%m-%d"),
-                    if d.ok { "一致" } else { "不一致あり" },
-                    d.files,
-                    d.bytes,
-                    d.mismatches.len(),
-                    rules.drill_period_days,
-                    if d.ok { "identical" } else { "mismatches" }
-                ),
-            },
+            Some(d) => {
+                let (at, n, days) = (d.at.format("%Y-%m-%d"), d.mismatches.len(), rules.drill_period_days);
+                PolicyPoint {
+                    id: "restore_drill".into(),
+                    holds: Some(d.ok && d.at >= limit),
+                    evidence: Bilingual::new(
+                        format!(
+                            "最後の復元訓練 {at}: {}（{} ファイル、{} バイト、不一致 {n} 件、期限 {days} 日）",
+                            if d.ok { "一致" } else { "不一致あり" },
+                            d.files,
+                            d.bytes
+                        ),
+                        format!(
+                            "last drill {at}: {} ({} files, {} bytes, {n} mismatches, period {days} days)",
+                            if d.ok { "identical" } else { "mismatches" },
+                            d.files,
+                            d.bytes
+                        ),
+                    ),
+                }
+            }
         });
     }
 

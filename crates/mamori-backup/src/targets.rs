@@ -188,8 +188,8 @@ pub struct TargetProbe {
     pub immutable: Option<bool>,
     pub mount: Option<MountEntry>,
     pub state: OfflineState,
-    /// Japanese first, English second.
-    pub evidence: Vec<String>,
+    /// What was looked at and what it showed.
+    pub evidence: Vec<Bilingual>,
 }
 
 /// Looks at a target for real: statvfs, file flags and /proc/self/mountinfo.
@@ -201,21 +201,16 @@ pub fn probe_target(target: &Target) -> TargetProbe {
     let present = target.path.join("config").is_file();
     let mount = sys::mount_of(&target.path);
     if let Some(m) = &mount {
-        evidence.push(format!(
-            "mountinfo: {} は {}（{}, {}, {}）上 / on mount {}",
-            target.path.display(),
-            m.mount_point.display(),
-            m.fs_type,
-            m.source,
-            m.mount_options,
-            m.mount_point.display()
+        let on = format!("{}（{}, {}, {}）", m.mount_point.display(), m.fs_type, m.source, m.mount_options);
+        evidence.push(Bilingual::new(
+            format!("mountinfo: {} は {on} 上", target.path.display()),
+            format!("mountinfo: {} is on {on}", target.path.display()),
         ));
     }
     if !present {
-        evidence.push(format!(
-            "{} にリポジトリが見えません（媒体は取り外されています）/ no repository visible at {} (media detached)",
-            target.path.display(),
-            target.path.display()
+        evidence.push(Bilingual::new(
+            format!("{} にリポジトリが見えません（媒体は取り外されています）", target.path.display()),
+            format!("no repository visible at {} (media detached)", target.path.display()),
         ));
         return TargetProbe {
             target_id: target.id.clone(),
@@ -231,14 +226,14 @@ pub fn probe_target(target: &Target) -> TargetProbe {
     let read_only = match sys::statvfs_read_only(&target.path) {
         Ok(ro) => {
             evidence.push(if ro {
-                "statvfs: 読み取り専用（ST_RDONLY）/ read-only".to_string()
+                Bilingual::new("statvfs: 読み取り専用（ST_RDONLY）", "statvfs: read-only (ST_RDONLY)")
             } else {
-                "statvfs: 書き込み可能 / writable".to_string()
+                Bilingual::new("statvfs: 書き込み可能", "statvfs: writable")
             });
             Some(ro)
         }
         Err(e) => {
-            evidence.push(format!("statvfs 失敗 / failed: {e}"));
+            evidence.push(Bilingual::new(format!("statvfs 失敗: {e}"), format!("statvfs failed: {e}")));
             None
         }
     };
@@ -260,21 +255,23 @@ pub fn probe_target(target: &Target) -> TargetProbe {
             }
             match unknown {
                 Some(m) => {
-                    evidence.push(format!("変更不可属性を読めません / cannot read file flags: {m}"));
+                    evidence.push(Bilingual::new(
+                        format!("変更不可属性を読めません: {m}"),
+                        format!("cannot read file flags: {m}"),
+                    ));
                     None
                 }
                 None => {
-                    evidence.push(format!(
-                        "FS_IOC_GETFLAGS: {} 個中 {n_imm} 個が変更不可 / {n_imm} of {} files immutable",
-                        files.len(),
-                        files.len()
+                    evidence.push(Bilingual::new(
+                        format!("FS_IOC_GETFLAGS: {} 個中 {n_imm} 個が変更不可", files.len()),
+                        format!("FS_IOC_GETFLAGS: {n_imm} of {} files immutable", files.len()),
                     ));
                     Some(all && !files.is_empty())
                 }
             }
         }
         Err(e) => {
-            evidence.push(format!("ファイル一覧を読めません / cannot list files: {e}"));
+            evidence.push(Bilingual::new(format!("ファイル一覧を読めません: {e}"), format!("cannot list files: {e}")));
             None
         }
     };
@@ -303,14 +300,22 @@ fn probe_rest(target: &Target) -> TargetProbe {
     let (present, evidence) = match engine::repository_exists(&target.path) {
         Ok(true) => (
             true,
-            "REST サーバーが応答し、リポジトリがあります / the REST server answers and holds a repository".to_string(),
+            Bilingual::new(
+                "REST サーバーが応答し、リポジトリがあります",
+                "the REST server answers and holds a repository",
+            ),
         ),
         Ok(false) => (
             false,
-            "REST サーバーは応答しましたが、リポジトリがありません / the REST server answers but holds no repository"
-                .to_string(),
+            Bilingual::new(
+                "REST サーバーは応答しましたが、リポジトリがありません",
+                "the REST server answers but holds no repository",
+            ),
         ),
-        Err(e) => (false, format!("REST サーバーに接続できません / cannot reach the REST server: {e}")),
+        Err(e) => (
+            false,
+            Bilingual::new(format!("REST サーバーに接続できません: {e}"), format!("cannot reach the REST server: {e}")),
+        ),
     };
     TargetProbe {
         target_id: target.id.clone(),
@@ -322,7 +327,10 @@ fn probe_rest(target: &Target) -> TargetProbe {
         state: OfflineState::Online,
         evidence: vec![
             evidence,
-            "追記専用・読み取り専用の設定はサーバー側のためクライアントからは確認できず、オンラインとして扱います / append-only or read-only modes are server settings the client cannot read: counted as online".into(),
+            Bilingual::new(
+                "追記専用・読み取り専用の設定はサーバー側のためクライアントからは確認できず、オンラインとして扱います",
+                "append-only or read-only modes are server settings the client cannot read: counted as online",
+            ),
         ],
     }
 }

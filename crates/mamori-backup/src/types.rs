@@ -281,3 +281,31 @@ pub struct InitRun {
     pub backup_key_id: String,
     pub admin_key_id: String,
 }
+
+/// A reason shown to people, in Japanese and in English. Pages pick the reader's language; the CLI
+/// and the documents print both ("日本語 / English", the `Display` form).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bilingual {
+    pub ja: String,
+    pub en: String,
+}
+
+impl Bilingual {
+    pub fn new(ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { ja: ja.into(), en: en.into() }
+    }
+
+    /// Joins several reasons, each language with its own separator.
+    pub fn join(parts: &[Bilingual], ja_sep: &str, en_sep: &str) -> Self {
+        Self {
+            ja: parts.iter().map(|p| p.ja.as_str()).collect::<Vec<_>>().join(ja_sep),
+            en: parts.iter().map(|p| p.en.as_str()).collect::<Vec<_>>().join(en_sep),
+        }
+    }
+}
+
+impl std::fmt::Display for Bilingual {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {}", self.ja, self.en)
+    }
+}

@@ -167,7 +167,7 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
                 label: pick(t, app::point_label(&p.id)),
                 state: state.into(),
                 mark: mark.into(),
-                evidence: p.evidence.clone(),
+                evidence: t.pick(&p.evidence.ja, &p.evidence.en).to_string(),
             }
         })
         .collect();
@@ -194,7 +194,13 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
                     Some(g) => format!("{}（{}）", g.len(), v.generations_source),
                     None => t.s("backup.unknown").to_string(),
                 },
-                evidence: v.probe.evidence.join(" / "),
+                evidence: v
+                    .probe
+                    .evidence
+                    .iter()
+                    .map(|e| t.pick(&e.ja, &e.en))
+                    .collect::<Vec<_>>()
+                    .join(t.pick("。", "; ")),
             }
         })
         .collect();

@@ -63,7 +63,7 @@ fn read_only_media_is_detected_and_counted_offline() {
     let m = p.mount.as_ref().unwrap();
     assert_eq!(m.fs_type, "tmpfs");
     assert!(m.is_read_only());
-    assert!(p.evidence.iter().any(|e| e.contains("ST_RDONLY")));
+    assert!(p.evidence.iter().any(|e| e.ja.contains("ST_RDONLY") && e.en.contains("ST_RDONLY")));
 
     let out = crate::restic::restic(&t2.path, &["--no-lock", "check", "--read-data"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -387,6 +387,12 @@ mod web {
         let html = page.text();
         assert!(html.contains("T2 RDX") && html.contains("電子カルテ"), "demo configuration shown");
         assert!(!html.contains("id=\"target-form\"") && !html.contains("id=\"media-form\""), "no forms for a reader");
+        // Policy and probe reasons come in the reader's language only (not one "日本語 / English" line).
+        assert!(html.contains("主リポジトリを読めません") && !html.contains("cannot read the primary repository"));
+        assert!(html.contains("リポジトリが見えません") && !html.contains("no repository visible at"));
+        let en = http(p, "GET", "/f/1/backup", &format!("{insp}; mamori_lang=en"), None).text();
+        assert!(en.contains("cannot read the primary repository") && !en.contains("主リポジトリを読めません"));
+        assert!(en.contains("no repository visible at") && !en.contains("リポジトリが見えません"));
         assert_eq!(http(p, "GET", "/f/1/backup", &osaka, None).status, 403, "another prefecture");
         assert_eq!(http(p, "GET", "/f/1/backup/plan?format=pdf", &osaka, None).status, 403);
         let pdf = http(p, "GET", "/f/1/backup/plan?format=pdf", &insp, None);
@@ -596,15 +602,17 @@ fn a_dump_command_is_backed_up_and_a_failing_one_is_recorded() {
     let (_, st) = e.status_json(Some(PW));
     let alerts = st["alerts"].to_string();
     assert!(alerts.contains("電子カルテ: 最後のバックアップ") && alerts.contains("失敗しました"), "{alerts}");
-    let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
+    let gens = st["policy"]["points"][0]["evidence"]["ja"].as_str().unwrap().to_string();
     assert!(gens.contains("PACS: 1 世代") && gens.contains("電子カルテ: 0 世代"), "{gens}");
+    let gens_en = st["policy"]["points"][0]["evidence"]["en"].as_str().unwrap().to_string();
+    assert!(gens_en.contains("PACS: 1 generations") && !gens_en.contains("世代"), "{gens_en}");
     // Forget with the admin key keeps the newest three; the listing the pages show (no password) follows.
     for _ in 0..3 {
         e.ok(&["backup", "run", "--system", "PACS"], Some(PW));
     }
     e.ok(&["backup", "forget", "--keep", "3"], Some(PW));
     let (_, st) = e.status_json(None);
-    let gens = st["policy"]["points"][0]["evidence"].as_str().unwrap().to_string();
+    let gens = st["policy"]["points"][0]["evidence"]["ja"].as_str().unwrap().to_string();
     assert!(gens.contains("PACS: 3 世代"), "{gens}");
     let runs = e.ok(&["backup", "report", "report", "--format", "pdf", "-o", &e.p("r.pdf")], None);
     assert!(runs.contains("r.pdf"));
