@@ -16,7 +16,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, NaiveDate, Utc};
 use mamori_backup::policy::{KeyEscrow, PolicyFacts, PolicyReport, PolicyRules, TargetFacts, evaluate, gather_facts};
 use mamori_backup::{
-    DetachRecord, DrillReport, Generation, OfflineState, Password, Target, TargetKind, TargetProbe, Tier, probe_target,
+    Bilingual, DetachRecord, DrillReport, Generation, OfflineState, Password, Target, TargetKind, TargetProbe, Tier,
+    probe_target,
 };
 use mamori_model::Facility;
 use mamori_report::{Block, CellValue, Column, ColumnKind, Doc, OfficialSheet, PdfRenderer, ReportError};
@@ -364,7 +365,7 @@ pub struct TargetView {
     pub probe: TargetProbe,
     /// Generations known for the target and where the knowledge comes from.
     pub generations: Option<Vec<Generation>>,
-    pub generations_source: String,
+    pub generations_source: Bilingual,
 }
 
 /// The status of a facility's backups: policy against reality, and what is late or failing.
@@ -374,7 +375,7 @@ pub struct BackupStatus {
     pub policy: PolicyReport,
     /// True when the repositories were opened now (password given); false: generations as last read.
     pub live: bool,
-    pub generations_note: String,
+    pub generations_note: Bilingual,
     pub alerts: Vec<Alert>,
     pub targets: Vec<TargetView>,
     /// Generations read now, per target name (to store back), only when `live`.
@@ -472,11 +473,11 @@ pub fn evaluate_status(i: &StatusInputs, password: Option<&Password>, now: DateT
         let (probe, generations, source) = if row.data.is_primary {
             let probe = probe_target(&engine_target(row));
             let source = if live {
-                "いま読み取り / read now".to_string()
+                Bilingual::new("いま読み取り", "read now")
             } else {
                 row.generations_at
                     .as_deref()
-                    .map(|a| format!("{} の記録 / as read at {}", jst(a), jst(a)))
+                    .map(|a| Bilingual::new(format!("{} の記録", jst(a)), format!("as read at {}", jst(a))))
                     .unwrap_or_default()
             };
             (probe, facts.primary_generations.clone(), source)
@@ -487,34 +488,40 @@ pub fn evaluate_status(i: &StatusInputs, password: Option<&Password>, now: DateT
                 Some(t) if t.generations_now.is_some() => (
                     t.generations_now.clone(),
                     if live {
-                        "いま読み取り / read now".to_string()
+                        Bilingual::new("いま読み取り", "read now")
                     } else {
                         row.generations_at
                             .as_deref()
-                            .map(|a| format!("{} の記録 / as read at {}", jst(a), jst(a)))
+                            .map(|a| Bilingual::new(format!("{} の記録", jst(a)), format!("as read at {}", jst(a))))
                             .unwrap_or_default()
                     },
                 ),
                 Some(t) => match &t.last_detach {
-                    Some(d) => (
-                        Some(d.generations.clone()),
-                        format!(
-                            "取り外し時（{}）の記録 / as recorded at detach",
-                            jst(&d.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                        ),
-                    ),
-                    None => (None, String::new()),
+                    Some(d) => {
+                        let at = jst(&d.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                        (
+                            Some(d.generations.clone()),
+                            Bilingual::new(
+                                format!("取り外し時（{at}）の記録"),
+                                format!("as recorded at detach ({at})"),
+                            ),
+                        )
+                    }
+                    None => (None, Bilingual::default()),
                 },
-                None => (None, String::new()),
+                None => (None, Bilingual::default()),
             };
             (probe, g, source)
         };
         targets.push(TargetView { target: row.clone(), probe, generations, generations_source: source });
     }
     let generations_note = if live {
-        "世代数は各リポジトリをいま読み取った結果です / generations read from the repositories now".to_string()
+        Bilingual::new("世代数は各リポジトリをいま読み取った結果です", "generations read from the repositories now")
     } else {
-        "世代数は最後に mamori backup（run / status / copy）がリポジトリを読んだ時点の記録です。保管先の状態（読み取り専用・変更不可・取り外し）はいま調べた結果です / generations as last read by mamori backup; the targets' state is probed now".to_string()
+        Bilingual::new(
+            "世代数は最後に mamori backup（run / status / copy）がリポジトリを読んだ時点の記録です。保管先の状態（読み取り専用・変更不可・取り外し）はいま調べた結果です",
+            "generations as last read by mamori backup (run / status / copy); the targets' state (read-only, immutable, detached) is probed now",
+        )
     };
     BackupStatus { now, policy, live, generations_note, alerts: alerts(i, now), targets, read_now }
 }
@@ -1125,7 +1132,7 @@ pub async fn report_document(
         ),
     });
     b.push(Block::Heading { level: 1, text: "方針の確認結果".into() });
-    b.push(Block::Paragraph { text: st.generations_note.clone() });
+    b.push(Block::Paragraph { text: st.generations_note.to_string() });
     let policy_rows: Vec<Vec<String>> = st
         .policy
         .points

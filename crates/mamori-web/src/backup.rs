@@ -191,7 +191,7 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
                 state: pick(t, app::target_state_label(v.probe.state, d.is_primary)),
                 offline: v.probe.state != mamori_app::backup::engine::OfflineState::Online,
                 generations: match &v.generations {
-                    Some(g) => format!("{}（{}）", g.len(), v.generations_source),
+                    Some(g) => format!("{}（{}）", g.len(), t.pick(&v.generations_source.ja, &v.generations_source.en)),
                     None => t.s("backup.unknown").to_string(),
                 },
                 evidence: v
@@ -243,7 +243,7 @@ async fn render_status(st: &AppState, ctx: &Ctx, f: &Facility, message: String, 
     let page = StatusPage {
         chrome: st.chrome(ctx, &format!("/f/{}/backup", f.id), Some(f)).await?,
         all_hold: status.ok(),
-        generations_note: status.generations_note.clone(),
+        generations_note: t.pick(&status.generations_note.ja, &status.generations_note.en).to_string(),
         points,
         alerts,
         targets,
