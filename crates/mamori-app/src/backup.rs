@@ -415,15 +415,17 @@ pub fn evaluate_status(i: &StatusInputs, password: Option<&Password>, now: DateT
                 kind: TargetKind::LocalDir,
             });
             let (primary_generations, primary_error) = match primary {
-                None => (None, Some("主リポジトリが登録されていません / no primary repository registered".to_string())),
+                None => {
+                    (None, Some(Bilingual::new("主リポジトリが登録されていません", "no primary repository registered")))
+                }
                 Some(p) => match recorded_generations(p) {
                     Some(g) => (Some(g), None),
                     None => (
                         None,
-                        Some(
-                            "世代をまだ読んでいません。mamori backup status を実行してください / generations not read yet: run mamori backup status"
-                                .to_string(),
-                        ),
+                        Some(Bilingual::new(
+                            "世代をまだ読んでいません。mamori backup status を実行してください",
+                            "generations not read yet: run mamori backup status",
+                        )),
                     ),
                 },
             };

@@ -3,51 +3,128 @@
 
 use std::path::PathBuf;
 
-/// Errors of the backup engine (バックアップエンジンのエラー).
-#[derive(Debug, thiserror::Error)]
+use crate::types::Bilingual;
+
+/// Errors of the backup engine (バックアップエンジンのエラー). `Display` prints both languages;
+/// [`BackupError::message`] gives them apart, for pages that show one.
+#[derive(Debug)]
 pub enum BackupError {
-    #[error("パスワードが指定されていません（{what}）。{hint} / Password missing ({what}). {hint_en}")]
     PasswordMissing { what: String, hint: String, hint_en: String },
-    #[error(
-        "パスワードが違います: リポジトリ {repo} を開けませんでした。何も変更していません。正しいパスワードを指定してください。 / Wrong password: repository {repo} could not be opened; nothing was changed. Give the correct password."
-    )]
     WrongPassword { repo: PathBuf },
-    #[error(
-        "{repo} にリポジトリがありません。パスを確認するか、先に初期化（mamori backup init）してください。 / No repository at {repo}: check the path or initialise it first (mamori backup init)."
-    )]
     NoRepository { repo: PathBuf },
-    #[error(
-        "{repo} には既にリポジトリがあります。初期化は行いませんでした。 / A repository already exists at {repo}; it was not initialised again."
-    )]
     AlreadyExists { repo: PathBuf },
-    #[error(
-        "世代の削除（forget/prune）には管理者パスワードが必要です: リポジトリ {repo} は鍵「{user}」で開かれました。何も削除していません。 / Forget/prune need the admin password: repository {repo} was opened with key user \"{user}\"; nothing was deleted."
-    )]
     NotAdmin { repo: PathBuf, user: String },
-    #[error("入力が不正です: {what} / Invalid input: {what_en}")]
     InvalidInput { what: String, what_en: String },
-    #[error("ファイル操作に失敗しました: {path}: {source} / I/O error at {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "ダンプコマンド「{command}」が失敗しました（{status}）。このスナップショットは保存していません。コマンドの出力とログを確認してください。 / The dump command `{command}` failed ({status}); no snapshot was kept. Check the command and its log."
-    )]
+    Io { path: PathBuf, source: std::io::Error },
     CommandFailed { command: String, status: String },
-    #[error(
-        "リポジトリ操作「{op}」が失敗しました（{repo}）: {message} / Repository operation `{op}` failed at {repo}: {message}"
-    )]
     Repository { op: &'static str, repo: PathBuf, message: String },
-    #[error(
-        "スナップショット「{id}」がリポジトリ {repo} にありません。`mamori backup status` で一覧を確認してください。 / Snapshot `{id}` not found in {repo}; list them with `mamori backup status`."
-    )]
     SnapshotNotFound { id: String, repo: PathBuf },
-    #[error(
-        "スナップショット {id} に取り込み時のマニフェスト（mamori-manifest.json）がありません。mamori 以外で作られたスナップショットは照合できません。 / Snapshot {id} has no ingest manifest (mamori-manifest.json); snapshots not made by mamori cannot be compared."
-    )]
     NoManifest { id: String },
+}
+
+impl BackupError {
+    /// The message in Japanese and in English.
+    pub fn message(&self) -> Bilingual {
+        let (ja, en) = match self {
+            Self::PasswordMissing { what, hint, hint_en } => (
+                format!("パスワードが指定されていません（{what}）。{hint}"),
+                format!("Password missing ({what}). {hint_en}"),
+            ),
+            Self::WrongPassword { repo } => {
+                let repo = repo.display();
+                (
+                    format!(
+                        "パスワードが違います: リポジトリ {repo} を開けませんでした。何も変更していません。正しいパスワードを指定してください。"
+                    ),
+                    format!(
+                        "Wrong password: repository {repo} could not be opened; nothing was changed. Give the correct password."
+                    ),
+                )
+            }
+            Self::NoRepository { repo } => {
+                let repo = repo.display();
+                (
+                    format!(
+                        "{repo} にリポジトリがありません。パスを確認するか、先に初期化（mamori backup init）してください。"
+                    ),
+                    format!("No repository at {repo}: check the path or initialise it first (mamori backup init)."),
+                )
+            }
+            Self::AlreadyExists { repo } => {
+                let repo = repo.display();
+                (
+                    format!("{repo} には既にリポジトリがあります。初期化は行いませんでした。"),
+                    format!("A repository already exists at {repo}; it was not initialised again."),
+                )
+            }
+            Self::NotAdmin { repo, user } => {
+                let repo = repo.display();
+                (
+                    format!(
+                        "世代の削除（forget/prune）には管理者パスワードが必要です: リポジトリ {repo} は鍵「{user}」で開かれました。何も削除していません。"
+                    ),
+                    format!(
+                        "Forget/prune need the admin password: repository {repo} was opened with key user \"{user}\"; nothing was deleted."
+                    ),
+                )
+            }
+            Self::InvalidInput { what, what_en } => {
+                (format!("入力が不正です: {what}"), format!("Invalid input: {what_en}"))
+            }
+            Self::Io { path, source } => {
+                let path = path.display();
+                (format!("ファイル操作に失敗しました: {path}: {source}"), format!("I/O error at {path}: {source}"))
+            }
+            Self::CommandFailed { command, status } => (
+                format!(
+                    "ダンプコマンド「{command}」が失敗しました（{status}）。このスナップショットは保存していません。コマンドの出力とログを確認してください。"
+                ),
+                format!(
+                    "The dump command `{command}` failed ({status}); no snapshot was kept. Check the command and its log."
+                ),
+            ),
+            Self::Repository { op, repo, message } => {
+                let repo = repo.display();
+                (
+                    format!("リポジトリ操作「{op}」が失敗しました（{repo}）: {message}"),
+                    format!("Repository operation `{op}` failed at {repo}: {message}"),
+                )
+            }
+            Self::SnapshotNotFound { id, repo } => {
+                let repo = repo.display();
+                (
+                    format!(
+                        "スナップショット「{id}」がリポジトリ {repo} にありません。`mamori backup status` で一覧を確認してください。"
+                    ),
+                    format!("Snapshot `{id}` not found in {repo}; list them with `mamori backup status`."),
+                )
+            }
+            Self::NoManifest { id } => (
+                format!(
+                    "スナップショット {id} に取り込み時のマニフェスト（mamori-manifest.json）がありません。mamori 以外で作られたスナップショットは照合できません。"
+                ),
+                format!(
+                    "Snapshot {id} has no ingest manifest (mamori-manifest.json); snapshots not made by mamori cannot be compared."
+                ),
+            ),
+        };
+        Bilingual::new(ja, en)
+    }
+}
+
+impl std::fmt::Display for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.message().fmt(f)
+    }
+}
+
+impl std::error::Error for BackupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// Result type of this crate.

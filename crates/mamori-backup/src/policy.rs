@@ -64,7 +64,7 @@ pub struct PolicyFacts {
     pub primary: Target,
     /// Generations counted from the primary repository; `None` when it could not be read.
     pub primary_generations: Option<Vec<Generation>>,
-    pub primary_error: Option<String>,
+    pub primary_error: Option<Bilingual>,
     pub encryption: Option<EncryptionFacts>,
     pub targets: Vec<TargetFacts>,
     pub escrow: Option<KeyEscrow>,
@@ -132,7 +132,7 @@ pub fn gather_facts(
 ) -> PolicyFacts {
     let (primary_generations, primary_error) = match generations(&primary.path, password) {
         Ok(g) => (Some(g), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(e.message())),
     };
     let targets = targets
         .iter()
@@ -198,8 +198,8 @@ pub fn evaluate(facts: &PolicyFacts, rules: &PolicyRules) -> PolicyReport {
                 id: "generations".into(),
                 holds: None,
                 evidence: Bilingual::new(
-                    format!("主リポジトリを読めません: {err}"),
-                    format!("cannot read the primary repository: {err}"),
+                    format!("主リポジトリを読めません: {}", err.ja),
+                    format!("cannot read the primary repository: {}", err.en),
                 ),
             }
         }
@@ -556,7 +556,7 @@ mod tests {
         let now = Utc::now();
         let mut f = facts(now);
         f.primary_generations = None;
-        f.primary_error = Some("wrong password".into());
+        f.primary_error = Some(Bilingual::new("パスワードが違います", "wrong password"));
         let r = evaluate(&f, &PolicyRules::default());
         assert_eq!(r.point("generations").unwrap().holds, None);
     }

@@ -201,10 +201,11 @@ pub fn probe_target(target: &Target) -> TargetProbe {
     let present = target.path.join("config").is_file();
     let mount = sys::mount_of(&target.path);
     if let Some(m) = &mount {
-        let on = format!("{}（{}, {}, {}）", m.mount_point.display(), m.fs_type, m.source, m.mount_options);
+        let (path, at) = (target.path.display(), m.mount_point.display());
+        let what = format!("{}, {}, {}", m.fs_type, m.source, m.mount_options);
         evidence.push(Bilingual::new(
-            format!("mountinfo: {} は {on} 上", target.path.display()),
-            format!("mountinfo: {} is on {on}", target.path.display()),
+            format!("mountinfo: {path} は {at}（{what}）上"),
+            format!("mountinfo: {path} is on {at} ({what})"),
         ));
     }
     if !present {

@@ -393,7 +393,10 @@ mod web {
         let en = http(p, "GET", "/f/1/backup", &format!("{insp}; mamori_lang=en"), None).text();
         assert!(en.contains("cannot read the primary repository") && !en.contains("主リポジトリを読めません"));
         assert!(en.contains("no repository visible at") && !en.contains("リポジトリが見えません"));
-        assert!(html.contains("世代数は") && !en.contains("世代数は") && en.contains("generations"), "the note on generations");
+        assert!(
+            html.contains("世代数は") && !en.contains("世代数は") && en.contains("generations"),
+            "the note on generations"
+        );
         assert_eq!(http(p, "GET", "/f/1/backup", &osaka, None).status, 403, "another prefecture");
         assert_eq!(http(p, "GET", "/f/1/backup/plan?format=pdf", &osaka, None).status, 403);
         let pdf = http(p, "GET", "/f/1/backup/plan?format=pdf", &insp, None);
