@@ -225,15 +225,15 @@ impl<R: Read> RabinChunker<R> {
         let mut vec = Vec::with_capacity(self.size_hint.min(min).max(self.carry.len()));
         vec.extend_from_slice(&self.carry);
         self.carry.clear();
-        self.fill(&mut vec, min)?;
+        // One read up to the end of the positions checked one by one below (the carry may already
+        // reach past them with small sizes, never with restic's).
+        let exact_end = (min + WINDOW).min(self.max_size);
+        self.fill(&mut vec, exact_end)?;
         if vec.len() < min {
             // The reader ended before the minimum size: the rest is the last chunk.
             self.finished = true;
             return Ok((!vec.is_empty()).then_some(vec));
         }
-        // The carry may reach past the minimum (it never does with restic's sizes).
-        let exact_end = (min + WINDOW).min(self.max_size);
-        self.fill(&mut vec, exact_end)?;
 
         // Positions min .. min+64: rustic's own sliding, window quirk included.
         self.rabin.reset_and_prefill_window(&mut vec[min - WINDOW..min].iter().copied());

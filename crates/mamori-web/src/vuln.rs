@@ -377,22 +377,17 @@ pub(crate) async fn findings_page(
         if qt.is_empty() { format!("/f/{fid}/vuln") } else { format!("/f/{fid}/vuln?{qt}") }
     };
     let cve_link = format!("{list_base}{}view=cve", if list_base.contains('?') { "&" } else { "?" });
-    let tier_rows = counts
-        .by_tier
-        .iter()
-        .map(|(k, n)| {
-            let (ja, en) = app::tier_label(k);
-            (t.pick(ja, en).to_string(), *n)
-        })
-        .collect();
-    let conf_rows = counts
-        .by_confidence
-        .iter()
-        .map(|(k, n)| {
-            let (ja, en) = app::confidence_label(k);
-            (t.pick(ja, en).to_string(), *n)
-        })
-        .collect();
+    // Counts keyed by a code, shown under the code's label in the reader's language.
+    let labelled = |rows: &[(String, i64)], label: fn(&str) -> (&'static str, &'static str)| {
+        rows.iter()
+            .map(|(k, n)| {
+                let (ja, en) = label(k);
+                (t.pick(ja, en).to_string(), *n)
+            })
+            .collect()
+    };
+    let tier_rows = labelled(&counts.by_tier, app::tier_label);
+    let conf_rows = labelled(&counts.by_confidence, app::confidence_label);
     let state_rows =
         counts.by_state.iter().map(|(s, n)| (t.pick(s.label_ja(), s.label_en()).to_string(), *n)).collect();
     Ok(FindingsPage {
